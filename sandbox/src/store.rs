@@ -1,0 +1,167 @@
+//! The sandbox's database: one SQLite table of trackings, unique on the
+//! natural key (partnerKey, serviceName, customerId).
+
+use std::path::Path;
+
+use onramp_pixel::Tracking;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+
+/// A tracking as stored, with when it first arrived and how often it was sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    pub tracking: Tracking,
+    pub received_at: String,
+    pub deliveries: i64,
+}
+
+impl Stored {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "partnerKey": self.tracking.partner_key,
+            "serviceName": self.tracking.service_name,
+            "customerId": self.tracking.customer_id,
+            "purchasedAt": self.tracking.purchased_at,
+            "receivedAt": self.received_at,
+            "deliveries": self.deliveries,
+        })
+    }
+}
+
+pub struct Store {
+    db: Connection,
+}
+
+const COLUMNS: &str =
+    "id, partner_key, service_name, customer_id, purchased_at, received_at, deliveries";
+
+impl Store {
+    /// Opens (and creates) the database at `path`; `:memory:` keeps it in memory.
+    pub fn open(path: &Path) -> rusqlite::Result<Store> {
+        let db = Connection::open(path)?;
+        db.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS trackings (
+                 id INTEGER PRIMARY KEY,
+                 partner_key TEXT NOT NULL,
+                 service_name TEXT NOT NULL,
+                 customer_id TEXT NOT NULL,
+                 purchased_at TEXT NOT NULL,
+                 received_at TEXT NOT NULL,
+                 deliveries INTEGER NOT NULL DEFAULT 1,
+                 UNIQUE (partner_key, service_name, customer_id)
+             );",
+        )?;
+        Ok(Store { db })
+    }
+
+    /// Stores a tracking once per natural key; a repeat only counts one more
+    /// delivery. Returns the stored record and whether it is new.
+    pub fn record(
+        &self,
+        tracking: &Tracking,
+        received_at: &str,
+    ) -> rusqlite::Result<(Stored, bool)> {
+        let sql = format!(
+            "INSERT INTO trackings (partner_key, service_name, customer_id, purchased_at, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (partner_key, service_name, customer_id)
+             DO UPDATE SET deliveries = deliveries + 1
+             RETURNING {COLUMNS}"
+        );
+        let stored = self.db.query_row(
+            &sql,
+            params![
+                tracking.partner_key,
+                tracking.service_name,
+                tracking.customer_id,
+                tracking.purchased_at,
+                received_at
+            ],
+            row_to_stored,
+        )?;
+        let created = stored.deliveries == 1;
+        Ok((stored, created))
+    }
+
+    /// Every stored tracking, oldest first.
+    pub fn list(&self) -> rusqlite::Result<Vec<Stored>> {
+        let mut stmt = self
+            .db
+            .prepare(&format!("SELECT {COLUMNS} FROM trackings ORDER BY id"))?;
+        let rows = stmt.query_map([], row_to_stored)?;
+        rows.collect()
+    }
+
+    /// One stored tracking by id.
+    pub fn get(&self, id: i64) -> rusqlite::Result<Option<Stored>> {
+        self.db
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM trackings WHERE id = ?1"),
+                [id],
+                row_to_stored,
+            )
+            .optional()
+    }
+}
+
+fn row_to_stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        id: row.get(0)?,
+        tracking: Tracking {
+            partner_key: row.get(1)?,
+            service_name: row.get(2)?,
+            customer_id: row.get(3)?,
+            purchased_at: row.get(4)?,
+        },
+        received_at: row.get(5)?,
+        deliveries: row.get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracking(customer_id: &str) -> Tracking {
+        Tracking {
+            partner_key: "pk".into(),
+            service_name: "svc".into(),
+            customer_id: customer_id.into(),
+            purchased_at: "2026-11-26T18:43:01.000Z".into(),
+        }
+    }
+
+    #[test]
+    fn stores_once_and_counts_repeats() -> rusqlite::Result<()> {
+        let store = Store::open(Path::new(":memory:"))?;
+        let (first, created) = store.record(&tracking("a"), "2026-11-26T18:43:02.000Z")?;
+        assert!(created);
+        assert_eq!(first.deliveries, 1);
+        let (again, created) = store.record(&tracking("a"), "2026-11-26T18:44:00.000Z")?;
+        assert!(!created);
+        assert_eq!((again.id, again.deliveries), (first.id, 2));
+        assert_eq!(again.received_at, "2026-11-26T18:43:02.000Z");
+        store.record(&tracking("b"), "2026-11-26T18:45:00.000Z")?;
+        let all = store.list()?;
+        assert_eq!(all.len(), 2);
+        assert_eq!(store.get(first.id)?.map(|s| s.deliveries), Some(2));
+        Ok(())
+    }
+
+    #[test]
+    fn survives_reopening() -> rusqlite::Result<()> {
+        let dir = std::env::temp_dir().join(format!("onramp-sandbox-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).ok();
+        let path = dir.join("store.db");
+        std::fs::remove_file(&path).ok();
+        Store::open(&path)?.record(&tracking("a"), "2026-11-26T18:43:02.000Z")?;
+        let store = Store::open(&path)?;
+        assert_eq!(store.list()?.len(), 1);
+        std::fs::remove_dir_all(&dir).ok();
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! The one error type of the pixel: every way a tracking can fail, each with
+//! a stable `code` and, where it applies, the offending `field`.
+
+use std::fmt;
+
+/// A field of the tracking or of the call's options.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `partnerKey`
+    PartnerKey,
+    /// `serviceName`
+    ServiceName,
+    /// `customerId`
+    CustomerId,
+    /// `purchasedAt`
+    PurchasedAt,
+    /// `baseUrl`
+    BaseUrl,
+    /// `timeoutMs`
+    TimeoutMs,
+    /// `transport`
+    Transport,
+    /// The options argument itself.
+    Options,
+}
+
+impl Field {
+    /// The field's name as the JSON body and the JS options spell it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::PartnerKey => "partnerKey",
+            Field::ServiceName => "serviceName",
+            Field::CustomerId => "customerId",
+            Field::PurchasedAt => "purchasedAt",
+            Field::BaseUrl => "baseUrl",
+            Field::TimeoutMs => "timeoutMs",
+            Field::Transport => "transport",
+            Field::Options => "options",
+        }
+    }
+}
+
+/// Everything that can go wrong, from bad input to a failed delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A required field is absent (`undefined`, `null` or missing).
+    Missing(Field),
+    /// A field has the wrong type; `expected` names the accepted types.
+    WrongType {
+        /// The field.
+        field: Field,
+        /// What the field accepts, in words.
+        expected: &'static str,
+    },
+    /// A string field is empty or only white space.
+    Empty(Field),
+    /// A string field is longer than its maximum.
+    TooLong(Field),
+    /// A string field holds a control character or a lone surrogate.
+    InvalidCharacters(Field),
+    /// `purchasedAt` is not a date this pixel understands.
+    InvalidDate(&'static str),
+    /// `purchasedAt` is before 2000 or more than a day in the future.
+    DateOutOfRange,
+    /// The base URL is not an absolute URL of the accepted form.
+    InvalidBaseUrl(&'static str),
+    /// The base URL uses plain `http:` to a host other than loopback.
+    InsecureBaseUrl,
+    /// An option has a value outside its accepted set or range.
+    InvalidOption {
+        /// The option.
+        field: Field,
+        /// What the option accepts, in words.
+        expected: &'static str,
+    },
+    /// An option name that the pixel does not know (often a typo).
+    UnknownOption(String),
+    /// The chosen transport does not exist in this environment or refused the request.
+    TransportUnavailable,
+    /// The request could not reach the collector.
+    Network,
+    /// The collector did not answer within the timeout.
+    Timeout,
+}
+
+impl Error {
+    /// The stable, machine-readable code of the error.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Error::Missing(_) => "missing_field",
+            Error::WrongType { .. } => "invalid_type",
+            Error::Empty(_) => "empty_field",
+            Error::TooLong(_) => "too_long",
+            Error::InvalidCharacters(_) => "invalid_characters",
+            Error::InvalidDate(_) => "invalid_date",
+            Error::DateOutOfRange => "date_out_of_range",
+            Error::InvalidBaseUrl(_) => "invalid_base_url",
+            Error::InsecureBaseUrl => "insecure_base_url",
+            Error::InvalidOption { .. } => "invalid_option",
+            Error::UnknownOption(_) => "unknown_option",
+            Error::TransportUnavailable => "transport_unavailable",
+            Error::Network => "network_error",
+            Error::Timeout => "timeout",
+        }
+    }
+
+    /// The offending field's name, when the error is about one field.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Missing(f)
+            | Error::WrongType { field: f, .. }
+            | Error::Empty(f)
+            | Error::TooLong(f)
+            | Error::InvalidCharacters(f)
+            | Error::InvalidOption { field: f, .. } => Some(f.name()),
+            Error::InvalidDate(_) | Error::DateOutOfRange => Some(Field::PurchasedAt.name()),
+            Error::InvalidBaseUrl(_) | Error::InsecureBaseUrl => Some(Field::BaseUrl.name()),
+            Error::UnknownOption(name) => Some(name),
+            Error::TransportUnavailable => Some(Field::Transport.name()),
+            Error::Network | Error::Timeout => None,
+        }
+    }
+
+    /// A readable sentence for people; built without `core::fmt` so that the
+    /// shipped wasm stays small.
+    pub fn message(&self) -> String {
+        let field = self.field().unwrap_or("");
+        let parts: [&str; 3] = match self {
+            Error::Missing(_) => [field, " is required", ""],
+            Error::WrongType { expected, .. } => [field, " must be ", expected],
+            Error::Empty(_) => [field, " must not be empty", ""],
+            Error::TooLong(_) => [field, " is longer than ", "the maximum of 512 characters"],
+            Error::InvalidCharacters(_) => [
+                field,
+                " contains a control character",
+                " or a lone surrogate",
+            ],
+            Error::InvalidDate(why) => ["purchasedAt is not a valid date: ", why, ""],
+            Error::DateOutOfRange => [
+                "purchasedAt must be after 2000-01-01",
+                " and at most one day in the future",
+                "",
+            ],
+            Error::InvalidBaseUrl(why) => ["baseUrl is not valid: ", why, ""],
+            Error::InsecureBaseUrl => [
+                "baseUrl must use https: ",
+                "(plain http: is allowed only for localhost, 127.0.0.1 and [::1])",
+                "",
+            ],
+            Error::InvalidOption { expected, .. } => [field, " must be ", expected],
+            Error::UnknownOption(_) => ["unknown option \"", field, "\""],
+            Error::TransportUnavailable => [
+                "the chosen transport is not available here",
+                " or refused the request",
+                "",
+            ],
+            Error::Network => ["the collector could not be reached", "", ""],
+            Error::Timeout => ["the collector did not answer in time", "", ""],
+        };
+        parts.concat()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())?;
+        f.write_str(": ")?;
+        f.write_str(&self.message())
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_fields_are_stable() {
+        let e = Error::Missing(Field::CustomerId);
+        assert_eq!(e.code(), "missing_field");
+        assert_eq!(e.field(), Some("customerId"));
+        assert_eq!(e.message(), "customerId is required");
+        assert_eq!(e.to_string(), "missing_field: customerId is required");
+
+        let e = Error::UnknownOption("custmerId".into());
+        assert_eq!(e.field(), Some("custmerId"));
+        assert_eq!(e.message(), "unknown option \"custmerId\"");
+
+        assert_eq!(Error::DateOutOfRange.field(), Some("purchasedAt"));
+        assert_eq!(Error::InsecureBaseUrl.field(), Some("baseUrl"));
+        assert_eq!(Error::Timeout.field(), None);
+    }
+}

@@ -1,0 +1,185 @@
+//! The call's options besides the tracking itself (`baseUrl`, `timeoutMs`,
+//! `transport`), the defaults a `configure()` call sets, and how a transport
+//! is chosen.
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Field};
+
+/// The timeout of one request when none is given, as in the original script.
+pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
+/// The longest accepted timeout (10 minutes).
+pub const MAX_TIMEOUT_MS: u32 = 600_000;
+
+/// Every option name a `createSaasTracking` options object may have.
+pub const TRACKING_OPTIONS: [&str; 7] = [
+    "partnerKey",
+    "serviceName",
+    "customerId",
+    "purchasedAt",
+    "baseUrl",
+    "timeoutMs",
+    "transport",
+];
+
+/// Every option name `configure()` accepts.
+pub const CONFIGURE_OPTIONS: [&str; 4] = ["partnerKey", "baseUrl", "timeoutMs", "transport"];
+
+/// Refuses an option name that is not in `known` (typos such as
+/// `customerID` are caught instead of silently dropped).
+pub fn check_option_name(name: &str, known: &[&str]) -> Result<(), Error> {
+    if known.contains(&name) {
+        Ok(())
+    } else {
+        Err(Error::UnknownOption(name.to_owned()))
+    }
+}
+
+/// How the tracking leaves the page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// `fetch` with `keepalive` while the page is visible, `sendBeacon` once it is hidden.
+    #[default]
+    Auto,
+    /// `fetch` with `keepalive`: the collector's answer is read.
+    Fetch,
+    /// `navigator.sendBeacon`: handed to the browser, the answer is not read.
+    Beacon,
+}
+
+impl Transport {
+    /// Parses `"auto"`, `"fetch"` or `"beacon"`.
+    pub fn parse(name: &str) -> Result<Transport, Error> {
+        match name {
+            "auto" => Ok(Transport::Auto),
+            "fetch" => Ok(Transport::Fetch),
+            "beacon" => Ok(Transport::Beacon),
+            _ => Err(Error::InvalidOption {
+                field: Field::Transport,
+                expected: "\"auto\", \"fetch\" or \"beacon\"",
+            }),
+        }
+    }
+
+    /// The name as the options and the result spell it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Transport::Auto => "auto",
+            Transport::Fetch => "fetch",
+            Transport::Beacon => "beacon",
+        }
+    }
+
+    /// The concrete transport for this call: `Auto` becomes a beacon only
+    /// when the page is already hidden (a fetch may then be cut off) and the
+    /// environment has `sendBeacon`.
+    pub fn choose(self, page_hidden: bool, has_beacon: bool) -> Transport {
+        match self {
+            Transport::Auto if page_hidden && has_beacon => Transport::Beacon,
+            Transport::Auto => Transport::Fetch,
+            other => other,
+        }
+    }
+}
+
+/// Checks a `timeoutMs` value: a whole number of milliseconds from 1 to
+/// [`MAX_TIMEOUT_MS`].
+pub fn timeout_ms(value: f64) -> Result<u32, Error> {
+    if value.is_finite()
+        && value.fract() == 0.0
+        && value >= 1.0
+        && value <= f64::from(MAX_TIMEOUT_MS)
+    {
+        Ok(value as u32)
+    } else {
+        Err(Error::InvalidOption {
+            field: Field::TimeoutMs,
+            expected: "a whole number of milliseconds from 1 to 600000",
+        })
+    }
+}
+
+/// Options that apply to every call unless the call gives its own: set
+/// once by `configure()` or the loader's `data-*` attributes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Defaults {
+    /// The collector.
+    pub endpoint: Option<Endpoint>,
+    /// The provider's partner key (already trimmed and checked).
+    pub partner_key: Option<String>,
+    /// The timeout of each request.
+    pub timeout_ms: Option<u32>,
+    /// The transport.
+    pub transport: Option<Transport>,
+}
+
+impl Defaults {
+    /// Lays `newer` over `self`: what `newer` sets wins.
+    pub fn merge(&mut self, newer: Defaults) {
+        if newer.endpoint.is_some() {
+            self.endpoint = newer.endpoint;
+        }
+        if newer.partner_key.is_some() {
+            self.partner_key = newer.partner_key;
+        }
+        if newer.timeout_ms.is_some() {
+            self.timeout_ms = newer.timeout_ms;
+        }
+        if newer.transport.is_some() {
+            self.transport = newer.transport;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transports() {
+        assert_eq!(Transport::parse("beacon"), Ok(Transport::Beacon));
+        assert_eq!(
+            Transport::parse("Beacon").map_err(|e| e.code()),
+            Err("invalid_option")
+        );
+        assert_eq!(Transport::Auto.choose(false, true), Transport::Fetch);
+        assert_eq!(Transport::Auto.choose(true, true), Transport::Beacon);
+        assert_eq!(Transport::Auto.choose(true, false), Transport::Fetch);
+        assert_eq!(Transport::Beacon.choose(false, false), Transport::Beacon);
+        assert_eq!(Transport::Fetch.choose(true, true), Transport::Fetch);
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(timeout_ms(1.0), Ok(1));
+        assert_eq!(timeout_ms(600_000.0), Ok(600_000));
+        for bad in [0.0, -5.0, 1.5, 600_001.0, f64::NAN, f64::INFINITY] {
+            assert!(timeout_ms(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_options_name_the_typo() {
+        assert_eq!(check_option_name("customerId", &TRACKING_OPTIONS), Ok(()));
+        assert_eq!(
+            check_option_name("customerID", &TRACKING_OPTIONS)
+                .map_err(|e| e.field().map(str::to_owned)),
+            Err(Some("customerID".to_owned()))
+        );
+        assert!(check_option_name("customerId", &CONFIGURE_OPTIONS).is_err());
+    }
+
+    #[test]
+    fn later_defaults_win() {
+        let mut d = Defaults {
+            partner_key: Some("a".into()),
+            timeout_ms: Some(5),
+            ..Defaults::default()
+        };
+        d.merge(Defaults {
+            partner_key: Some("b".into()),
+            ..Defaults::default()
+        });
+        assert_eq!(d.partner_key.as_deref(), Some("b"));
+        assert_eq!(d.timeout_ms, Some(5));
+    }
+}

@@ -1,0 +1,238 @@
+//! One call of `createSaasTracking`, resolved against the defaults into what
+//! goes on the wire.
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Field};
+use crate::options::{timeout_ms, Defaults, Transport, DEFAULT_TIMEOUT_MS};
+use crate::time::Timestamp;
+use crate::tracking::{text_field, PurchasedAt, Tracking, TrackingInput};
+
+/// A call's input as read from JS, every part optional where a default can
+/// stand in.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CallInput<'a> {
+    /// `partnerKey`; falls back to the configured one.
+    pub partner_key: Option<&'a str>,
+    /// `serviceName`.
+    pub service_name: Option<&'a str>,
+    /// `customerId`.
+    pub customer_id: Option<&'a str>,
+    /// `purchasedAt`; `None` means the time of the call.
+    pub purchased_at: Option<PurchasedAt<'a>>,
+    /// `baseUrl`; falls back to the configured one.
+    pub base_url: Option<&'a str>,
+    /// `timeoutMs`.
+    pub timeout_ms: Option<f64>,
+    /// `transport`.
+    pub transport: Option<&'a str>,
+}
+
+/// A validated tracking with everything needed to send it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outbound {
+    /// The tracking.
+    pub tracking: Tracking,
+    /// `{baseUrl}/api/SaasTrackings`.
+    pub url: String,
+    /// The JSON body.
+    pub body: String,
+    /// The timeout of the request.
+    pub timeout_ms: u32,
+    /// The transport asked for (before [`Transport::choose`]).
+    pub transport: Transport,
+}
+
+impl Outbound {
+    /// Validates a call against the configured defaults.
+    pub fn prepare(
+        input: CallInput<'_>,
+        defaults: &Defaults,
+        now: Timestamp,
+    ) -> Result<Outbound, Error> {
+        let partner_key = match input.partner_key {
+            Some(key) => key,
+            None => defaults
+                .partner_key
+                .as_deref()
+                .ok_or(Error::Missing(Field::PartnerKey))?,
+        };
+        let tracking = Tracking::new(
+            TrackingInput {
+                partner_key,
+                service_name: input
+                    .service_name
+                    .ok_or(Error::Missing(Field::ServiceName))?,
+                customer_id: input.customer_id.ok_or(Error::Missing(Field::CustomerId))?,
+                purchased_at: input.purchased_at.unwrap_or(PurchasedAt::Now),
+            },
+            now,
+        )?;
+        let url = match input.base_url {
+            Some(text) => Endpoint::parse(text)?.trackings_url(),
+            None => defaults
+                .endpoint
+                .as_ref()
+                .ok_or(Error::Missing(Field::BaseUrl))?
+                .trackings_url(),
+        };
+        let timeout_ms = match input.timeout_ms {
+            Some(ms) => timeout_ms(ms)?,
+            None => defaults.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+        };
+        let transport = match input.transport {
+            Some(name) => Transport::parse(name)?,
+            None => defaults.transport.unwrap_or_default(),
+        };
+        let body = tracking.to_json();
+        Ok(Outbound {
+            tracking,
+            url,
+            body,
+            timeout_ms,
+            transport,
+        })
+    }
+}
+
+/// The options of a `configure()` call as read from JS.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ConfigureInput<'a> {
+    /// `partnerKey`.
+    pub partner_key: Option<&'a str>,
+    /// `baseUrl`.
+    pub base_url: Option<&'a str>,
+    /// `timeoutMs`.
+    pub timeout_ms: Option<f64>,
+    /// `transport`.
+    pub transport: Option<&'a str>,
+}
+
+impl ConfigureInput<'_> {
+    /// Checks every option given; nothing is applied unless all are valid.
+    pub fn check(self) -> Result<Defaults, Error> {
+        Ok(Defaults {
+            endpoint: self.base_url.map(Endpoint::parse).transpose()?,
+            partner_key: self
+                .partner_key
+                .map(|key| text_field(Field::PartnerKey, key).map(str::to_owned))
+                .transpose()?,
+            timeout_ms: self.timeout_ms.map(timeout_ms).transpose()?,
+            transport: self.transport.map(Transport::parse).transpose()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::from_epoch_ms(1_795_718_581_000.0).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn call() -> CallInput<'static> {
+        CallInput {
+            partner_key: Some("pk"),
+            service_name: Some("svc"),
+            customer_id: Some("cust"),
+            purchased_at: Some(PurchasedAt::Text("2026-11-26")),
+            base_url: Some("https://onramp.example.com/"),
+            ..CallInput::default()
+        }
+    }
+
+    #[test]
+    fn a_complete_call() {
+        let out = Outbound::prepare(call(), &Defaults::default(), now());
+        let out = out.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.url, "https://onramp.example.com/api/SaasTrackings");
+        assert_eq!(
+            out.body,
+            r#"{"partnerKey":"pk","serviceName":"svc","customerId":"cust","purchasedAt":"2026-11-26T00:00:00.000Z"}"#
+        );
+        assert_eq!(out.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert_eq!(out.transport, Transport::Auto);
+    }
+
+    #[test]
+    fn defaults_fill_in_and_calls_override() {
+        let defaults = ConfigureInput {
+            partner_key: Some(" pk_conf "),
+            base_url: Some("http://127.0.0.1:8080"),
+            timeout_ms: Some(5000.0),
+            transport: Some("beacon"),
+        }
+        .check()
+        .unwrap_or_else(|e| panic!("{e}"));
+        let input = CallInput {
+            partner_key: None,
+            base_url: None,
+            ..call()
+        };
+        let out = Outbound::prepare(input, &defaults, now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.tracking.partner_key, "pk_conf");
+        assert_eq!(out.url, "http://127.0.0.1:8080/api/SaasTrackings");
+        assert_eq!((out.timeout_ms, out.transport), (5000, Transport::Beacon));
+
+        let input = CallInput {
+            timeout_ms: Some(10.0),
+            transport: Some("fetch"),
+            ..call()
+        };
+        let out = Outbound::prepare(input, &defaults, now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.tracking.partner_key, "pk");
+        assert_eq!((out.timeout_ms, out.transport), (10, Transport::Fetch));
+    }
+
+    #[test]
+    fn missing_parts_name_their_field() {
+        let missing =
+            |input: CallInput<'static>| Outbound::prepare(input, &Defaults::default(), now()).err();
+        assert_eq!(
+            missing(CallInput {
+                partner_key: None,
+                ..call()
+            }),
+            Some(Error::Missing(Field::PartnerKey))
+        );
+        assert_eq!(
+            missing(CallInput {
+                service_name: None,
+                ..call()
+            }),
+            Some(Error::Missing(Field::ServiceName))
+        );
+        assert_eq!(
+            missing(CallInput {
+                customer_id: None,
+                ..call()
+            }),
+            Some(Error::Missing(Field::CustomerId))
+        );
+        assert_eq!(
+            missing(CallInput {
+                base_url: None,
+                ..call()
+            }),
+            Some(Error::Missing(Field::BaseUrl))
+        );
+        assert_eq!(
+            missing(CallInput {
+                transport: Some("pigeon"),
+                ..call()
+            })
+            .map(|e| e.code()),
+            Some("invalid_option")
+        );
+    }
+
+    #[test]
+    fn configure_is_all_or_nothing() {
+        let bad = ConfigureInput {
+            partner_key: Some("ok"),
+            base_url: Some("http://onramp.example.com"),
+            ..ConfigureInput::default()
+        };
+        assert_eq!(bad.check(), Err(Error::InsecureBaseUrl));
+    }
+}

@@ -1,0 +1,361 @@
+//! Dates for `purchasedAt`: parsing RFC 3339 / ISO 8601 text and epoch
+//! milliseconds, and formatting as RFC 3339 UTC with milliseconds
+//! (`2026-11-26T18:43:01.000Z`). Pure integer arithmetic, no `core::fmt`.
+
+use crate::error::Error;
+
+const MS_PER_DAY: i64 = 86_400_000;
+/// 2000-01-01T00:00:00.000Z: the earliest accepted `purchasedAt`.
+pub const EARLIEST_MS: i64 = 946_684_800_000;
+/// How far in the future a `purchasedAt` may be (one day, for clock skew
+/// and time zones).
+pub const MAX_FUTURE_MS: i64 = MS_PER_DAY;
+/// 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: what can be
+/// written with a four-digit year.
+const MIN_MS: i64 = -62_135_596_800_000;
+const MAX_MS: i64 = 253_402_300_799_999;
+
+/// A point in time, in milliseconds since the Unix epoch (UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// Milliseconds since the Unix epoch.
+    pub const fn as_millis(self) -> i64 {
+        self.0
+    }
+
+    /// From epoch milliseconds as JavaScript has them (`Date.now()`,
+    /// `date.getTime()`): finite, with a four-digit year; a fraction of a
+    /// millisecond is dropped.
+    pub fn from_epoch_ms(ms: f64) -> Result<Timestamp, Error> {
+        if !ms.is_finite() {
+            return Err(Error::InvalidDate("not a finite number"));
+        }
+        let ms = ms.floor();
+        if ms < MIN_MS as f64 || ms > MAX_MS as f64 {
+            return Err(Error::InvalidDate("outside the years 0001 to 9999"));
+        }
+        Ok(Timestamp(ms as i64))
+    }
+
+    /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 / ISO 8601 date-time
+    /// with a time zone: `YYYY-MM-DDTHH:MM[:SS[.fff…]](Z|±HH:MM|±HHMM|±HH)`.
+    /// `t` or a space may stand for `T`, `z` for `Z`. Digits past the
+    /// millisecond are dropped. A date-time without a time zone is refused,
+    /// since it would be read differently on every visitor's machine.
+    pub fn parse(text: &str) -> Result<Timestamp, Error> {
+        let mut c = Cursor::new(text.trim());
+        let year = c
+            .digits(4)
+            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        c.expect(b'-')
+            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        let month = c
+            .digits(2)
+            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        c.expect(b'-')
+            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        let day = c
+            .digits(2)
+            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return Err(Error::InvalidDate("no such day"));
+        }
+        let days = days_from_civil(year, month, day);
+        if c.at_end() {
+            return Ok(Timestamp(days * MS_PER_DAY));
+        }
+        if !matches!(c.next(), Some(b'T' | b't' | b' ')) {
+            return Err(Error::InvalidDate("expected T between date and time"));
+        }
+        let hour = c.digits(2).ok_or(Error::InvalidDate("expected HH:MM"))?;
+        c.expect(b':').ok_or(Error::InvalidDate("expected HH:MM"))?;
+        let minute = c.digits(2).ok_or(Error::InvalidDate("expected HH:MM"))?;
+        let mut second = 0;
+        let mut millis = 0;
+        if c.peek() == Some(b':') {
+            c.next();
+            second = c
+                .digits(2)
+                .ok_or(Error::InvalidDate("expected seconds as SS"))?;
+            if matches!(c.peek(), Some(b'.' | b',')) {
+                c.next();
+                let mut scale = 100;
+                let mut any = false;
+                while let Some(d) = c.peek().filter(u8::is_ascii_digit) {
+                    c.next();
+                    any = true;
+                    millis += i64::from(d - b'0') * scale;
+                    scale /= 10;
+                }
+                if !any {
+                    return Err(Error::InvalidDate(
+                        "expected digits after the decimal point",
+                    ));
+                }
+            }
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return Err(Error::InvalidDate("no such time of day"));
+        }
+        let offset_minutes = match c.next() {
+            Some(b'Z' | b'z') => 0,
+            Some(sign @ (b'+' | b'-')) => {
+                let h = c
+                    .digits(2)
+                    .ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?;
+                if c.peek() == Some(b':') {
+                    c.next();
+                }
+                let m = if c.at_end() {
+                    0
+                } else {
+                    c.digits(2)
+                        .ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?
+                };
+                if h > 23 || m > 59 {
+                    return Err(Error::InvalidDate("no such time zone offset"));
+                }
+                let total = h * 60 + m;
+                if sign == b'-' {
+                    -total
+                } else {
+                    total
+                }
+            }
+            None => return Err(Error::InvalidDate("a time needs a time zone (Z or ±HH:MM)")),
+            Some(_) => return Err(Error::InvalidDate("unexpected text after the time")),
+        };
+        if !c.at_end() {
+            return Err(Error::InvalidDate("unexpected text after the time zone"));
+        }
+        let ms = days * MS_PER_DAY
+            + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000
+            + millis;
+        if !(MIN_MS..=MAX_MS).contains(&ms) {
+            return Err(Error::InvalidDate("outside the years 0001 to 9999"));
+        }
+        Ok(Timestamp(ms))
+    }
+
+    /// Refuses dates before 2000 and more than a day after `now`.
+    pub fn check_range(self, now: Timestamp) -> Result<Timestamp, Error> {
+        if self.0 < EARLIEST_MS || self.0 > now.0.saturating_add(MAX_FUTURE_MS) {
+            return Err(Error::DateOutOfRange);
+        }
+        Ok(self)
+    }
+
+    /// RFC 3339 in UTC with milliseconds: `2026-11-26T18:43:01.000Z`.
+    pub fn to_rfc3339(self) -> String {
+        let days = self.0.div_euclid(MS_PER_DAY);
+        let in_day = self.0.rem_euclid(MS_PER_DAY);
+        let (y, m, d) = civil_from_days(days);
+        let mut out = String::with_capacity(24);
+        push_digits(&mut out, y, 4);
+        out.push('-');
+        push_digits(&mut out, m, 2);
+        out.push('-');
+        push_digits(&mut out, d, 2);
+        out.push('T');
+        push_digits(&mut out, in_day / 3_600_000, 2);
+        out.push(':');
+        push_digits(&mut out, in_day / 60_000 % 60, 2);
+        out.push(':');
+        push_digits(&mut out, in_day / 1000 % 60, 2);
+        out.push('.');
+        push_digits(&mut out, in_day % 1000, 3);
+        out.push('Z');
+        out
+    }
+}
+
+fn push_digits(out: &mut String, value: i64, width: u32) {
+    let mut div = 10_i64.pow(width.saturating_sub(1));
+    while div > 0 {
+        let digit = (value / div).rem_euclid(10) as u8;
+        out.push(char::from(b'0' + digit));
+        div /= 10;
+    }
+}
+
+fn is_leap(year: i64) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if is_leap(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A byte cursor that never indexes out of bounds.
+struct Cursor<'a> {
+    bytes: std::slice::Iter<'a, u8>,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str) -> Self {
+        Cursor {
+            bytes: text.as_bytes().iter(),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.clone().next().copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        self.bytes.next().copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.bytes.len() == 0
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.next()? == byte).then_some(())
+    }
+
+    fn digits(&mut self, count: usize) -> Option<i64> {
+        let mut value = 0;
+        for _ in 0..count {
+            let b = self.next().filter(u8::is_ascii_digit)?;
+            value = value * 10 + i64::from(b - b'0');
+        }
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iso(text: &str) -> String {
+        match Timestamp::parse(text) {
+            Ok(t) => t.to_rfc3339(),
+            Err(e) => e.code().to_owned(),
+        }
+    }
+
+    #[test]
+    fn parses_and_normalises_to_utc_millis() {
+        assert_eq!(iso("2026-11-26T18:43:01Z"), "2026-11-26T18:43:01.000Z");
+        assert_eq!(iso("2026-11-26T18:43:01.5Z"), "2026-11-26T18:43:01.500Z");
+        assert_eq!(
+            iso("2026-11-26T18:43:01.123456789Z"),
+            "2026-11-26T18:43:01.123Z"
+        );
+        assert_eq!(iso("2026-11-26t18:43:01z"), "2026-11-26T18:43:01.000Z");
+        assert_eq!(iso("2026-11-26 18:43Z"), "2026-11-26T18:43:00.000Z");
+        assert_eq!(iso("2026-11-26T20:43:01+02:00"), "2026-11-26T18:43:01.000Z");
+        assert_eq!(iso("2026-11-26T20:43:01+0200"), "2026-11-26T18:43:01.000Z");
+        assert_eq!(iso("2026-11-26T00:30:00-05"), "2026-11-26T05:30:00.000Z");
+        assert_eq!(iso("2026-01-01T00:30:00+01:00"), "2025-12-31T23:30:00.000Z");
+        assert_eq!(iso("2026-11-26"), "2026-11-26T00:00:00.000Z");
+        assert_eq!(iso("  2024-02-29  "), "2024-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_date() {
+        for bad in [
+            "",
+            "not a date",
+            "2026-13-45",
+            "2026-02-29",
+            "1900-02-29",
+            "2026-11-26T18:43:01",
+            "2026-11-26T24:00:00Z",
+            "2026-11-26T18:60Z",
+            "2026-11-26T18:43:01.Z",
+            "2026-11-26T18:43:01Zjunk",
+            "2026-11-26X18:43Z",
+            "2026-1-26",
+            "NaN",
+            "Infinity",
+            "2026-11-26T18:43:01+24:00",
+            "٢٠٢٦-11-26",
+        ] {
+            assert_eq!(iso(bad), "invalid_date", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn epoch_millis() {
+        let t = Timestamp::from_epoch_ms(1_795_718_581_000.9).map(Timestamp::to_rfc3339);
+        assert_eq!(t.as_deref(), Ok("2026-11-26T18:43:01.000Z"));
+        assert_eq!(
+            Timestamp::from_epoch_ms(0.0)
+                .map(Timestamp::to_rfc3339)
+                .as_deref(),
+            Ok("1970-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            Timestamp::from_epoch_ms(-1.0)
+                .map(Timestamp::to_rfc3339)
+                .as_deref(),
+            Ok("1969-12-31T23:59:59.999Z")
+        );
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
+            assert!(Timestamp::from_epoch_ms(bad).is_err());
+        }
+    }
+
+    #[test]
+    fn range_is_2000_to_a_day_ahead() {
+        let now = Timestamp(1_795_718_581_000);
+        assert!(Timestamp(EARLIEST_MS).check_range(now).is_ok());
+        assert_eq!(
+            Timestamp(EARLIEST_MS - 1).check_range(now),
+            Err(Error::DateOutOfRange)
+        );
+        assert!(Timestamp(now.0 + MAX_FUTURE_MS).check_range(now).is_ok());
+        assert_eq!(
+            Timestamp(now.0 + MAX_FUTURE_MS + 1).check_range(now),
+            Err(Error::DateOutOfRange)
+        );
+    }
+
+    #[test]
+    fn round_trips_every_day_of_four_centuries() {
+        let start = days_from_civil(1900, 1, 1);
+        for day in start..start + 146_097 {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), day);
+            let text = Timestamp(day * MS_PER_DAY).to_rfc3339();
+            assert_eq!(
+                Timestamp::parse(&text),
+                Ok(Timestamp(day * MS_PER_DAY)),
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The tracking record that the OnRamp collector takes, and its rules.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Field};
+use crate::time::Timestamp;
+
+/// The longest accepted string field, in characters.
+pub const MAX_FIELD_CHARS: usize = 512;
+
+/// `purchasedAt` as the caller gave it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PurchasedAt<'a> {
+    /// Not given: the time of the call.
+    Now,
+    /// RFC 3339 / ISO 8601 text or `YYYY-MM-DD`.
+    Text(&'a str),
+    /// Epoch milliseconds (a JS number or `Date`).
+    EpochMs(f64),
+}
+
+/// The four fields of a tracking as the caller gave them, before validation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TrackingInput<'a> {
+    /// The key issued to the provider at onboarding.
+    pub partner_key: &'a str,
+    /// The marketplace's name of the provider's service.
+    pub service_name: &'a str,
+    /// The marketplace account that signed up.
+    pub customer_id: &'a str,
+    /// When the account was purchased.
+    pub purchased_at: PurchasedAt<'a>,
+}
+
+/// A valid tracking, exactly the JSON body of `POST /api/SaasTrackings`:
+/// `{"partnerKey","serviceName","customerId","purchasedAt"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tracking {
+    /// The key issued to the provider at onboarding (public, not a secret).
+    pub partner_key: String,
+    /// The marketplace's name of the provider's service.
+    pub service_name: String,
+    /// The marketplace account that signed up.
+    pub customer_id: String,
+    /// RFC 3339 UTC with milliseconds, e.g. `2026-11-26T18:43:01.000Z`.
+    pub purchased_at: String,
+}
+
+impl Tracking {
+    /// Validates and normalises the caller's input; `now` is the time of the
+    /// call, used when `purchasedAt` is not given and for its range check.
+    pub fn new(input: TrackingInput<'_>, now: Timestamp) -> Result<Tracking, Error> {
+        let partner_key = text_field(Field::PartnerKey, input.partner_key)?;
+        let service_name = text_field(Field::ServiceName, input.service_name)?;
+        let customer_id = text_field(Field::CustomerId, input.customer_id)?;
+        let purchased_at = match input.purchased_at {
+            PurchasedAt::Now => now,
+            PurchasedAt::Text(text) => Timestamp::parse(text)?,
+            PurchasedAt::EpochMs(ms) => Timestamp::from_epoch_ms(ms)?,
+        }
+        .check_range(now)?;
+        Ok(Tracking {
+            partner_key: partner_key.to_owned(),
+            service_name: service_name.to_owned(),
+            customer_id: customer_id.to_owned(),
+            purchased_at: purchased_at.to_rfc3339(),
+        })
+    }
+
+    /// The natural key that identifies one conversion: the collector stores a
+    /// tracking once per key.
+    pub fn key(&self) -> (&str, &str, &str) {
+        (&self.partner_key, &self.service_name, &self.customer_id)
+    }
+
+    /// The JSON body, with the fields in the contract's order. Written by
+    /// hand so that the shipped wasm needs no JSON library.
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(
+            96 + self.partner_key.len() + self.service_name.len() + self.customer_id.len(),
+        );
+        out.push_str("{\"partnerKey\":");
+        push_json_string(&mut out, &self.partner_key);
+        out.push_str(",\"serviceName\":");
+        push_json_string(&mut out, &self.service_name);
+        out.push_str(",\"customerId\":");
+        push_json_string(&mut out, &self.customer_id);
+        out.push_str(",\"purchasedAt\":");
+        push_json_string(&mut out, &self.purchased_at);
+        out.push('}');
+        out
+    }
+}
+
+/// Trims a string field and checks it: not empty, at most
+/// [`MAX_FIELD_CHARS`] characters, no control characters.
+pub fn text_field(field: Field, value: &str) -> Result<&str, Error> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::Empty(field));
+    }
+    if value.chars().nth(MAX_FIELD_CHARS).is_some() {
+        return Err(Error::TooLong(field));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::InvalidCharacters(field));
+    }
+    Ok(value)
+}
+
+fn push_json_string(out: &mut String, value: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let n = c as u32;
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    let nibble = HEX
+                        .get(((n >> shift) & 0xf) as usize)
+                        .copied()
+                        .unwrap_or(b'0');
+                    out.push(char::from(nibble));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW_MS: f64 = 1_795_718_581_000.0; // 2026-11-26T18:43:01.000Z
+
+    fn now() -> Timestamp {
+        Timestamp::from_epoch_ms(NOW_MS).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn input<'a>(customer_id: &'a str, purchased_at: PurchasedAt<'a>) -> TrackingInput<'a> {
+        TrackingInput {
+            partner_key: " pk_live_123 ",
+            service_name: "Acme CRM",
+            customer_id,
+            purchased_at,
+        }
+    }
+
+    #[test]
+    fn normalises_a_valid_tracking() {
+        let t = Tracking::new(
+            input("cust-1", PurchasedAt::Text("2026-11-26T19:43:01+01:00")),
+            now(),
+        );
+        assert_eq!(
+            t,
+            Ok(Tracking {
+                partner_key: "pk_live_123".into(),
+                service_name: "Acme CRM".into(),
+                customer_id: "cust-1".into(),
+                purchased_at: "2026-11-26T18:43:01.000Z".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn omitted_date_is_now() {
+        let t = Tracking::new(input("c", PurchasedAt::Now), now()).map(|t| t.purchased_at);
+        assert_eq!(t.as_deref(), Ok("2026-11-26T18:43:01.000Z"));
+        let t =
+            Tracking::new(input("c", PurchasedAt::EpochMs(NOW_MS)), now()).map(|t| t.purchased_at);
+        assert_eq!(t.as_deref(), Ok("2026-11-26T18:43:01.000Z"));
+    }
+
+    #[test]
+    fn each_rule_has_its_error() {
+        let err = |customer_id, at| Tracking::new(input(customer_id, at), now()).err();
+        assert_eq!(
+            err("  ", PurchasedAt::Now),
+            Some(Error::Empty(Field::CustomerId))
+        );
+        assert_eq!(
+            err("a\u{7}b", PurchasedAt::Now),
+            Some(Error::InvalidCharacters(Field::CustomerId))
+        );
+        assert_eq!(
+            err("a\u{85}b", PurchasedAt::Now),
+            Some(Error::InvalidCharacters(Field::CustomerId))
+        );
+        let long = "é".repeat(MAX_FIELD_CHARS + 1);
+        assert_eq!(
+            err(&long, PurchasedAt::Now),
+            Some(Error::TooLong(Field::CustomerId))
+        );
+        let max = "é".repeat(MAX_FIELD_CHARS);
+        assert_eq!(err(&max, PurchasedAt::Now), None);
+        assert_eq!(
+            err("c", PurchasedAt::Text("1999-12-31")),
+            Some(Error::DateOutOfRange)
+        );
+        assert_eq!(
+            err("c", PurchasedAt::Text("2026-11-28")),
+            Some(Error::DateOutOfRange)
+        );
+        assert!(matches!(
+            err("c", PurchasedAt::EpochMs(f64::NAN)),
+            Some(Error::InvalidDate(_))
+        ));
+    }
+
+    #[test]
+    fn json_body_matches_the_contract() {
+        let t = Tracking {
+            partner_key: "pk".into(),
+            service_name: "S \"quoted\" \\ \u{2028}".into(),
+            customer_id: "ü-1".into(),
+            purchased_at: "2026-11-26T18:43:01.000Z".into(),
+        };
+        let json = t.to_json();
+        assert_eq!(
+            json,
+            "{\"partnerKey\":\"pk\",\"serviceName\":\"S \\\"quoted\\\" \\\\ \\u2028\",\"customerId\":\"ü-1\",\"purchasedAt\":\"2026-11-26T18:43:01.000Z\"}"
+        );
+        let back: Tracking = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(back, t);
+        assert_eq!(
+            serde_json::to_string(&t)
+                .ok()
+                .map(|s| s.replace("\u{2028}", "\\u2028")),
+            Some(json)
+        );
+    }
+}
