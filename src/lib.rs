@@ -31,7 +31,7 @@ pub use error::{Error, Field};
 pub use tracking::Tracking;
 
 #[cfg(target_arch = "wasm32")]
-mod exports {
+pub mod exports {
     //! The JS API: one-line forwards to the glue in `web`.
     use js_sys::Promise;
     use wasm_bindgen::prelude::wasm_bindgen;

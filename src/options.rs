@@ -37,7 +37,7 @@ pub fn check_option_name(name: &str, known: &[&str]) -> Result<(), Error> {
 /// How the tracking leaves the page.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Transport {
-    /// `fetch` with `keepalive` while the page is visible, `sendBeacon` once it is hidden.
+    /// `fetch` with `keepalive`; `sendBeacon` where a fetch cannot start.
     #[default]
     Auto,
     /// `fetch` with `keepalive`: the collector's answer is read.
@@ -69,14 +69,12 @@ impl Transport {
         }
     }
 
-    /// The concrete transport for this call: `Auto` becomes a beacon only
-    /// when the page is already hidden (a fetch may then be cut off) and the
-    /// environment has `sendBeacon`.
-    pub fn choose(self, page_hidden: bool, has_beacon: bool) -> Transport {
+    /// What to try when this transport cannot start: `Auto` falls back
+    /// from `fetch` to `sendBeacon`; an explicit choice has no fallback.
+    pub const fn fallback(self) -> Option<Transport> {
         match self {
-            Transport::Auto if page_hidden && has_beacon => Transport::Beacon,
-            Transport::Auto => Transport::Fetch,
-            other => other,
+            Transport::Auto => Some(Transport::Beacon),
+            Transport::Fetch | Transport::Beacon => None,
         }
     }
 }
@@ -141,11 +139,9 @@ mod tests {
             Transport::parse("Beacon").map_err(|e| e.code()),
             Err("invalid_option")
         );
-        assert_eq!(Transport::Auto.choose(false, true), Transport::Fetch);
-        assert_eq!(Transport::Auto.choose(true, true), Transport::Beacon);
-        assert_eq!(Transport::Auto.choose(true, false), Transport::Fetch);
-        assert_eq!(Transport::Beacon.choose(false, false), Transport::Beacon);
-        assert_eq!(Transport::Fetch.choose(true, true), Transport::Fetch);
+        assert_eq!(Transport::Auto.fallback(), Some(Transport::Beacon));
+        assert_eq!(Transport::Fetch.fallback(), None);
+        assert_eq!(Transport::Beacon.fallback(), None);
     }
 
     #[test]

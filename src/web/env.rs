@@ -1,5 +1,4 @@
-//! What the environment offers: the clock, `navigator.sendBeacon`, the
-//! page's visibility. Looked up on `globalThis` so that the same module
+//! What the environment offers: the clock and `navigator.sendBeacon`. Looked up on `globalThis` so that the same module
 //! runs in browsers and in Node.
 
 use js_sys::Reflect;
@@ -24,15 +23,4 @@ pub fn beacon_navigator() -> Option<web_sys::Navigator> {
     let navigator = global_property("navigator")?;
     let send = Reflect::get(&navigator, &JsValue::from_str("sendBeacon")).ok()?;
     send.is_function().then(|| navigator.unchecked_into())
-}
-
-/// Whether there is a document and it is hidden (the page is going away or
-/// in a background tab).
-pub fn page_hidden() -> bool {
-    global_property("document")
-        .map(|d| {
-            d.unchecked_into::<web_sys::Document>().visibility_state()
-                == web_sys::VisibilityState::Hidden
-        })
-        .unwrap_or(false)
 }

@@ -14,11 +14,10 @@ use crate::error::Error;
 use crate::options::Transport;
 use crate::outbound::Outbound;
 
-/// The body's media type. `text/plain` keeps the request CORS-simple: no
-/// preflight, which a keepalive request or a beacon might not outlive when
-/// the page goes away. The collector reads the body as JSON whatever its
-/// Content-Type says.
-pub const CONTENT_TYPE: &str = "text/plain;charset=UTF-8";
+/// The fetch body's media type, as in the original integration. Cross-origin
+/// it needs a CORS preflight; Chromium keeps a keepalive request and its
+/// preflight alive when the page navigates away (measured: README).
+const CONTENT_TYPE: &str = "application/json";
 
 #[wasm_bindgen]
 extern "C" {
@@ -30,20 +29,26 @@ extern "C" {
 /// Sends the tracking and returns a Promise of `{ ok, status, body,
 /// transport, tracking }`.
 pub fn send(outbound: Outbound) -> Promise {
-    let beacon = env::beacon_navigator();
-    match outbound
-        .transport
-        .choose(env::page_hidden(), beacon.is_some())
-    {
-        Transport::Beacon => match beacon {
-            Some(navigator) => send_beacon(&navigator, &outbound),
-            None => Promise::reject(&to_js(&Error::TransportUnavailable)),
-        },
-        _ => send_fetch(outbound),
+    if outbound.transport == Transport::Beacon {
+        return send_beacon(&outbound);
+    }
+    match start_fetch(&outbound) {
+        Ok(pending) => read_response(pending, outbound),
+        Err(_) if outbound.transport.fallback() == Some(Transport::Beacon) => {
+            send_beacon(&outbound)
+        }
+        Err(_) => Promise::reject(&to_js(&Error::TransportUnavailable)),
     }
 }
 
-fn send_beacon(navigator: &web_sys::Navigator, outbound: &Outbound) -> Promise {
+/// A beacon's body is a string, so it goes as `text/plain`: a CORS-simple
+/// request without preflight. (A JSON Blob would be preflighted in
+/// credentials mode and silently lost by a collector that answers
+/// `Access-Control-Allow-Origin: *`.)
+fn send_beacon(outbound: &Outbound) -> Promise {
+    let Some(navigator) = env::beacon_navigator() else {
+        return Promise::reject(&to_js(&Error::TransportUnavailable));
+    };
     match navigator.send_beacon_with_opt_str(&outbound.url, Some(&outbound.body)) {
         // The browser took the beacon and will send it even if the page
         // goes away; the collector's answer is not visible to the page.
@@ -75,11 +80,7 @@ fn start_fetch(outbound: &Outbound) -> Result<Promise, JsValue> {
     global_fetch(&request)
 }
 
-fn send_fetch(outbound: Outbound) -> Promise {
-    let pending = match start_fetch(&outbound) {
-        Ok(pending) => pending,
-        Err(_) => return Promise::reject(&to_js(&Error::TransportUnavailable)),
-    };
+fn read_response(pending: Promise, outbound: Outbound) -> Promise {
     future_to_promise(async move {
         let response = JsFuture::from(pending)
             .await
