@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# npm test: installs what it needs, then runs every layer of tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p onramp-pixel --all-targets --target wasm32-unknown-unknown -- -D warnings
+
+step "core and sandbox (cargo test)"
+cargo test --workspace
+
+step "build (dist/ and the sandbox)"
+node scripts/build.mjs
+cargo build --release -p onramp-sandbox
+
+step "wasm glue in headless Chromium and in Node (wasm-bindgen-test)"
+log=$(mktemp)
+./target/release/onramp-sandbox --port 0 --db :memory: >"$log" 2>&1 &
+sandbox_pid=$!
+trap 'kill "$sandbox_pid" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 100); do
+  collector=$(sed -n 's/^onramp-sandbox listening on \(http:[^ ]*\)$/\1/p' "$log")
+  [ -n "$collector" ] && break
+  sleep 0.1
+done
+[ -n "$collector" ] || { cat "$log"; echo "the sandbox did not start"; exit 1; }
+ONRAMP_TEST_COLLECTOR="$collector" \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  CHROMEDRIVER=/usr/bin/chromedriver \
+  cargo test -p onramp-pixel --target wasm32-unknown-unknown
+kill "$sandbox_pid" 2>/dev/null || true
+
+step "end to end: snippet, npm entry, CLI and sandbox (Chromium, playwright-core)"
+node --test --test-concurrency=1 tests/e2e/*.test.mjs

@@ -1,0 +1,113 @@
+// Shared parts of the end-to-end tests: the real sandbox collector, a page
+// server on another loopback origin, and Debian's Chromium via playwright-core.
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const root = new URL('../../', import.meta.url).pathname;
+const sandboxBin = join(root, 'target/release/onramp-sandbox');
+
+/** Starts the sandbox on a free loopback port, serving dist/ too. */
+export async function startSandbox({ db = ':memory:', port = 0 } = {}) {
+  const child = spawn(sandboxBin, ['--port', String(port), '--db', db, '--static', join(root, 'dist')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const origin = await new Promise((resolve, reject) => {
+    let out = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`onramp-sandbox exited with ${code}: ${out}`)));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = out.match(/listening on (http:\/\/\S+)/);
+      if (match) resolve(match[1]);
+    });
+  });
+  child.removeAllListeners('exit');
+  return {
+    origin,
+    async trackings() {
+      const response = await fetch(origin + '/api/SaasTrackings');
+      return response.json();
+    },
+    async find(customerId) {
+      return (await this.trackings()).filter((t) => t.customerId === customerId);
+    },
+    /** Polls until `customerId` is stored (keepalive requests may land after the page is gone). */
+    async waitFor(customerId, timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const found = await this.find(customerId);
+        if (found.length || Date.now() > until) return found;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop() {
+      return new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}
+
+const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+/**
+ * Serves tests/e2e/pages/ (with {{COLLECTOR}} replaced) and the built
+ * package under /pkg/ on its own loopback origin, as a provider's site would.
+ */
+export async function startPageServer(collector) {
+  const server = http.createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const file = path.startsWith('/pkg/') ? join(root, 'dist', path.slice(5)) : join(root, 'tests/e2e/pages', path);
+    try {
+      let body = await readFile(file);
+      if (extname(file) === '.html') body = body.toString().replaceAll('{{COLLECTOR}}', collector);
+      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+    ],
+  });
+}
+
+/** A new page that records uncaught errors and console errors. */
+export async function openPage(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (error) => problems.push('pageerror: ' + error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push('console error: ' + message.text());
+  });
+  return { context, page, problems };
+}
+
+export function uniqueId(prefix) {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

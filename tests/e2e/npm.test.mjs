@@ -1,0 +1,124 @@
+// The npm package's ESM entry imported by a page (no bundler), in Chromium.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, test } from 'node:test';
+import { launchBrowser, openPage, startPageServer, startSandbox, uniqueId } from './helpers.mjs';
+
+let sandbox;
+let pages;
+let browser;
+
+before(async () => {
+  sandbox = await startSandbox();
+  pages = await startPageServer(sandbox.origin);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await pages?.close();
+  await sandbox?.stop();
+});
+
+async function npmPage() {
+  const opened = await openPage(browser);
+  await opened.page.goto(pages.origin + '/npm.html');
+  await opened.page.waitForFunction(() => window.pixel);
+  return opened;
+}
+
+test('imported entry loads the wasm lazily and once, and sends', async () => {
+  const { context, page, problems } = await npmPage();
+  const id = uniqueId('npm');
+  const result = await page.evaluate(async (id) => {
+    const { pixel, collector } = window;
+    // Two calls before any init: both wait for the one instantiation.
+    const [a, b] = await Promise.all([
+      pixel.createSaasTracking({ partnerKey: 'pk_npm', serviceName: 'svc', customerId: id + '-a', baseUrl: collector }),
+      pixel.createSaasTracking({ partnerKey: 'pk_npm', serviceName: 'svc', customerId: id + '-b', baseUrl: collector }),
+    ]);
+    const wasmLoads = performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).length;
+    return { statuses: [a.status, b.status], wasmLoads };
+  }, id);
+  assert.deepEqual(result, { statuses: [201, 201], wasmLoads: 1 });
+  assert.equal((await sandbox.find(id + '-a')).length, 1);
+  assert.equal((await sandbox.find(id + '-b')).length, 1);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('configure() then the positional form; a repeat is answered 200 and counted once more', async () => {
+  const { context, page, problems } = await npmPage();
+  const id = uniqueId('npm-configured');
+  const result = await page.evaluate(async (id) => {
+    const { pixel, collector } = window;
+    await pixel.configure({ baseUrl: collector + '/', partnerKey: 'pk_conf' });
+    const first = await pixel.createSaasTracking(undefined, 'svc', id, new Date('2026-11-26T10:00:00Z'));
+    const second = await pixel.createSaasTracking(undefined, 'svc', id, new Date('2026-11-26T10:00:00Z'));
+    const badConfig = await pixel.configure({ baseUrl: 'ftp://x' }).catch((e) => [e.code, e.field]);
+    return { first: first.status, second: second.status, deliveries: second.body.deliveries, badConfig };
+  }, id);
+  assert.deepEqual(result, { first: 201, second: 200, deliveries: 2, badConfig: ['invalid_base_url', 'baseUrl'] });
+  const stored = await sandbox.find(id);
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].purchasedAt, '2026-11-26T10:00:00.000Z');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('navigation away right after a call through the npm entry still delivers', async () => {
+  for (let i = 0; i < 5; i++) {
+    const { context, page } = await npmPage();
+    await page.evaluate(() => window.pixel.init());
+    const id = uniqueId('npm-nav-' + i);
+    await page
+      .evaluate(
+        ([id, next]) => {
+          window.pixel.createSaasTracking({ partnerKey: 'pk_npm', serviceName: 'svc', customerId: id, baseUrl: window.collector });
+          location.href = next;
+        },
+        [id, pages.origin + '/next.html'],
+      )
+      .catch(() => {});
+    await page.waitForURL('**/next.html');
+    const stored = await sandbox.waitFor(id);
+    await context.close();
+    assert.equal(stored.length, 1, `run ${i}`);
+  }
+});
+
+test('a collector that never answers: the call rejects with code "timeout"', async () => {
+  const sockets = new Set();
+  const hung = http.createServer((req, res) => {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Allow-Headers', 'Content-Type');
+    if (req.method === 'OPTIONS') return res.writeHead(204).end();
+    // never answer the POST
+  });
+  hung.on('connection', (s) => sockets.add(s));
+  await new Promise((r) => hung.listen(0, '127.0.0.1', r));
+  const { context, page, problems } = await npmPage();
+  const outcome = await page.evaluate(
+    (base) =>
+      window.pixel
+        .createSaasTracking({ partnerKey: 'pk', serviceName: 'svc', customerId: 'c', baseUrl: base, timeoutMs: 300 })
+        .then(() => 'resolved', (e) => [e.code, e.field]),
+    `http://127.0.0.1:${hung.address().port}`,
+  );
+  assert.deepEqual(outcome, ['timeout', null]);
+  await context.close();
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => hung.close(r));
+  assert.deepEqual(problems.filter((p) => !p.includes('Failed to load resource')), []);
+});
+
+test('a collector that is down: the call rejects with code "network_error"', async () => {
+  const { context, page } = await npmPage();
+  const outcome = await page.evaluate(() =>
+    window.pixel
+      .createSaasTracking({ partnerKey: 'pk', serviceName: 'svc', customerId: 'c', baseUrl: 'http://127.0.0.1:9' })
+      .then(() => 'resolved', (e) => [e.name, e.code]),
+  );
+  assert.deepEqual(outcome, ['OnrampError', 'network_error']);
+  await context.close();
+});
