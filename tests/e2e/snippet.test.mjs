@@ -1,8 +1,10 @@
 // The pasted snippet in real Chromium: page on one loopback origin, loader
 // and collector (the sandbox) on another.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, startPageServer, startSandbox, uniqueId } from './helpers.mjs';
+import { launchBrowser, openPage, root, startPageServer, startSandbox, uniqueId } from './helpers.mjs';
 
 let sandbox;
 let pages;
@@ -27,6 +29,15 @@ async function readySnippetPage(query = '') {
   await opened.page.evaluate(() => onramp('configure', {}));
   return opened;
 }
+
+test('the pages under test and the demo use the stub line the README tells providers to paste', async () => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const stub = readme.split('\n').find((line) => line.startsWith('<script>window.onramp='));
+  assert.ok(stub, 'the README shows the stub');
+  for (const page of ['tests/e2e/pages/snippet.html', 'tests/e2e/pages/twice.html', 'www/demo.html']) {
+    assert.ok((await readFile(join(root, page), 'utf8')).includes(stub), page);
+  }
+});
 
 test('the page and the collector are on different origins', () => {
   assert.notEqual(new URL(pages.origin).origin, new URL(sandbox.origin).origin);
