@@ -21,6 +21,8 @@ pub mod endpoint;
 pub mod error;
 pub mod options;
 pub mod outbound;
+pub mod queue;
+pub mod retry;
 pub mod time;
 pub mod tracking;
 

@@ -1,0 +1,308 @@
+//! The outbound queue and the record of trackings already accepted, as
+//! plain data: what to keep, what is due, what an attempt's verdict does.
+//! The browser glue loads it from storage, calls these, and saves it.
+//!
+//! Stored as text, one record a line, fields separated by tabs (neither can
+//! occur inside a field: control characters are refused in the tracking's
+//! fields, and the JSON body escapes them).
+
+use crate::retry::Verdict;
+
+/// The most trackings kept waiting; the oldest is dropped past it.
+pub const MAX_QUEUED: usize = 100;
+/// How long a tracking is kept waiting, and remembered as sent (7 days).
+pub const TTL_MS: i64 = 7 * 24 * 3_600_000;
+/// The most accepted trackings remembered (the reload guard).
+pub const MAX_SENT: usize = 1_000;
+
+/// A tracking waiting to be accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The idempotency key: the collector URL and the natural key
+    /// (partnerKey, serviceName, customerId).
+    pub id: String,
+    /// `{baseUrl}/api/SaasTrackings`.
+    pub url: String,
+    /// The JSON body.
+    pub body: String,
+    /// When it was first queued (epoch ms).
+    pub created_ms: i64,
+    /// Failed attempts so far.
+    pub failures: u32,
+    /// Not to be sent before this time (backoff, `Retry-After`).
+    pub next_ms: i64,
+    /// An attempt is in flight until this time (0: none).
+    pub lease_ms: i64,
+}
+
+/// The queue and the accepted set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    /// Waiting trackings, oldest first.
+    pub queue: Vec<Entry>,
+    /// Accepted trackings' ids with when they were accepted, oldest first.
+    pub sent: Vec<(String, i64)>,
+}
+
+/// The idempotency key of a tracking sent to `url`.
+pub fn id(url: &str, partner_key: &str, service_name: &str, customer_id: &str) -> String {
+    [url, partner_key, service_name, customer_id].join("\u{1f}")
+}
+
+impl State {
+    /// Reads stored text; lines that do not parse are skipped, so a damaged
+    /// store loses at most those lines.
+    pub fn decode(text: &str) -> State {
+        let mut state = State::default();
+        for line in text.lines() {
+            let mut f = line.split('\t');
+            match f.next() {
+                Some("q") => {
+                    let entry = (|| {
+                        Some(Entry {
+                            id: f.next()?.to_owned(),
+                            url: f.next()?.to_owned(),
+                            body: f.next()?.to_owned(),
+                            created_ms: f.next()?.parse().ok()?,
+                            failures: f.next()?.parse().ok()?,
+                            next_ms: f.next()?.parse().ok()?,
+                            lease_ms: f.next()?.parse().ok()?,
+                        })
+                    })();
+                    if let Some(entry) = entry {
+                        state.queue.push(entry);
+                    }
+                }
+                Some("s") => {
+                    if let (Some(id), Some(Ok(at))) = (f.next(), f.next().map(str::parse)) {
+                        state.sent.push((id.to_owned(), at));
+                    }
+                }
+                _ => {}
+            }
+        }
+        state
+    }
+
+    /// The text to store.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for e in &self.queue {
+            let fields = [
+                "q",
+                &e.id,
+                &e.url,
+                &e.body,
+                &int(e.created_ms),
+                &int(i64::from(e.failures)),
+                &int(e.next_ms),
+                &int(e.lease_ms),
+            ];
+            out.push_str(&fields.join("\t"));
+            out.push('\n');
+        }
+        for (id, at) in &self.sent {
+            out.push_str(&["s", id, &int(*at)].join("\t"));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Drops waiting trackings and accepted records older than the TTL;
+    /// returns how many waiting trackings expired.
+    pub fn prune(&mut self, now: i64) -> usize {
+        let before = self.queue.len();
+        self.queue
+            .retain(|e| now.saturating_sub(e.created_ms) < TTL_MS);
+        self.sent.retain(|(_, at)| now.saturating_sub(*at) < TTL_MS);
+        before - self.queue.len()
+    }
+
+    /// Whether the tracking was already accepted.
+    pub fn was_sent(&self, id: &str) -> bool {
+        self.sent.iter().any(|(sent, _)| sent == id)
+    }
+
+    /// The waiting tracking with this id.
+    pub fn find(&self, id: &str) -> Option<&Entry> {
+        self.queue.iter().find(|e| e.id == id)
+    }
+
+    /// Queues a tracking unless it is already waiting; returns the oldest
+    /// tracking dropped to stay within [`MAX_QUEUED`].
+    pub fn enqueue(&mut self, entry: Entry) -> Option<Entry> {
+        if self.find(&entry.id).is_some() {
+            return None;
+        }
+        self.queue.push(entry);
+        (self.queue.len() > MAX_QUEUED).then(|| self.queue.remove(0))
+    }
+
+    /// Marks an attempt in flight until `until`; false when the tracking is
+    /// not waiting or another attempt is already in flight.
+    pub fn lease(&mut self, id: &str, now: i64, until: i64) -> bool {
+        match self.queue.iter_mut().find(|e| e.id == id) {
+            Some(e) if e.lease_ms <= now => {
+                e.lease_ms = until;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Applies an attempt's verdict: accepted ones leave the queue and are
+    /// remembered, rejected ones leave it, the others wait `delay_ms` more.
+    pub fn settle(&mut self, id: &str, verdict: Verdict, now: i64, delay_ms: u64) {
+        match verdict {
+            Verdict::Accepted => {
+                self.queue.retain(|e| e.id != id);
+                if !self.was_sent(id) {
+                    self.sent.push((id.to_owned(), now));
+                    if self.sent.len() > MAX_SENT {
+                        self.sent.remove(0);
+                    }
+                }
+            }
+            Verdict::Rejected => self.queue.retain(|e| e.id != id),
+            Verdict::Retry => {
+                if let Some(e) = self.queue.iter_mut().find(|e| e.id == id) {
+                    e.failures = e.failures.saturating_add(1);
+                    e.next_ms = now.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX));
+                    e.lease_ms = 0;
+                }
+            }
+        }
+    }
+
+    /// The ids of the trackings that may be sent now: their wait is over
+    /// and no attempt is in flight.
+    pub fn due(&self, now: i64) -> Vec<String> {
+        self.queue
+            .iter()
+            .filter(|e| e.next_ms <= now && e.lease_ms <= now)
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
+    /// When the next waiting tracking becomes due, if any.
+    pub fn next_due(&self, now: i64) -> Option<i64> {
+        self.queue
+            .iter()
+            .map(|e| e.next_ms.max(e.lease_ms).max(now))
+            .min()
+    }
+}
+
+/// Decimal text of an integer, without `core::fmt` (kept out of the wasm).
+fn int(value: i64) -> String {
+    let mut digits = Vec::with_capacity(20);
+    let mut rest = value.unsigned_abs();
+    loop {
+        digits.push(b'0' + (rest % 10) as u8);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        digits.push(b'-');
+    }
+    digits.reverse();
+    String::from_utf8(digits).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize, now: i64) -> Entry {
+        let customer = format!("c{n}");
+        Entry {
+            id: id(
+                "https://o.example/api/SaasTrackings",
+                "pk",
+                "svc",
+                &customer,
+            ),
+            url: "https://o.example/api/SaasTrackings".into(),
+            body: format!("{{\"customerId\":\"{customer}\\t\"}}"),
+            created_ms: now,
+            failures: 0,
+            next_ms: now,
+            lease_ms: 0,
+        }
+    }
+
+    #[test]
+    fn round_trips_through_text_and_skips_damage() {
+        let mut s = State::default();
+        s.enqueue(entry(1, 10));
+        s.enqueue(entry(2, 20));
+        s.settle(&entry(2, 0).id, Verdict::Accepted, 30, 0);
+        let text = s.encode();
+        assert_eq!(State::decode(&text), s);
+        let damaged = format!("garbage\nq\tonly\ttwo\ns\tx\tnot-a-number\n{text}\u{0}");
+        assert_eq!(State::decode(&damaged).queue, s.queue);
+        assert_eq!(State::decode("").queue.len(), 0);
+    }
+
+    #[test]
+    fn integers_as_text() {
+        for n in [0, 7, -7, 1_795_718_581_000, i64::MIN, i64::MAX] {
+            assert_eq!(int(n), n.to_string());
+        }
+    }
+
+    #[test]
+    fn bounded_and_deduplicated() {
+        let mut s = State::default();
+        for n in 0..MAX_QUEUED {
+            assert_eq!(s.enqueue(entry(n, n as i64)), None);
+        }
+        assert_eq!(
+            s.enqueue(entry(5, 999)),
+            None,
+            "already waiting: not added twice"
+        );
+        let dropped = s.enqueue(entry(MAX_QUEUED, 1_000));
+        assert_eq!(dropped.map(|e| e.created_ms), Some(0), "the oldest goes");
+        assert_eq!(s.queue.len(), MAX_QUEUED);
+    }
+
+    #[test]
+    fn verdicts_move_entries() {
+        let mut s = State::default();
+        let e = entry(1, 0);
+        s.enqueue(e.clone());
+        assert!(s.lease(&e.id, 0, 60_000));
+        assert!(!s.lease(&e.id, 1_000, 61_000), "one attempt at a time");
+        assert!(s.due(1_000).is_empty());
+        s.settle(&e.id, Verdict::Retry, 2_000, 5_000);
+        assert_eq!(
+            s.find(&e.id).map(|e| (e.failures, e.next_ms, e.lease_ms)),
+            Some((1, 7_000, 0))
+        );
+        assert!(s.due(6_999).is_empty());
+        assert_eq!(s.due(7_000), vec![e.id.clone()]);
+        assert_eq!(s.next_due(3_000), Some(7_000));
+        s.settle(&e.id, Verdict::Accepted, 8_000, 0);
+        assert!(s.find(&e.id).is_none());
+        assert!(s.was_sent(&e.id));
+        s.enqueue(entry(2, 0));
+        s.settle(&entry(2, 0).id, Verdict::Rejected, 9_000, 0);
+        assert!(s.queue.is_empty());
+        assert!(!s.was_sent(&entry(2, 0).id));
+    }
+
+    #[test]
+    fn expires_after_the_ttl() {
+        let mut s = State::default();
+        s.enqueue(entry(1, 0));
+        s.enqueue(entry(2, TTL_MS));
+        s.settle(&entry(2, 0).id, Verdict::Accepted, 0, 0);
+        s.enqueue(entry(3, TTL_MS));
+        assert_eq!(s.prune(TTL_MS), 1);
+        assert_eq!(s.queue.len(), 1);
+        assert!(!s.was_sent(&entry(2, 0).id));
+    }
+}
