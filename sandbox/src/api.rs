@@ -1,21 +1,66 @@
-//! The OnRamp API: `POST /api/SaasTrackings` and `GET /api/SaasTrackings`.
+//! The OnRamp API (`POST` and `GET /api/SaasTrackings`) and the sandbox's
+//! control API under `/_sandbox/` (faults, reset, rejected submissions,
+//! attempts).
 
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use onramp_pixel::time::Timestamp;
 use onramp_pixel::Error;
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 
+use crate::faults::{self, Faults};
 use crate::store::Store;
 use crate::validate::tracking_from_json;
 
-pub type Db = Arc<Mutex<Store>>;
+/// How many rejected submissions and attempts are kept for inspection.
+const LOG_LIMIT: usize = 1_000;
+
+/// The sandbox's state.
+pub struct App {
+    pub store: Mutex<Store>,
+    pub faults: Mutex<Faults>,
+    pub rejected: Mutex<Vec<Value>>,
+    pub attempts: Mutex<Vec<Value>>,
+}
+
+pub type Shared = Arc<App>;
+
+/// Closes the connection it belongs to without an answer (the `drop` fault).
+#[derive(Clone)]
+pub struct Hangup(pub Arc<Notify>);
+
+impl App {
+    pub fn new(store: Store) -> App {
+        App {
+            store: Mutex::new(store),
+            faults: Mutex::new(Faults::default()),
+            rejected: Mutex::new(Vec::new()),
+            attempts: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+/// A poisoned lock only means another request panicked; the data is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn push_limited(log: &Mutex<Vec<Value>>, entry: Value) {
+    let mut log = lock(log);
+    if log.len() >= LOG_LIMIT {
+        log.remove(0);
+    }
+    log.push(entry);
+}
 
 /// The time now, as the pixel's core counts it.
 pub fn now() -> Timestamp {
@@ -24,16 +69,12 @@ pub fn now() -> Timestamp {
         .map(|d| d.as_millis() as f64)
         .unwrap_or(0.0);
     Timestamp::from_epoch_ms(ms)
-        .unwrap_or_else(|_| Timestamp::from_epoch_ms(0.0).unwrap_or_else(|_| unreachable!()))
+        .or_else(|_| Timestamp::from_epoch_ms(0.0))
+        .unwrap_or_else(|_| unreachable!("0 is a valid epoch time"))
 }
 
 fn error_body(code: &str, field: Option<&str>, message: &str) -> Value {
     json!({ "error": { "code": code, "field": field, "message": message } })
-}
-
-fn invalid(err: &Error) -> Response {
-    let body = error_body(err.code(), err.field(), &err.message());
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
 fn server_error(err: &rusqlite::Error) -> Response {
@@ -48,51 +89,115 @@ fn server_error(err: &rusqlite::Error) -> Response {
 
 /// `POST /api/SaasTrackings`: the body is read as JSON whatever its
 /// Content-Type says (beacons arrive as `text/plain`).
-pub async fn create(State(db): State<Db>, body: Bytes) -> Response {
-    let value: Value = match serde_json::from_slice(&body) {
+pub async fn create(
+    State(app): State<Shared>,
+    hangup: Option<Extension<Hangup>>,
+    body: Bytes,
+) -> Response {
+    let received = now();
+    let customer_id = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("customerId").cloned())
+        .unwrap_or(Value::Null);
+    let fault = lock(&app.faults).next();
+    if let Some(fault) = fault {
+        if fault.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        }
+        if fault.drop {
+            log_attempt(&app, received, &customer_id, Value::Null, "dropped");
+            if let Some(Extension(Hangup(notify))) = hangup {
+                notify.notify_one();
+            }
+            return std::future::pending().await;
+        }
+        if let Some(status) = fault.status {
+            log_attempt(&app, received, &customer_id, json!(status), "fault");
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let body = error_body(
+                "sandbox_fault",
+                None,
+                "an injected fault (POST /_sandbox/faults)",
+            );
+            let mut response = (code, Json(body)).into_response();
+            if let Some(value) = fault
+                .retry_after
+                .and_then(|v| HeaderValue::from_str(&v).ok())
+            {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+    }
+    let response = handle(&app, received, &body);
+    log_attempt(
+        &app,
+        received,
+        &customer_id,
+        json!(response.status().as_u16()),
+        "handled",
+    );
+    response
+}
+
+fn handle(app: &App, received: Timestamp, body: &[u8]) -> Response {
+    let raw = String::from_utf8_lossy(body);
+    let reject = |status: StatusCode, code: &str, field: Option<&str>, message: &str| {
+        let error = error_body(code, field, message);
+        let mut logged = error.clone();
+        logged["receivedAt"] = json!(received.to_rfc3339());
+        logged["status"] = json!(status.as_u16());
+        logged["body"] = json!(raw.chars().take(2_000).collect::<String>());
+        push_limited(&app.rejected, logged);
+        (status, Json(error)).into_response()
+    };
+    let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(e) => {
             let message = format!("the body is not valid JSON: {e}");
-            let body = error_body("invalid_json", None, &message);
-            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+            return reject(StatusCode::BAD_REQUEST, "invalid_json", None, &message);
         }
     };
-    let now = now();
-    let tracking = match tracking_from_json(&value, now) {
+    let tracking = match tracking_from_json(&value, received) {
         Ok(t) => t,
-        Err(e) => return invalid(&e),
+        Err(e) => return invalid(reject, &e),
     };
-    let result = match db.lock() {
-        Ok(store) => store.record(&tracking, &now.to_rfc3339()),
-        Err(poisoned) => poisoned.into_inner().record(&tracking, &now.to_rfc3339()),
-    };
-    match result {
+    match lock(&app.store).record(&tracking, &received.to_rfc3339()) {
         Ok((stored, true)) => (StatusCode::CREATED, Json(stored.to_json())).into_response(),
         Ok((stored, false)) => (StatusCode::OK, Json(stored.to_json())).into_response(),
         Err(e) => server_error(&e),
     }
 }
 
+fn invalid(
+    reject: impl Fn(StatusCode, &str, Option<&str>, &str) -> Response,
+    err: &Error,
+) -> Response {
+    reject(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        err.code(),
+        err.field(),
+        &err.message(),
+    )
+}
+
+fn log_attempt(app: &App, at: Timestamp, customer_id: &Value, status: Value, outcome: &str) {
+    let entry = json!({ "at": at.to_rfc3339(), "customerId": customer_id, "status": status, "outcome": outcome });
+    push_limited(&app.attempts, entry);
+}
+
 /// `GET /api/SaasTrackings`: every stored tracking with `receivedAt` and
 /// `deliveries`.
-pub async fn list(State(db): State<Db>) -> Response {
-    let result = match db.lock() {
-        Ok(store) => store.list(),
-        Err(poisoned) => poisoned.into_inner().list(),
-    };
-    match result {
+pub async fn list(State(app): State<Shared>) -> Response {
+    match lock(&app.store).list() {
         Ok(all) => Json(Value::Array(all.iter().map(|s| s.to_json()).collect())).into_response(),
         Err(e) => server_error(&e),
     }
 }
 
 /// `GET /api/SaasTrackings/{id}`.
-pub async fn get(State(db): State<Db>, Path(id): Path<i64>) -> Response {
-    let result = match db.lock() {
-        Ok(store) => store.get(id),
-        Err(poisoned) => poisoned.into_inner().get(id),
-    };
-    match result {
+pub async fn get(State(app): State<Shared>, Path(id): Path<i64>) -> Response {
+    match lock(&app.store).get(id) {
         Ok(Some(stored)) => Json(stored.to_json()).into_response(),
         Ok(None) => (
             StatusCode::NOT_FOUND,
@@ -101,4 +206,49 @@ pub async fn get(State(db): State<Db>, Path(id): Path<i64>) -> Response {
             .into_response(),
         Err(e) => server_error(&e),
     }
+}
+
+/// `POST /_sandbox/faults`: queues faults for the next POSTs of trackings.
+pub async fn add_faults(State(app): State<Shared>, body: Bytes) -> Response {
+    let parsed = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| format!("the body is not valid JSON: {e}"))
+        .and_then(|v| faults::parse(&v));
+    match parsed {
+        Ok(list) => {
+            let mut faults = lock(&app.faults);
+            faults.add(list);
+            Json(faults.to_json()).into_response()
+        }
+        Err(message) => (
+            StatusCode::BAD_REQUEST,
+            Json(error_body("invalid_fault", None, &message)),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /_sandbox/faults`: the faults still to apply.
+pub async fn list_faults(State(app): State<Shared>) -> Response {
+    Json(lock(&app.faults).to_json()).into_response()
+}
+
+/// `POST /_sandbox/reset`: forgets faults, trackings, rejected submissions and attempts.
+pub async fn reset(State(app): State<Shared>) -> Response {
+    lock(&app.faults).clear();
+    lock(&app.rejected).clear();
+    lock(&app.attempts).clear();
+    match lock(&app.store).clear() {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => server_error(&e),
+    }
+}
+
+/// `GET /_sandbox/rejected`: invalid submissions with their reasons.
+pub async fn rejected(State(app): State<Shared>) -> Response {
+    Json(Value::Array(lock(&app.rejected).clone())).into_response()
+}
+
+/// `GET /_sandbox/attempts`: every POST of a tracking and what it got.
+pub async fn attempts(State(app): State<Shared>) -> Response {
+    Json(Value::Array(lock(&app.attempts).clone())).into_response()
 }

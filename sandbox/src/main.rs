@@ -3,6 +3,7 @@
 
 mod api;
 mod cors;
+mod faults;
 mod files;
 mod store;
 mod validate;
@@ -10,11 +11,14 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Notify;
 
 const USAGE: &str =
     "usage: onramp-sandbox [--port N] [--host ADDR] [--db PATH|:memory:] [--static DIR]...
@@ -99,43 +103,71 @@ async fn main() -> ExitCode {
     };
     let local = listener.local_addr().unwrap_or(addr);
     let origin = format!("http://{local}");
-    let db: api::Db = Arc::new(Mutex::new(store));
+    let app: api::Shared = Arc::new(api::App::new(store));
     let files = Arc::new(files::Files {
         roots: args.statics,
         origin: origin.clone(),
     });
-    let app = Router::new()
+    let router = Router::new()
         .route("/api/SaasTrackings", get(api::list).post(api::create))
         .route("/api/SaasTrackings/{id}", get(api::get))
-        .with_state(db)
+        .route(
+            "/_sandbox/faults",
+            get(api::list_faults).post(api::add_faults),
+        )
+        .route("/_sandbox/reset", post(api::reset))
+        .route("/_sandbox/rejected", get(api::rejected))
+        .route("/_sandbox/attempts", get(api::attempts))
+        .with_state(app)
         .fallback_service(axum::routing::any(files::serve).with_state(files))
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn(cors::layer));
     println!("onramp-sandbox listening on {origin}");
     println!("  POST {origin}/api/SaasTrackings");
     println!("  GET  {origin}/api/SaasTrackings");
-    let shutdown = async {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(term) => term,
-                    Err(_) => return std::future::pending().await,
-                };
-            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
-    };
-    if let Err(e) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        eprintln!("onramp-sandbox: {e}");
-        return ExitCode::FAILURE;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    eprintln!("onramp-sandbox: accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Each connection gets a hang-up switch, so that the `drop` fault can
+        // close it without an answer.
+        let hangup = Arc::new(Notify::new());
+        let service =
+            TowerToHyperService::new(router.clone().layer(Extension(api::Hangup(hangup.clone()))));
+        tokio::spawn(async move {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                () = hangup.notified() => {}
+            }
+        });
     }
     ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
 }
 
 fn bracket_v6(host: &str) -> String {

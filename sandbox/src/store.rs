@@ -96,6 +96,11 @@ impl Store {
         rows.collect()
     }
 
+    /// Forgets every tracking.
+    pub fn clear(&self) -> rusqlite::Result<()> {
+        self.db.execute("DELETE FROM trackings", []).map(|_| ())
+    }
+
     /// One stored tracking by id.
     pub fn get(&self, id: i64) -> rusqlite::Result<Option<Stored>> {
         self.db

@@ -116,3 +116,68 @@ test('static files: the wasm as application/wasm, no way out of the folder', asy
   );
   assert.equal(escape, 404);
 });
+
+test('faults: statuses with Retry-After, in order, then normal service; attempts are logged', async () => {
+  const id = uniqueId('sb-fault');
+  const set = await fetch(sandbox.origin + '/_sandbox/faults', {
+    method: 'POST',
+    body: JSON.stringify([{ status: 503, times: 2, retryAfter: 1 }, { status: 429, retryAfter: 'Thu, 26 Nov 2026 18:43:31 GMT' }]),
+  });
+  assert.equal(set.status, 200);
+  const answers = [];
+  for (let i = 0; i < 4; i++) {
+    const r = await post(sandbox.origin, tracking(id), { 'content-type': 'application/json', origin: 'https://shop.example' });
+    answers.push([r.status, r.headers.get('retry-after')]);
+  }
+  assert.deepEqual(answers, [
+    [503, '1'],
+    [503, '1'],
+    [429, 'Thu, 26 Nov 2026 18:43:31 GMT'],
+    [201, null],
+  ]);
+  const attempts = (await (await fetch(sandbox.origin + '/_sandbox/attempts')).json()).filter((a) => a.customerId === id);
+  assert.deepEqual(attempts.map((a) => a.status), [503, 503, 429, 201]);
+  assert.deepEqual(await (await fetch(sandbox.origin + '/_sandbox/faults')).json(), []);
+});
+
+test('faults: drop closes the connection unanswered, delay holds the answer; nothing stored', async () => {
+  const id = uniqueId('sb-drop');
+  await fetch(sandbox.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify([{ drop: true }, { delayMs: 5000, status: 503 }]) });
+  await assert.rejects(post(sandbox.origin, tracking(id)), TypeError);
+  const held = fetch(sandbox.origin + '/api/SaasTrackings', {
+    method: 'POST',
+    body: JSON.stringify(tracking(id)),
+    signal: AbortSignal.timeout(200),
+  });
+  await assert.rejects(held, (e) => e.name === 'TimeoutError');
+  assert.deepEqual(await sandbox.find(id), []);
+  const bad = await fetch(sandbox.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify([{ sattus: 503 }]) });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.code, 'invalid_fault');
+});
+
+test('rejected submissions are listed with their reasons; reset forgets everything', async () => {
+  const scratch = await startSandbox();
+  try {
+    await post(scratch.origin, { ...tracking('c'), customerId: '' });
+    await post(scratch.origin, 'not json');
+    await post(scratch.origin, tracking('kept'));
+    const rejected = await (await fetch(scratch.origin + '/_sandbox/rejected')).json();
+    assert.deepEqual(
+      rejected.map((r) => [r.status, r.error.code, r.error.field]),
+      [
+        [422, 'empty_field', 'customerId'],
+        [400, 'invalid_json', null],
+      ],
+    );
+    assert.equal(rejected[1].body, 'not json');
+    await fetch(scratch.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify({ status: 500 }) });
+    const reset = await fetch(scratch.origin + '/_sandbox/reset', { method: 'POST' });
+    assert.equal(reset.status, 204);
+    assert.deepEqual(await scratch.trackings(), []);
+    assert.deepEqual(await (await fetch(scratch.origin + '/_sandbox/rejected')).json(), []);
+    assert.deepEqual(await (await fetch(scratch.origin + '/_sandbox/faults')).json(), []);
+  } finally {
+    await scratch.stop();
+  }
+});
