@@ -22,10 +22,21 @@ async function main(argv) {
   await init(await readFile(new URL('../dist/onramp_pixel_bg.wasm', import.meta.url)));
   try {
     const result = await createSaasTracking({ partnerKey, serviceName, customerId, purchasedAt, baseUrl, transport: 'fetch' });
+    if (result.status === null) {
+      // No answer at all (network error, timeout): a transport error, as in the original.
+      console.error('error:', result.error ? result.error.code + ': ' + result.error.message : 'no answer');
+      return 1;
+    }
     console.log('statusCode:', result.status);
     console.log('body:', result.body);
     return 0;
   } catch (error) {
+    if (error && error.code === 'rejected') {
+      // The collector answered, and refused it: print its answer as the original did.
+      console.log('statusCode:', error.status);
+      console.log('body:', error.body);
+      return 0;
+    }
     if (error && error.field) {
       console.log('error - invalid parameter ' + error.field + ' (' + error.code + '): ' + error.message);
     } else {

@@ -35,9 +35,7 @@ impl Endpoint {
             None => (rest, ""),
         };
         if authority.contains('@') {
-            return Err(Error::InvalidBaseUrl(
-                "credentials are not allowed in the URL",
-            ));
+            return Err(Error::InvalidBaseUrl("credentials are not allowed in the URL"));
         }
         let (host, port) = split_host_port(authority)?;
         let host = host.to_ascii_lowercase();
@@ -47,9 +45,7 @@ impl Endpoint {
         let path = path.trim_end_matches('/');
         for segment in path.split('/').skip(1) {
             if segment.is_empty() || segment == "." || segment == ".." {
-                return Err(Error::InvalidBaseUrl(
-                    "the path has an empty, . or .. segment",
-                ));
+                return Err(Error::InvalidBaseUrl("the path has an empty, . or .. segment"));
             }
             if !segment.bytes().all(is_path_byte) {
                 return Err(Error::InvalidBaseUrl(
@@ -90,11 +86,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), Error> {
             .ok_or(Error::InvalidBaseUrl("an IPv6 host needs a closing ]"))?;
         let (host, after) = authority.split_at(end + 1);
         let inner = host.trim_start_matches('[').trim_end_matches(']');
-        if inner.is_empty()
-            || !inner
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        {
+        if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
             return Err(Error::InvalidBaseUrl("the IPv6 host is not valid"));
         }
         match after.strip_prefix(':') {
@@ -117,14 +109,10 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), Error> {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
         if !labels_ok || host.len() > 253 {
-            return Err(Error::InvalidBaseUrl(
-                "the host is not a valid name or address",
-            ));
+            return Err(Error::InvalidBaseUrl("the host is not a valid name or address"));
         }
     }
     if let Some(port) = port {
@@ -133,9 +121,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), Error> {
             && port.bytes().all(|b| b.is_ascii_digit())
             && port.parse::<u32>().is_ok_and(|p| (1..=65_535).contains(&p));
         if !valid {
-            return Err(Error::InvalidBaseUrl(
-                "the port must be a number from 1 to 65535",
-            ));
+            return Err(Error::InvalidBaseUrl("the port must be a number from 1 to 65535"));
         }
     }
     Ok((host, port))
@@ -151,9 +137,7 @@ mod tests {
     use super::*;
 
     fn url(text: &str) -> Result<String, &'static str> {
-        Endpoint::parse(text)
-            .map(|e| e.trackings_url())
-            .map_err(|e| e.code())
+        Endpoint::parse(text).map(|e| e.trackings_url()).map_err(|e| e.code())
     }
 
     #[test]

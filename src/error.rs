@@ -81,6 +81,9 @@ pub enum Error {
     Network,
     /// The collector did not answer within the timeout.
     Timeout,
+    /// The collector refused the tracking for good (a 4xx other than 408,
+    /// 425 and 429): it is not retried.
+    Rejected(u16),
 }
 
 impl Error {
@@ -101,6 +104,7 @@ impl Error {
             Error::TransportUnavailable => "transport_unavailable",
             Error::Network => "network_error",
             Error::Timeout => "timeout",
+            Error::Rejected(_) => "rejected",
         }
     }
 
@@ -117,7 +121,7 @@ impl Error {
             Error::InvalidBaseUrl(_) | Error::InsecureBaseUrl => Some(Field::BaseUrl.name()),
             Error::UnknownOption(name) => Some(name),
             Error::TransportUnavailable => Some(Field::Transport.name()),
-            Error::Network | Error::Timeout => None,
+            Error::Network | Error::Timeout | Error::Rejected(_) => None,
         }
     }
 
@@ -130,11 +134,7 @@ impl Error {
             Error::WrongType { expected, .. } => [field, " must be ", expected],
             Error::Empty(_) => [field, " must not be empty", ""],
             Error::TooLong(_) => [field, " is longer than ", "the maximum of 512 characters"],
-            Error::InvalidCharacters(_) => [
-                field,
-                " contains a control character",
-                " or a lone surrogate",
-            ],
+            Error::InvalidCharacters(_) => [field, " contains a control character", " or a lone surrogate"],
             Error::InvalidDate(why) => ["purchasedAt is not a valid date: ", why, ""],
             Error::DateOutOfRange => [
                 "purchasedAt must be after 2000-01-01",
@@ -156,6 +156,10 @@ impl Error {
             ],
             Error::Network => ["the collector could not be reached", "", ""],
             Error::Timeout => ["the collector did not answer in time", "", ""],
+            Error::Rejected(status) => {
+                let status = crate::queue::decimal(i64::from(*status));
+                return ["the collector refused the tracking for good (HTTP ", &status, ")"].concat();
+            }
         };
         parts.concat()
     }
@@ -190,5 +194,9 @@ mod tests {
         assert_eq!(Error::DateOutOfRange.field(), Some("purchasedAt"));
         assert_eq!(Error::InsecureBaseUrl.field(), Some("baseUrl"));
         assert_eq!(Error::Timeout.field(), None);
+        assert_eq!(
+            Error::Rejected(422).message(),
+            "the collector refused the tracking for good (HTTP 422)"
+        );
     }
 }

@@ -9,12 +9,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(
     test,
-    allow(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
 )]
 
 pub mod endpoint;
@@ -55,5 +50,12 @@ pub mod exports {
     #[wasm_bindgen]
     pub fn configure(options: JsValue) -> Promise {
         crate::web::configure(options)
+    }
+
+    /// Sends the trackings waiting in the queue that are due now; resolves
+    /// `{ sent, waiting }`.
+    #[wasm_bindgen]
+    pub fn flush() -> Promise {
+        crate::web::flush()
     }
 }

@@ -82,11 +82,7 @@ impl Transport {
 /// Checks a `timeoutMs` value: a whole number of milliseconds from 1 to
 /// [`MAX_TIMEOUT_MS`].
 pub fn timeout_ms(value: f64) -> Result<u32, Error> {
-    if value.is_finite()
-        && value.fract() == 0.0
-        && value >= 1.0
-        && value <= f64::from(MAX_TIMEOUT_MS)
-    {
+    if value.is_finite() && value.fract() == 0.0 && value >= 1.0 && value <= f64::from(MAX_TIMEOUT_MS) {
         Ok(value as u32)
     } else {
         Err(Error::InvalidOption {
@@ -135,10 +131,7 @@ mod tests {
     #[test]
     fn transports() {
         assert_eq!(Transport::parse("beacon"), Ok(Transport::Beacon));
-        assert_eq!(
-            Transport::parse("Beacon").map_err(|e| e.code()),
-            Err("invalid_option")
-        );
+        assert_eq!(Transport::parse("Beacon").map_err(|e| e.code()), Err("invalid_option"));
         assert_eq!(Transport::Auto.fallback(), Some(Transport::Beacon));
         assert_eq!(Transport::Fetch.fallback(), None);
         assert_eq!(Transport::Beacon.fallback(), None);
@@ -157,8 +150,7 @@ mod tests {
     fn unknown_options_name_the_typo() {
         assert_eq!(check_option_name("customerId", &TRACKING_OPTIONS), Ok(()));
         assert_eq!(
-            check_option_name("customerID", &TRACKING_OPTIONS)
-                .map_err(|e| e.field().map(str::to_owned)),
+            check_option_name("customerID", &TRACKING_OPTIONS).map_err(|e| e.field().map(str::to_owned)),
             Err(Some("customerID".to_owned()))
         );
         assert!(check_option_name("customerId", &CONFIGURE_OPTIONS).is_err());

@@ -44,11 +44,7 @@ pub struct Outbound {
 
 impl Outbound {
     /// Validates a call against the configured defaults.
-    pub fn prepare(
-        input: CallInput<'_>,
-        defaults: &Defaults,
-        now: Timestamp,
-    ) -> Result<Outbound, Error> {
+    pub fn prepare(input: CallInput<'_>, defaults: &Defaults, now: Timestamp) -> Result<Outbound, Error> {
         let partner_key = match input.partner_key {
             Some(key) => key,
             None => defaults
@@ -59,9 +55,7 @@ impl Outbound {
         let tracking = Tracking::new(
             TrackingInput {
                 partner_key,
-                service_name: input
-                    .service_name
-                    .ok_or(Error::Missing(Field::ServiceName))?,
+                service_name: input.service_name.ok_or(Error::Missing(Field::ServiceName))?,
                 customer_id: input.customer_id.ok_or(Error::Missing(Field::CustomerId))?,
                 purchased_at: input.purchased_at.unwrap_or(PurchasedAt::Now),
             },
@@ -186,8 +180,7 @@ mod tests {
 
     #[test]
     fn missing_parts_name_their_field() {
-        let missing =
-            |input: CallInput<'static>| Outbound::prepare(input, &Defaults::default(), now()).err();
+        let missing = |input: CallInput<'static>| Outbound::prepare(input, &Defaults::default(), now()).err();
         assert_eq!(
             missing(CallInput {
                 partner_key: None,

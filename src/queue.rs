@@ -93,16 +93,16 @@ impl State {
                 &e.id,
                 &e.url,
                 &e.body,
-                &int(e.created_ms),
-                &int(i64::from(e.failures)),
-                &int(e.next_ms),
-                &int(e.lease_ms),
+                &decimal(e.created_ms),
+                &decimal(i64::from(e.failures)),
+                &decimal(e.next_ms),
+                &decimal(e.lease_ms),
             ];
             out.push_str(&fields.join("\t"));
             out.push('\n');
         }
         for (id, at) in &self.sent {
-            out.push_str(&["s", id, &int(*at)].join("\t"));
+            out.push_str(&["s", id, &decimal(*at)].join("\t"));
             out.push('\n');
         }
         out
@@ -112,8 +112,7 @@ impl State {
     /// returns how many waiting trackings expired.
     pub fn prune(&mut self, now: i64) -> usize {
         let before = self.queue.len();
-        self.queue
-            .retain(|e| now.saturating_sub(e.created_ms) < TTL_MS);
+        self.queue.retain(|e| now.saturating_sub(e.created_ms) < TTL_MS);
         self.sent.retain(|(_, at)| now.saturating_sub(*at) < TTL_MS);
         before - self.queue.len()
     }
@@ -186,15 +185,12 @@ impl State {
 
     /// When the next waiting tracking becomes due, if any.
     pub fn next_due(&self, now: i64) -> Option<i64> {
-        self.queue
-            .iter()
-            .map(|e| e.next_ms.max(e.lease_ms).max(now))
-            .min()
+        self.queue.iter().map(|e| e.next_ms.max(e.lease_ms).max(now)).min()
     }
 }
 
 /// Decimal text of an integer, without `core::fmt` (kept out of the wasm).
-fn int(value: i64) -> String {
+pub fn decimal(value: i64) -> String {
     let mut digits = Vec::with_capacity(20);
     let mut rest = value.unsigned_abs();
     loop {
@@ -218,12 +214,7 @@ mod tests {
     fn entry(n: usize, now: i64) -> Entry {
         let customer = format!("c{n}");
         Entry {
-            id: id(
-                "https://o.example/api/SaasTrackings",
-                "pk",
-                "svc",
-                &customer,
-            ),
+            id: id("https://o.example/api/SaasTrackings", "pk", "svc", &customer),
             url: "https://o.example/api/SaasTrackings".into(),
             body: format!("{{\"customerId\":\"{customer}\\t\"}}"),
             created_ms: now,
@@ -249,7 +240,7 @@ mod tests {
     #[test]
     fn integers_as_text() {
         for n in [0, 7, -7, 1_795_718_581_000, i64::MIN, i64::MAX] {
-            assert_eq!(int(n), n.to_string());
+            assert_eq!(decimal(n), n.to_string());
         }
     }
 
@@ -259,11 +250,7 @@ mod tests {
         for n in 0..MAX_QUEUED {
             assert_eq!(s.enqueue(entry(n, n as i64)), None);
         }
-        assert_eq!(
-            s.enqueue(entry(5, 999)),
-            None,
-            "already waiting: not added twice"
-        );
+        assert_eq!(s.enqueue(entry(5, 999)), None, "already waiting: not added twice");
         let dropped = s.enqueue(entry(MAX_QUEUED, 1_000));
         assert_eq!(dropped.map(|e| e.created_ms), Some(0), "the oldest goes");
         assert_eq!(s.queue.len(), MAX_QUEUED);

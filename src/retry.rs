@@ -40,9 +40,7 @@ pub fn verdict(status: Option<u16>) -> Verdict {
 /// `min(MAX, BASE · 2^(failures-1))`, never below 100 ms.
 pub fn backoff_ms(failures: u32, random: f64) -> u64 {
     let exponent = failures.saturating_sub(1).min(20);
-    let ceiling = BASE_DELAY_MS
-        .saturating_mul(1 << exponent)
-        .min(MAX_DELAY_MS);
+    let ceiling = BASE_DELAY_MS.saturating_mul(1 << exponent).min(MAX_DELAY_MS);
     let random = if random.is_finite() {
         random.clamp(0.0, 1.0)
     } else {
@@ -145,14 +143,8 @@ mod tests {
         assert_eq!(retry_after_ms("2", now), Some(2_000));
         assert_eq!(retry_after_ms(" 0 ", now), Some(0));
         assert_eq!(retry_after_ms("99999999", now), Some(MAX_RETRY_AFTER_MS));
-        assert_eq!(
-            retry_after_ms("Thu, 26 Nov 2026 18:43:31 GMT", now),
-            Some(30_000)
-        );
-        assert_eq!(
-            retry_after_ms("Thu, 26 Nov 2026 18:40:00 GMT", now),
-            Some(0)
-        );
+        assert_eq!(retry_after_ms("Thu, 26 Nov 2026 18:43:31 GMT", now), Some(30_000));
+        assert_eq!(retry_after_ms("Thu, 26 Nov 2026 18:40:00 GMT", now), Some(0));
         for bad in [
             "",
             "-1",

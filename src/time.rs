@@ -46,19 +46,11 @@ impl Timestamp {
     /// since it would be read differently on every visitor's machine.
     pub fn parse(text: &str) -> Result<Timestamp, Error> {
         let mut c = Cursor::new(text.trim());
-        let year = c
-            .digits(4)
-            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        c.expect(b'-')
-            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        let month = c
-            .digits(2)
-            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        c.expect(b'-')
-            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        let day = c
-            .digits(2)
-            .ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        let year = c.digits(4).ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        c.expect(b'-').ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        let month = c.digits(2).ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        c.expect(b'-').ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
+        let day = c.digits(2).ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
         if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return Err(Error::InvalidDate("no such day"));
         }
@@ -76,9 +68,7 @@ impl Timestamp {
         let mut millis = 0;
         if c.peek() == Some(b':') {
             c.next();
-            second = c
-                .digits(2)
-                .ok_or(Error::InvalidDate("expected seconds as SS"))?;
+            second = c.digits(2).ok_or(Error::InvalidDate("expected seconds as SS"))?;
             if matches!(c.peek(), Some(b'.' | b',')) {
                 c.next();
                 let mut scale = 100;
@@ -90,9 +80,7 @@ impl Timestamp {
                     scale /= 10;
                 }
                 if !any {
-                    return Err(Error::InvalidDate(
-                        "expected digits after the decimal point",
-                    ));
+                    return Err(Error::InvalidDate("expected digits after the decimal point"));
                 }
             }
         }
@@ -102,17 +90,14 @@ impl Timestamp {
         let offset_minutes = match c.next() {
             Some(b'Z' | b'z') => 0,
             Some(sign @ (b'+' | b'-')) => {
-                let h = c
-                    .digits(2)
-                    .ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?;
+                let h = c.digits(2).ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?;
                 if c.peek() == Some(b':') {
                     c.next();
                 }
                 let m = if c.at_end() {
                     0
                 } else {
-                    c.digits(2)
-                        .ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?
+                    c.digits(2).ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?
                 };
                 if h > 23 || m > 59 {
                     return Err(Error::InvalidDate("no such time zone offset"));
@@ -130,9 +115,7 @@ impl Timestamp {
         if !c.at_end() {
             return Err(Error::InvalidDate("unexpected text after the time zone"));
         }
-        let ms = days * MS_PER_DAY
-            + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000
-            + millis;
+        let ms = days * MS_PER_DAY + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis;
         if !(MIN_MS..=MAX_MS).contains(&ms) {
             return Err(Error::InvalidDate("outside the years 0001 to 9999"));
         }
@@ -270,10 +253,7 @@ mod tests {
     fn parses_and_normalises_to_utc_millis() {
         assert_eq!(iso("2026-11-26T18:43:01Z"), "2026-11-26T18:43:01.000Z");
         assert_eq!(iso("2026-11-26T18:43:01.5Z"), "2026-11-26T18:43:01.500Z");
-        assert_eq!(
-            iso("2026-11-26T18:43:01.123456789Z"),
-            "2026-11-26T18:43:01.123Z"
-        );
+        assert_eq!(iso("2026-11-26T18:43:01.123456789Z"), "2026-11-26T18:43:01.123Z");
         assert_eq!(iso("2026-11-26t18:43:01z"), "2026-11-26T18:43:01.000Z");
         assert_eq!(iso("2026-11-26 18:43Z"), "2026-11-26T18:43:00.000Z");
         assert_eq!(iso("2026-11-26T20:43:01+02:00"), "2026-11-26T18:43:01.000Z");
@@ -313,15 +293,11 @@ mod tests {
         let t = Timestamp::from_epoch_ms(1_795_718_581_000.9).map(Timestamp::to_rfc3339);
         assert_eq!(t.as_deref(), Ok("2026-11-26T18:43:01.000Z"));
         assert_eq!(
-            Timestamp::from_epoch_ms(0.0)
-                .map(Timestamp::to_rfc3339)
-                .as_deref(),
+            Timestamp::from_epoch_ms(0.0).map(Timestamp::to_rfc3339).as_deref(),
             Ok("1970-01-01T00:00:00.000Z")
         );
         assert_eq!(
-            Timestamp::from_epoch_ms(-1.0)
-                .map(Timestamp::to_rfc3339)
-                .as_deref(),
+            Timestamp::from_epoch_ms(-1.0).map(Timestamp::to_rfc3339).as_deref(),
             Ok("1969-12-31T23:59:59.999Z")
         );
         for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e300] {
@@ -333,10 +309,7 @@ mod tests {
     fn range_is_2000_to_a_day_ahead() {
         let now = Timestamp(1_795_718_581_000);
         assert!(Timestamp(EARLIEST_MS).check_range(now).is_ok());
-        assert_eq!(
-            Timestamp(EARLIEST_MS - 1).check_range(now),
-            Err(Error::DateOutOfRange)
-        );
+        assert_eq!(Timestamp(EARLIEST_MS - 1).check_range(now), Err(Error::DateOutOfRange));
         assert!(Timestamp(now.0 + MAX_FUTURE_MS).check_range(now).is_ok());
         assert_eq!(
             Timestamp(now.0 + MAX_FUTURE_MS + 1).check_range(now),
@@ -351,11 +324,7 @@ mod tests {
             let (y, m, d) = civil_from_days(day);
             assert_eq!(days_from_civil(y, m, d), day);
             let text = Timestamp(day * MS_PER_DAY).to_rfc3339();
-            assert_eq!(
-                Timestamp::parse(&text),
-                Ok(Timestamp(day * MS_PER_DAY)),
-                "{text}"
-            );
+            assert_eq!(Timestamp::parse(&text), Ok(Timestamp(day * MS_PER_DAY)), "{text}");
         }
     }
 }

@@ -77,9 +77,8 @@ impl Tracking {
     /// The JSON body, with the fields in the contract's order. Written by
     /// hand so that the shipped wasm needs no JSON library.
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(
-            96 + self.partner_key.len() + self.service_name.len() + self.customer_id.len(),
-        );
+        let mut out =
+            String::with_capacity(96 + self.partner_key.len() + self.service_name.len() + self.customer_id.len());
         out.push_str("{\"partnerKey\":");
         push_json_string(&mut out, &self.partner_key);
         out.push_str(",\"serviceName\":");
@@ -120,10 +119,7 @@ fn push_json_string(out: &mut String, value: &str) {
                 let n = c as u32;
                 out.push_str("\\u");
                 for shift in [12, 8, 4, 0] {
-                    let nibble = HEX
-                        .get(((n >> shift) & 0xf) as usize)
-                        .copied()
-                        .unwrap_or(b'0');
+                    let nibble = HEX.get(((n >> shift) & 0xf) as usize).copied().unwrap_or(b'0');
                     out.push(char::from(nibble));
                 }
             }
@@ -154,10 +150,7 @@ mod tests {
 
     #[test]
     fn normalises_a_valid_tracking() {
-        let t = Tracking::new(
-            input("cust-1", PurchasedAt::Text("2026-11-26T19:43:01+01:00")),
-            now(),
-        );
+        let t = Tracking::new(input("cust-1", PurchasedAt::Text("2026-11-26T19:43:01+01:00")), now());
         assert_eq!(
             t,
             Ok(Tracking {
@@ -173,18 +166,14 @@ mod tests {
     fn omitted_date_is_now() {
         let t = Tracking::new(input("c", PurchasedAt::Now), now()).map(|t| t.purchased_at);
         assert_eq!(t.as_deref(), Ok("2026-11-26T18:43:01.000Z"));
-        let t =
-            Tracking::new(input("c", PurchasedAt::EpochMs(NOW_MS)), now()).map(|t| t.purchased_at);
+        let t = Tracking::new(input("c", PurchasedAt::EpochMs(NOW_MS)), now()).map(|t| t.purchased_at);
         assert_eq!(t.as_deref(), Ok("2026-11-26T18:43:01.000Z"));
     }
 
     #[test]
     fn each_rule_has_its_error() {
         let err = |customer_id, at| Tracking::new(input(customer_id, at), now()).err();
-        assert_eq!(
-            err("  ", PurchasedAt::Now),
-            Some(Error::Empty(Field::CustomerId))
-        );
+        assert_eq!(err("  ", PurchasedAt::Now), Some(Error::Empty(Field::CustomerId)));
         assert_eq!(
             err("a\u{7}b", PurchasedAt::Now),
             Some(Error::InvalidCharacters(Field::CustomerId))
@@ -194,20 +183,11 @@ mod tests {
             Some(Error::InvalidCharacters(Field::CustomerId))
         );
         let long = "é".repeat(MAX_FIELD_CHARS + 1);
-        assert_eq!(
-            err(&long, PurchasedAt::Now),
-            Some(Error::TooLong(Field::CustomerId))
-        );
+        assert_eq!(err(&long, PurchasedAt::Now), Some(Error::TooLong(Field::CustomerId)));
         let max = "é".repeat(MAX_FIELD_CHARS);
         assert_eq!(err(&max, PurchasedAt::Now), None);
-        assert_eq!(
-            err("c", PurchasedAt::Text("1999-12-31")),
-            Some(Error::DateOutOfRange)
-        );
-        assert_eq!(
-            err("c", PurchasedAt::Text("2026-11-28")),
-            Some(Error::DateOutOfRange)
-        );
+        assert_eq!(err("c", PurchasedAt::Text("1999-12-31")), Some(Error::DateOutOfRange));
+        assert_eq!(err("c", PurchasedAt::Text("2026-11-28")), Some(Error::DateOutOfRange));
         assert!(matches!(
             err("c", PurchasedAt::EpochMs(f64::NAN)),
             Some(Error::InvalidDate(_))
@@ -230,9 +210,7 @@ mod tests {
         let back: Tracking = serde_json::from_str(&json).expect("valid JSON");
         assert_eq!(back, t);
         assert_eq!(
-            serde_json::to_string(&t)
-                .ok()
-                .map(|s| s.replace("\u{2028}", "\\u2028")),
+            serde_json::to_string(&t).ok().map(|s| s.replace("\u{2028}", "\\u2028")),
             Some(json)
         );
     }

@@ -33,18 +33,34 @@ export interface Tracking {
   purchasedAt: string;
 }
 
-/** What a call resolves to once the request was sent. */
+/** What a call resolves to. */
 export interface TrackingResult {
-  /** The collector accepted it (2xx), or the browser took the beacon. */
+  /** The collector accepted it (2xx), the browser took the beacon, or it was accepted before (`alreadySent`). */
   ok: boolean;
-  /** The collector's HTTP status; `null` for a beacon, whose answer is not visible. */
+  /** `true` when it waits in the queue for a retry (network error, timeout, 408, 425, 429, 5xx). */
+  queued: boolean;
+  /** `true` when this browser had already delivered this tracking: nothing was sent again. */
+  alreadySent?: true;
+  /** The collector's HTTP status; `null` for a beacon, an already-sent tracking or no answer. */
   status: number | null;
-  /** The collector's answer, parsed when it is JSON; `null` for a beacon or an empty body. */
+  /** The collector's answer, parsed when it is JSON; `null` when there is none. */
   body: unknown;
-  /** The transport actually used. */
-  transport: 'fetch' | 'beacon';
+  /** The transport used; `null` when nothing was sent now. */
+  transport: 'fetch' | 'beacon' | null;
+  /** Why the attempt failed when there was no answer (`network_error` or `timeout`). */
+  error?: OnrampError;
+  /** When the next attempt is due (RFC 3339), for a queued tracking. */
+  retryAt?: string;
   /** What was sent. */
   tracking: Tracking;
+}
+
+/** What `flush()` resolves to. */
+export interface FlushResult {
+  /** Trackings the collector accepted during this flush. */
+  sent: number;
+  /** Trackings still waiting in the queue. */
+  waiting: number;
 }
 
 /** Stable error codes; see the README. */
@@ -63,6 +79,7 @@ export type OnrampErrorCode =
   | 'transport_unavailable'
   | 'network_error'
   | 'timeout'
+  | 'rejected'
   | 'load_failed'
   | 'internal_error'
   | 'unknown_command';
@@ -73,6 +90,9 @@ export interface OnrampError extends Error {
   code: OnrampErrorCode;
   /** The offending field or option name, or `null`. */
   field: string | null;
+  /** For `rejected`: the collector's status and answer. */
+  status?: number;
+  body?: unknown;
 }
 
 /** Loads the wasm module once (by default the `.wasm` beside the entry). */
@@ -89,3 +109,6 @@ export function createSaasTracking(
 ): Promise<TrackingResult>;
 
 export function configure(options: ConfigureOptions): Promise<void>;
+
+/** Sends the trackings waiting in the queue that are due now. */
+export function flush(): Promise<FlushResult>;

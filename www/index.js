@@ -4,6 +4,7 @@
 import initWasm, {
   createSaasTracking as wasmCreateSaasTracking,
   configure as wasmConfigure,
+  flush as wasmFlush,
 } from './onramp_pixel.js';
 
 let ready = null;
@@ -28,6 +29,8 @@ export function init(source) {
     ready = initWasm({ module_or_path: input }).then(
       () => {
         loaded = true;
+        // Trackings left waiting by an earlier page are sent on load.
+        wasmFlush();
       },
       (cause) => {
         ready = null;
@@ -62,4 +65,9 @@ export function createSaasTracking(...args) {
 /** Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls. */
 export function configure(options) {
   return call(wasmConfigure, [options]);
+}
+
+/** Sends the trackings waiting in the queue that are due now; resolves `{ sent, waiting }`. */
+export function flush() {
+  return call(wasmFlush, []);
 }

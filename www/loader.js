@@ -27,7 +27,7 @@
     var callback = typeof list[list.length - 1] === 'function' ? list.pop() : null;
     var promise;
     if (failure) promise = Promise.reject(failure);
-    else if (command === 'createSaasTracking' || command === 'configure') promise = api[command].apply(null, list);
+    else if (command === 'createSaasTracking' || command === 'configure' || command === 'flush') promise = api[command].apply(null, list);
     else promise = Promise.reject(fail('unknown_command', 'unknown onramp command: ' + String(command)));
     if (callback) {
       promise.then(function (result) { callback(null, result); }, function (error) { callback(error); });

@@ -49,9 +49,7 @@ impl App {
 
 /// A poisoned lock only means another request panicked; the data is still usable.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn push_limited(log: &Mutex<Vec<Value>>, entry: Value) {
@@ -79,21 +77,13 @@ fn error_body(code: &str, field: Option<&str>, message: &str) -> Value {
 
 fn server_error(err: &rusqlite::Error) -> Response {
     eprintln!("onramp-sandbox: database error: {err}");
-    let body = error_body(
-        "storage_error",
-        None,
-        "the sandbox could not store the tracking",
-    );
+    let body = error_body("storage_error", None, "the sandbox could not store the tracking");
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
 /// `POST /api/SaasTrackings`: the body is read as JSON whatever its
 /// Content-Type says (beacons arrive as `text/plain`).
-pub async fn create(
-    State(app): State<Shared>,
-    hangup: Option<Extension<Hangup>>,
-    body: Bytes,
-) -> Response {
+pub async fn create(State(app): State<Shared>, hangup: Option<Extension<Hangup>>, body: Bytes) -> Response {
     let received = now();
     let customer_id = serde_json::from_slice::<Value>(&body)
         .ok()
@@ -114,16 +104,9 @@ pub async fn create(
         if let Some(status) = fault.status {
             log_attempt(&app, received, &customer_id, json!(status), "fault");
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let body = error_body(
-                "sandbox_fault",
-                None,
-                "an injected fault (POST /_sandbox/faults)",
-            );
+            let body = error_body("sandbox_fault", None, "an injected fault (POST /_sandbox/faults)");
             let mut response = (code, Json(body)).into_response();
-            if let Some(value) = fault
-                .retry_after
-                .and_then(|v| HeaderValue::from_str(&v).ok())
-            {
+            if let Some(value) = fault.retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
             return response;
@@ -169,10 +152,7 @@ fn handle(app: &App, received: Timestamp, body: &[u8]) -> Response {
     }
 }
 
-fn invalid(
-    reject: impl Fn(StatusCode, &str, Option<&str>, &str) -> Response,
-    err: &Error,
-) -> Response {
+fn invalid(reject: impl Fn(StatusCode, &str, Option<&str>, &str) -> Response, err: &Error) -> Response {
     reject(
         StatusCode::UNPROCESSABLE_ENTITY,
         err.code(),

@@ -10,10 +10,8 @@ use axum::response::Response;
 
 pub async fn layer(request: Request, next: Next) -> Response {
     let origin = request.headers().get(header::ORIGIN).cloned();
-    let preflight = request.method() == Method::OPTIONS
-        && request
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight =
+        request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     let mut response = if preflight {
         preflight_response(request.headers())
     } else {
@@ -31,10 +29,7 @@ pub async fn layer(request: Request, next: Next) -> Response {
             );
         }
         None => {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
         }
     }
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
@@ -58,15 +53,9 @@ fn preflight_response(request: &HeaderMap) -> Response {
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("Content-Type"));
     headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed);
-    headers.insert(
-        header::ACCESS_CONTROL_MAX_AGE,
-        HeaderValue::from_static("600"),
-    );
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
     if request.contains_key("access-control-request-private-network") {
-        headers.insert(
-            "access-control-allow-private-network",
-            HeaderValue::from_static("true"),
-        );
+        headers.insert("access-control-allow-private-network", HeaderValue::from_static("true"));
     }
     response
 }

@@ -47,9 +47,7 @@ fn parse_one(value: &Value) -> Result<Fault, String> {
         return Err("each fault must be an object".into());
     };
     if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(format!(
-            "unknown fault option {unknown:?} (expected one of {KEYS:?})"
-        ));
+        return Err(format!("unknown fault option {unknown:?} (expected one of {KEYS:?})"));
     }
     let fault = Fault {
         status: uint(map, "status", 100, 599)?.map(|s| s as u16),
@@ -142,23 +140,12 @@ mod tests {
 
     #[test]
     fn parses_and_applies_in_order() {
-        let faults = parse(
-            &json!([{"status":503,"times":2,"retryAfter":1}, {"delayMs":650}, {"drop":true}]),
-        );
+        let faults = parse(&json!([{"status":503,"times":2,"retryAfter":1}, {"delayMs":650}, {"drop":true}]));
         let mut queue = Faults::default();
         queue.add(faults.unwrap_or_default());
-        let next = |q: &mut Faults| {
-            q.next()
-                .map(|a| (a.status, a.retry_after, a.delay_ms, a.drop))
-        };
-        assert_eq!(
-            next(&mut queue),
-            Some((Some(503), Some("1".into()), 0, false))
-        );
-        assert_eq!(
-            next(&mut queue),
-            Some((Some(503), Some("1".into()), 0, false))
-        );
+        let next = |q: &mut Faults| q.next().map(|a| (a.status, a.retry_after, a.delay_ms, a.drop));
+        assert_eq!(next(&mut queue), Some((Some(503), Some("1".into()), 0, false)));
+        assert_eq!(next(&mut queue), Some((Some(503), Some("1".into()), 0, false)));
         assert_eq!(next(&mut queue), Some((None, None, 650, false)));
         assert_eq!(next(&mut queue), Some((None, None, 0, true)));
         assert_eq!(next(&mut queue), None);

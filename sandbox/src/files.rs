@@ -76,10 +76,7 @@ mod tests {
 
     #[test]
     fn refuses_paths_that_leave_the_root() {
-        assert_eq!(
-            safe_relative("/demo.html"),
-            Some(PathBuf::from("demo.html"))
-        );
+        assert_eq!(safe_relative("/demo.html"), Some(PathBuf::from("demo.html")));
         assert_eq!(safe_relative("/"), Some(PathBuf::from("")));
         assert_eq!(safe_relative("/../etc/passwd"), None);
         assert_eq!(safe_relative("/a/../../b"), None);

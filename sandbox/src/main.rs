@@ -20,8 +20,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Notify;
 
-const USAGE: &str =
-    "usage: onramp-sandbox [--port N] [--host ADDR] [--db PATH|:memory:] [--static DIR]...
+const USAGE: &str = "usage: onramp-sandbox [--port N] [--host ADDR] [--db PATH|:memory:] [--static DIR]...
 
   --port N      port to listen on (default 8080; 0 picks a free one)
   --host ADDR   address to listen on (default 127.0.0.1)
@@ -48,9 +47,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--port" => {
                 let v = value("--port")?;
-                args.port = v
-                    .parse()
-                    .map_err(|_| format!("--port: not a port number: {v}"))?;
+                args.port = v.parse().map_err(|_| format!("--port: not a port number: {v}"))?;
             }
             "--host" => args.host = value("--host")?,
             "--db" => args.db = PathBuf::from(value("--db")?),
@@ -77,20 +74,14 @@ async fn main() -> ExitCode {
     let store = match store::Store::open(&args.db) {
         Ok(store) => store,
         Err(e) => {
-            eprintln!(
-                "onramp-sandbox: cannot open database {}: {e}",
-                args.db.display()
-            );
+            eprintln!("onramp-sandbox: cannot open database {}: {e}", args.db.display());
             return ExitCode::FAILURE;
         }
     };
     let addr: SocketAddr = match format!("{}:{}", bracket_v6(&args.host), args.port).parse() {
         Ok(addr) => addr,
         Err(_) => {
-            eprintln!(
-                "onramp-sandbox: --host must be an IP address: {}",
-                args.host
-            );
+            eprintln!("onramp-sandbox: --host must be an IP address: {}", args.host);
             return ExitCode::from(2);
         }
     };
@@ -111,10 +102,7 @@ async fn main() -> ExitCode {
     let router = Router::new()
         .route("/api/SaasTrackings", get(api::list).post(api::create))
         .route("/api/SaasTrackings/{id}", get(api::get))
-        .route(
-            "/_sandbox/faults",
-            get(api::list_faults).post(api::add_faults),
-        )
+        .route("/_sandbox/faults", get(api::list_faults).post(api::add_faults))
         .route("/_sandbox/reset", post(api::reset))
         .route("/_sandbox/rejected", get(api::rejected))
         .route("/_sandbox/attempts", get(api::attempts))
@@ -141,11 +129,9 @@ async fn main() -> ExitCode {
         // Each connection gets a hang-up switch, so that the `drop` fault can
         // close it without an answer.
         let hangup = Arc::new(Notify::new());
-        let service =
-            TowerToHyperService::new(router.clone().layer(Extension(api::Hangup(hangup.clone()))));
+        let service = TowerToHyperService::new(router.clone().layer(Extension(api::Hangup(hangup.clone()))));
         tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+            let connection = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = connection => {}
                 () = hangup.notified() => {}
@@ -159,11 +145,10 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -34,8 +34,7 @@ pub struct Store {
     db: Connection,
 }
 
-const COLUMNS: &str =
-    "id, partner_key, service_name, customer_id, purchased_at, received_at, deliveries";
+const COLUMNS: &str = "id, partner_key, service_name, customer_id, purchased_at, received_at, deliveries";
 
 impl Store {
     /// Opens (and creates) the database at `path`; `:memory:` keeps it in memory.
@@ -60,11 +59,7 @@ impl Store {
 
     /// Stores a tracking once per natural key; a repeat only counts one more
     /// delivery. Returns the stored record and whether it is new.
-    pub fn record(
-        &self,
-        tracking: &Tracking,
-        received_at: &str,
-    ) -> rusqlite::Result<(Stored, bool)> {
+    pub fn record(&self, tracking: &Tracking, received_at: &str) -> rusqlite::Result<(Stored, bool)> {
         let sql = format!(
             "INSERT INTO trackings (partner_key, service_name, customer_id, purchased_at, received_at)
              VALUES (?1, ?2, ?3, ?4, ?5)

@@ -47,8 +47,7 @@ mod tests {
     use serde_json::json;
 
     fn check(body: Value) -> Result<String, (String, Option<String>)> {
-        let now = Timestamp::from_epoch_ms(1_795_718_581_000.0)
-            .map_err(|e| (e.code().to_owned(), None))?;
+        let now = Timestamp::from_epoch_ms(1_795_718_581_000.0).map_err(|e| (e.code().to_owned(), None))?;
         tracking_from_json(&body, now)
             .map(|t| t.purchased_at)
             .map_err(|e| (e.code().to_owned(), e.field().map(str::to_owned)))
@@ -56,33 +55,25 @@ mod tests {
 
     #[test]
     fn uses_the_pixel_rules() {
-        let ok = json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26T19:43:01+01:00"});
+        let ok =
+            json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26T19:43:01+01:00"});
         assert_eq!(check(ok), Ok("2026-11-26T18:43:01.000Z".into()));
         let err = |v| check(v).err();
-        assert_eq!(
-            err(json!([1])),
-            Some(("invalid_type".into(), Some("options".into())))
-        );
+        assert_eq!(err(json!([1])), Some(("invalid_type".into(), Some("options".into()))));
         assert_eq!(
             err(json!({"partnerKey":"pk","serviceName":"s","customerId":"c"})),
             Some(("missing_field".into(), Some("purchasedAt".into())))
         );
         assert_eq!(
-            err(
-                json!({"partnerKey":"pk","serviceName":"s","customerId":7,"purchasedAt":"2026-11-26"})
-            ),
+            err(json!({"partnerKey":"pk","serviceName":"s","customerId":7,"purchasedAt":"2026-11-26"})),
             Some(("invalid_type".into(), Some("customerId".into())))
         );
         assert_eq!(
-            err(
-                json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26","extra":1})
-            ),
+            err(json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26","extra":1})),
             Some(("unknown_option".into(), Some("extra".into())))
         );
         assert_eq!(
-            err(
-                json!({"partnerKey":" ","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26"})
-            ),
+            err(json!({"partnerKey":" ","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26"})),
             Some(("empty_field".into(), Some("partnerKey".into())))
         );
     }

@@ -12,11 +12,7 @@ pub fn to_js(err: &Error) -> JsValue {
     js.set_name("OnrampError");
     let field = err.field().map_or(JsValue::NULL, JsValue::from_str);
     // Setting a property on a fresh Error object cannot fail.
-    let _ = Reflect::set(
-        &js,
-        &JsValue::from_str("code"),
-        &JsValue::from_str(err.code()),
-    );
+    let _ = Reflect::set(&js, &JsValue::from_str("code"), &JsValue::from_str(err.code()));
     let _ = Reflect::set(&js, &JsValue::from_str("field"), &field);
     js.into()
 }

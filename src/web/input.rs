@@ -80,9 +80,7 @@ impl Read {
             let key = key.as_string().ok_or_else(unreadable)?;
             check_option_name(&key, known)?;
         }
-        let get = |field: Field| {
-            Reflect::get(options, &JsValue::from_str(field.name())).map_err(|_| unreadable())
-        };
+        let get = |field: Field| Reflect::get(options, &JsValue::from_str(field.name())).map_err(|_| unreadable());
         Ok(Read {
             partner_key: text(Field::PartnerKey, &get(Field::PartnerKey)?)?,
             service_name: text(Field::ServiceName, &get(Field::ServiceName)?)?,

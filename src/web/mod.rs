@@ -2,9 +2,11 @@
 //! environment, hands plain data to the core and sends what it returns.
 
 pub mod config;
+pub mod delivery;
 pub mod env;
 pub mod error;
 pub mod input;
+pub mod storage;
 pub mod transport;
 
 use js_sys::Promise;
@@ -33,7 +35,7 @@ pub fn create_saas_tracking(
         Outbound::prepare(read.as_call(), &defaults, env::now()?)
     });
     match prepared {
-        Ok(outbound) => transport::send(outbound),
+        Ok(outbound) => delivery::submit(outbound),
         Err(err) => Promise::reject(&error::to_js(&err)),
     }
 }
@@ -41,8 +43,7 @@ pub fn create_saas_tracking(
 /// `configure({ baseUrl, partnerKey, timeoutMs, transport })`: defaults for
 /// later calls. All or nothing: an invalid option changes nothing.
 pub fn configure(options: JsValue) -> Promise {
-    let checked = input::Read::from_options(&options, &CONFIGURE_OPTIONS)
-        .and_then(|read| read.as_configure().check());
+    let checked = input::Read::from_options(&options, &CONFIGURE_OPTIONS).and_then(|read| read.as_configure().check());
     match checked {
         Ok(defaults) => {
             config::merge(defaults);
@@ -50,4 +51,9 @@ pub fn configure(options: JsValue) -> Promise {
         }
         Err(err) => Promise::reject(&error::to_js(&err)),
     }
+}
+
+/// `flush()`: sends every waiting tracking that is due now.
+pub fn flush() -> Promise {
+    delivery::flush()
 }

@@ -47,7 +47,7 @@ test('imported entry loads the wasm lazily and once, and sends', async () => {
   await context.close();
 });
 
-test('configure() then the positional form; a repeat is answered 200 and counted once more', async () => {
+test('configure() then the positional form; a repeat is not sent again', async () => {
   const { context, page, problems } = await npmPage();
   const id = uniqueId('npm-configured');
   const result = await page.evaluate(async (id) => {
@@ -56,11 +56,12 @@ test('configure() then the positional form; a repeat is answered 200 and counted
     const first = await pixel.createSaasTracking(undefined, 'svc', id, new Date('2026-11-26T10:00:00Z'));
     const second = await pixel.createSaasTracking(undefined, 'svc', id, new Date('2026-11-26T10:00:00Z'));
     const badConfig = await pixel.configure({ baseUrl: 'ftp://x' }).catch((e) => [e.code, e.field]);
-    return { first: first.status, second: second.status, deliveries: second.body.deliveries, badConfig };
+    return { first: first.status, second: [second.ok, second.alreadySent, second.status], badConfig };
   }, id);
-  assert.deepEqual(result, { first: 201, second: 200, deliveries: 2, badConfig: ['invalid_base_url', 'baseUrl'] });
+  assert.deepEqual(result, { first: 201, second: [true, true, null], badConfig: ['invalid_base_url', 'baseUrl'] });
   const stored = await sandbox.find(id);
   assert.equal(stored.length, 1);
+  assert.equal(stored[0].deliveries, 1);
   assert.equal(stored[0].purchasedAt, '2026-11-26T10:00:00.000Z');
   assert.deepEqual(problems, []);
   await context.close();
@@ -87,7 +88,7 @@ test('navigation away right after a call through the npm entry still delivers', 
   }
 });
 
-test('a collector that never answers: the call rejects with code "timeout"', async () => {
+test('a collector that never answers: the call resolves queued, with code "timeout"', async () => {
   const sockets = new Set();
   const hung = http.createServer((req, res) => {
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -102,23 +103,23 @@ test('a collector that never answers: the call rejects with code "timeout"', asy
     (base) =>
       window.pixel
         .createSaasTracking({ partnerKey: 'pk', serviceName: 'svc', customerId: 'c', baseUrl: base, timeoutMs: 300 })
-        .then(() => 'resolved', (e) => [e.code, e.field]),
+        .then((r) => [r.ok, r.queued, r.status, r.error.code], (e) => ['rejected', e.code]),
     `http://127.0.0.1:${hung.address().port}`,
   );
-  assert.deepEqual(outcome, ['timeout', null]);
+  assert.deepEqual(outcome, [false, true, null, 'timeout']);
   await context.close();
   for (const s of sockets) s.destroy();
   await new Promise((r) => hung.close(r));
   assert.deepEqual(problems.filter((p) => !p.includes('Failed to load resource')), []);
 });
 
-test('a collector that is down: the call rejects with code "network_error"', async () => {
+test('a collector that is down: the call resolves queued, with code "network_error"', async () => {
   const { context, page } = await npmPage();
   const outcome = await page.evaluate(() =>
     window.pixel
       .createSaasTracking({ partnerKey: 'pk', serviceName: 'svc', customerId: 'c', baseUrl: 'http://127.0.0.1:9' })
-      .then(() => 'resolved', (e) => [e.name, e.code]),
+      .then((r) => [r.ok, r.queued, r.error.name, r.error.code], (e) => ['rejected', e.code]),
   );
-  assert.deepEqual(outcome, ['OnrampError', 'network_error']);
+  assert.deepEqual(outcome, [false, true, 'OnrampError', 'network_error']);
   await context.close();
 });

@@ -2,12 +2,7 @@
 //! and `tests/node.rs` (Node): the exported functions called with JS values,
 //! against the sandbox collector at `ONRAMP_TEST_COLLECTOR` (set at build
 //! time by `npm test`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::option_env_unwrap
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::option_env_unwrap)]
 
 use js_sys::{Function, Object, Promise, Reflect};
 use onramp_pixel::exports::{configure, create_saas_tracking};
@@ -47,22 +42,10 @@ async fn rejection(promise: Promise) -> (String, JsValue) {
     let error = JsFuture::from(promise)
         .await
         .expect_err("the call should have been rejected");
-    assert!(
-        error.is_instance_of::<js_sys::Error>(),
-        "rejects with an Error object"
-    );
-    assert_eq!(
-        get(&error, "name").as_string().as_deref(),
-        Some("OnrampError")
-    );
-    assert!(!get(&error, "message")
-        .as_string()
-        .unwrap_or_default()
-        .is_empty());
-    (
-        get(&error, "code").as_string().unwrap(),
-        get(&error, "field"),
-    )
+    assert!(error.is_instance_of::<js_sys::Error>(), "rejects with an Error object");
+    assert_eq!(get(&error, "name").as_string().as_deref(), Some("OnrampError"));
+    assert!(!get(&error, "message").as_string().unwrap_or_default().is_empty());
+    (get(&error, "code").as_string().unwrap(), get(&error, "field"))
 }
 
 async fn expect_rejected(promise: Promise, code: &str, field: Option<&str>) {
@@ -93,18 +76,12 @@ async fn options_form_is_sent_and_answered() {
     let result = JsFuture::from(call).await.unwrap();
     assert_eq!(get(&result, "ok"), JsValue::TRUE);
     assert_eq!(get(&result, "status").as_f64(), Some(201.0));
-    assert_eq!(
-        get(&result, "transport").as_string().as_deref(),
-        Some("fetch")
-    );
+    assert_eq!(get(&result, "transport").as_string().as_deref(), Some("fetch"));
     let body = get(&result, "body");
     assert_eq!(get(&body, "customerId").as_string(), Some(customer.clone()));
     assert_eq!(get(&body, "deliveries").as_f64(), Some(1.0));
     let tracking = get(&result, "tracking");
-    assert_eq!(
-        get(&tracking, "partnerKey").as_string().as_deref(),
-        Some("pk_wasm")
-    );
+    assert_eq!(get(&tracking, "partnerKey").as_string().as_deref(), Some("pk_wasm"));
     assert_eq!(
         get(&tracking, "purchasedAt").as_string().as_deref(),
         Some("2026-01-02T02:04:05.000Z")
@@ -116,10 +93,7 @@ async fn dates_and_numbers_are_normalised() {
     let date = js_sys::Date::new(&JsValue::from_f64(1_767_323_045_123.0));
     for (at, expected) in [
         (JsValue::from(date), "2026-01-02T03:04:05.123Z"),
-        (
-            JsValue::from_f64(1_767_323_045_999.0),
-            "2026-01-02T03:04:05.999Z",
-        ),
+        (JsValue::from_f64(1_767_323_045_999.0), "2026-01-02T03:04:05.999Z"),
         (s("2026-01-02"), "2026-01-02T00:00:00.000Z"),
     ] {
         let call = create_saas_tracking(
@@ -136,15 +110,11 @@ async fn dates_and_numbers_are_normalised() {
         );
         let result = JsFuture::from(call).await.unwrap();
         assert_eq!(
-            get(&get(&result, "tracking"), "purchasedAt")
-                .as_string()
-                .as_deref(),
+            get(&get(&result, "tracking"), "purchasedAt").as_string().as_deref(),
             Some(expected)
         );
         assert_eq!(
-            get(&get(&result, "body"), "purchasedAt")
-                .as_string()
-                .as_deref(),
+            get(&get(&result, "body"), "purchasedAt").as_string().as_deref(),
             Some(expected)
         );
     }
@@ -155,11 +125,7 @@ async fn bad_values_are_rejected_with_code_and_field() {
     let base = || ("baseUrl", s(collector()));
     let cases: Vec<(JsValue, &str, Option<&str>)> = vec![
         (JsValue::from_f64(42.0), "invalid_type", Some("partnerKey")),
-        (
-            js_sys::Array::of1(&s("pk")).into(),
-            "invalid_type",
-            Some("partnerKey"),
-        ),
+        (js_sys::Array::of1(&s("pk")).into(), "invalid_type", Some("partnerKey")),
         (
             options(&[("partnerKey", s("pk")), ("serviceName", s("s")), base()]),
             "missing_field",
@@ -200,10 +166,7 @@ async fn bad_values_are_rejected_with_code_and_field() {
             options(&[
                 ("partnerKey", s("pk")),
                 ("serviceName", s("s")),
-                (
-                    "customerId",
-                    JsValue::from(js_sys::JsString::from_char_code1(0xD800)),
-                ),
+                ("customerId", JsValue::from(js_sys::JsString::from_char_code1(0xD800))),
                 base(),
             ]),
             "invalid_characters",
@@ -317,12 +280,7 @@ async fn bad_values_are_rejected_with_code_and_field() {
     ];
     for (input, code, field) in cases {
         expect_rejected(
-            create_saas_tracking(
-                input,
-                JsValue::UNDEFINED,
-                JsValue::UNDEFINED,
-                JsValue::UNDEFINED,
-            ),
+            create_saas_tracking(input, JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED),
             code,
             field,
         )
@@ -332,16 +290,10 @@ async fn bad_values_are_rejected_with_code_and_field() {
 
 #[wasm_bindgen_test]
 async fn hostile_objects_do_not_throw() {
-    let make =
-        Function::new_no_args("return new Proxy({}, { ownKeys() { throw new Error('boom'); } });");
+    let make = Function::new_no_args("return new Proxy({}, { ownKeys() { throw new Error('boom'); } });");
     let proxy = make.call0(&JsValue::NULL).unwrap();
     expect_rejected(
-        create_saas_tracking(
-            proxy,
-            JsValue::UNDEFINED,
-            JsValue::UNDEFINED,
-            JsValue::UNDEFINED,
-        ),
+        create_saas_tracking(proxy, JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED),
         "invalid_type",
         Some("options"),
     )
@@ -349,12 +301,7 @@ async fn hostile_objects_do_not_throw() {
     let make = Function::new_no_args("return { get customerId() { throw new Error('boom'); } };");
     let getter = make.call0(&JsValue::NULL).unwrap();
     expect_rejected(
-        create_saas_tracking(
-            getter,
-            JsValue::UNDEFINED,
-            JsValue::UNDEFINED,
-            JsValue::UNDEFINED,
-        ),
+        create_saas_tracking(getter, JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED),
         "invalid_type",
         Some("options"),
     )
@@ -374,7 +321,16 @@ async fn transport_failures_are_typed() {
         JsValue::UNDEFINED,
         JsValue::UNDEFINED,
     );
-    expect_rejected(call, "network_error", None).await;
+    // A network error is a passing failure: the tracking waits in the queue.
+    let result = JsFuture::from(call).await.unwrap();
+    assert_eq!(get(&result, "ok"), JsValue::FALSE);
+    assert_eq!(get(&result, "queued"), JsValue::TRUE);
+    assert!(get(&result, "status").is_null());
+    assert_eq!(
+        get(&get(&result, "error"), "code").as_string().as_deref(),
+        Some("network_error")
+    );
+    assert!(get(&result, "retryAt").as_string().is_some());
 }
 
 #[wasm_bindgen_test]
@@ -395,10 +351,7 @@ async fn beacon_where_the_environment_has_one() {
     if is_browser() {
         let result = JsFuture::from(call).await.unwrap();
         assert_eq!(get(&result, "ok"), JsValue::TRUE);
-        assert_eq!(
-            get(&result, "transport").as_string().as_deref(),
-            Some("beacon")
-        );
+        assert_eq!(get(&result, "transport").as_string().as_deref(), Some("beacon"));
         assert!(get(&result, "status").is_null());
     } else {
         expect_rejected(call, "transport_unavailable", Some("transport")).await;
@@ -410,14 +363,8 @@ async fn beacon_where_the_environment_has_one() {
 #[wasm_bindgen_test]
 async fn positional_form_with_configured_defaults() {
     let customer = unique("wasm-positional");
-    let positional = |customer: &str| {
-        create_saas_tracking(
-            JsValue::UNDEFINED,
-            s("svc"),
-            s(customer),
-            JsValue::UNDEFINED,
-        )
-    };
+    let positional =
+        |customer: &str| create_saas_tracking(JsValue::UNDEFINED, s("svc"), s(customer), JsValue::UNDEFINED);
     expect_rejected(positional(&customer), "missing_field", Some("partnerKey")).await;
 
     expect_rejected(
@@ -442,13 +389,11 @@ async fn positional_form_with_configured_defaults() {
     let result = JsFuture::from(positional(&customer)).await.unwrap();
     assert_eq!(get(&result, "status").as_f64(), Some(201.0));
     assert_eq!(
-        get(&get(&result, "tracking"), "partnerKey")
-            .as_string()
-            .as_deref(),
+        get(&get(&result, "tracking"), "partnerKey").as_string().as_deref(),
         Some("pk_configured")
     );
 
-    // A repeat is answered 200 by the collector and counted, not stored twice.
+    // A repeat is not sent again: this environment already delivered it.
     let result = JsFuture::from(create_saas_tracking(
         s("pk_configured"),
         s("svc"),
@@ -457,6 +402,7 @@ async fn positional_form_with_configured_defaults() {
     ))
     .await
     .unwrap();
-    assert_eq!(get(&result, "status").as_f64(), Some(200.0));
-    assert_eq!(get(&get(&result, "body"), "deliveries").as_f64(), Some(2.0));
+    assert_eq!(get(&result, "ok"), JsValue::TRUE);
+    assert_eq!(get(&result, "alreadySent"), JsValue::TRUE);
+    assert!(get(&result, "status").is_null());
 }

@@ -1,0 +1,309 @@
+//! Delivery with the persistent queue: a tracking is queued before it is
+//! sent and leaves the queue only when the collector accepted it or refused
+//! it for good; passing failures are retried with backoff, on a timer, when
+//! the browser comes back online and when the page is hidden.
+
+use std::cell::{Cell, RefCell};
+
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
+
+use super::error::to_js;
+use super::{config, env, storage, transport};
+use crate::error::Error;
+use crate::options::{Transport, DEFAULT_TIMEOUT_MS};
+use crate::outbound::Outbound;
+use crate::queue::{self, Entry};
+use crate::retry::{self, Verdict};
+use crate::time::Timestamp;
+
+/// How much longer than its timeout an attempt holds its lease.
+const LEASE_SLACK_MS: i64 = 2_000;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(handle: &JsValue);
+    #[wasm_bindgen(js_namespace = console, js_name = warn)]
+    fn console_warn(message: &str);
+}
+
+type Callback = Closure<dyn FnMut(JsValue)>;
+
+thread_local! {
+    static TIMER: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+    static FLUSH_CALLBACK: RefCell<Option<Callback>> = const { RefCell::new(None) };
+    static LISTENING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn now_ms() -> i64 {
+    env::now().map(Timestamp::as_millis).unwrap_or(0)
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+fn outcome(outbound: &Outbound, ok: bool, transport: Option<Transport>) -> Object {
+    let object = Object::new();
+    set(&object, "ok", &JsValue::from_bool(ok));
+    set(&object, "queued", &JsValue::from_bool(!ok));
+    set(&object, "status", &JsValue::NULL);
+    set(&object, "body", &JsValue::NULL);
+    set(
+        &object,
+        "transport",
+        &transport.map_or(JsValue::NULL, |t| JsValue::from_str(t.name())),
+    );
+    let tracking = serde_wasm_bindgen::to_value(&outbound.tracking).unwrap_or(JsValue::NULL);
+    set(&object, "tracking", &tracking);
+    object
+}
+
+/// Sends a validated tracking, through the queue. Resolves `{ ok: true }`
+/// once accepted (or already accepted before), `{ ok: false, queued: true }`
+/// when it waits for a retry; rejects only when the collector refused it
+/// for good or the chosen transport does not exist.
+pub fn submit(outbound: Outbound) -> Promise {
+    listen();
+    let t = &outbound.tracking;
+    let id = queue::id(&outbound.url, &t.partner_key, &t.service_name, &t.customer_id);
+    let now = now_ms();
+    let mut state = storage::load();
+    state.prune(now);
+    if state.was_sent(&id) {
+        // The reload guard: this browser already delivered it.
+        let result = outcome(&outbound, true, None);
+        set(&result, "alreadySent", &JsValue::TRUE);
+        return Promise::resolve(&JsValue::from(result));
+    }
+    if state.find(&id).is_some_and(|e| e.lease_ms > now) {
+        // An attempt is in flight (another tab, or an earlier call): it settles it.
+        schedule(&state, now);
+        return Promise::resolve(&JsValue::from(outcome(&outbound, false, None)));
+    }
+    let entry = Entry {
+        id: id.clone(),
+        url: outbound.url.clone(),
+        body: outbound.body.clone(),
+        created_ms: now,
+        failures: 0,
+        next_ms: now,
+        lease_ms: 0,
+    };
+    if state.enqueue(entry).is_some() {
+        console_warn("[onramp] the queue is full: the oldest waiting tracking was dropped");
+    }
+    state.lease(&id, now, now + i64::from(outbound.timeout_ms) + LEASE_SLACK_MS);
+    storage::save(&state);
+
+    if outbound.transport == Transport::Beacon {
+        return beacon(outbound, &id);
+    }
+    match transport::start_fetch(&outbound.url, &outbound.body, outbound.timeout_ms) {
+        Ok(pending) => future_to_promise(async move {
+            let reply = transport::read_reply(pending).await;
+            answer(&outbound, &id, reply)
+        }),
+        Err(_) if outbound.transport.fallback() == Some(Transport::Beacon) => beacon(outbound, &id),
+        Err(_) => {
+            settle(&id, Verdict::Rejected, None);
+            Promise::reject(&to_js(&Error::TransportUnavailable))
+        }
+    }
+}
+
+/// The browser takes the beacon, or not; its answer is never visible, so a
+/// beacon taken counts as delivered.
+fn beacon(outbound: Outbound, id: &str) -> Promise {
+    match transport::send_beacon(&outbound.url, &outbound.body) {
+        Ok(()) => {
+            settle(id, Verdict::Accepted, None);
+            Promise::resolve(&JsValue::from(outcome(&outbound, true, Some(Transport::Beacon))))
+        }
+        Err(err) => {
+            settle(id, Verdict::Rejected, None);
+            Promise::reject(&to_js(&err))
+        }
+    }
+}
+
+/// Turns the first attempt's reply into the call's result.
+fn answer(outbound: &Outbound, id: &str, reply: Result<transport::Reply, Error>) -> Result<JsValue, JsValue> {
+    let status = reply.as_ref().ok().map(|r| r.status);
+    let verdict = retry::verdict(status);
+    let retry_after = reply.as_ref().ok().and_then(|r| r.retry_after.clone());
+    let next = settle(id, verdict, retry_after.as_deref());
+    let result = outcome(outbound, verdict == Verdict::Accepted, Some(Transport::Fetch));
+    match reply {
+        Ok(reply) if verdict == Verdict::Rejected => {
+            let error = to_js(&Error::Rejected(reply.status));
+            set(error.unchecked_ref(), "status", &JsValue::from(reply.status));
+            set(error.unchecked_ref(), "body", &reply.body);
+            Err(error)
+        }
+        Ok(reply) => {
+            set(&result, "status", &JsValue::from(reply.status));
+            set(&result, "body", &reply.body);
+            if let Some(at) = next {
+                set(&result, "retryAt", &JsValue::from_str(&at));
+            }
+            Ok(result.into())
+        }
+        Err(err) => {
+            set(&result, "error", &to_js(&err));
+            if let Some(at) = next {
+                set(&result, "retryAt", &JsValue::from_str(&at));
+            }
+            Ok(result.into())
+        }
+    }
+}
+
+/// Records an attempt's verdict in the stored queue and re-arms the timer;
+/// returns when the next attempt is due for a retry (RFC 3339).
+fn settle(id: &str, verdict: Verdict, retry_after: Option<&str>) -> Option<String> {
+    let now = now_ms();
+    let mut state = storage::load();
+    let failures = state.find(id).map_or(0, |e| e.failures).saturating_add(1);
+    let retry_after = retry_after.and_then(|v| {
+        Timestamp::from_epoch_ms(now as f64)
+            .ok()
+            .and_then(|t| retry::retry_after_ms(v, t))
+    });
+    let delay = retry::next_delay_ms(failures, js_sys::Math::random(), retry_after);
+    state.settle(id, verdict, now, delay);
+    storage::save(&state);
+    schedule(&state, now);
+    let next = state.find(id).map(|e| e.next_ms)?;
+    Timestamp::from_epoch_ms(next as f64).ok().map(Timestamp::to_rfc3339)
+}
+
+/// Sends every waiting tracking that is due, each with a keepalive fetch
+/// started right away (so that a flush on `pagehide` survives the page).
+/// Resolves `{ sent, waiting }`: how many were accepted now, how many wait.
+pub fn flush() -> Promise {
+    listen();
+    let now = now_ms();
+    let mut state = storage::load();
+    if state.prune(now) > 0 {
+        console_warn("[onramp] trackings older than 7 days were dropped from the queue");
+    }
+    let timeout = config::current().timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+    let mut due: Vec<(String, String, String)> = Vec::new();
+    for id in state.due(now) {
+        if state.lease(&id, now, now + i64::from(timeout) + LEASE_SLACK_MS) {
+            if let Some(e) = state.find(&id) {
+                due.push((id.clone(), e.url.clone(), e.body.clone()));
+            }
+        }
+    }
+    storage::save(&state);
+    let mut started = Vec::with_capacity(due.len());
+    for (id, url, body) in due {
+        match transport::start_fetch(&url, &body, timeout) {
+            Ok(pending) => started.push((id, pending)),
+            Err(_) => {
+                settle(&id, Verdict::Retry, None);
+            }
+        }
+    }
+    future_to_promise(async move {
+        let mut sent = 0;
+        for (id, pending) in started {
+            let reply = transport::read_reply(pending).await;
+            let verdict = retry::verdict(reply.as_ref().ok().map(|r| r.status));
+            let retry_after = reply.ok().and_then(|r| r.retry_after);
+            settle(&id, verdict, retry_after.as_deref());
+            if verdict == Verdict::Accepted {
+                sent += 1;
+            }
+        }
+        let result = Object::new();
+        set(&result, "sent", &JsValue::from(sent));
+        set(&result, "waiting", &JsValue::from(storage::load().queue.len() as u32));
+        Ok(result.into())
+    })
+}
+
+fn flush_quietly() {
+    // `flush` never rejects, so nothing is left unhandled.
+    let _ = flush();
+}
+
+/// Arms one timer for the next waiting tracking that becomes due.
+fn schedule(state: &queue::State, now: i64) {
+    let Some(at) = state.next_due(now) else {
+        return;
+    };
+    let delay = (at - now).clamp(0, i64::from(i32::MAX)) as f64 + 50.0;
+    FLUSH_CALLBACK.with(|cb| {
+        let Ok(mut cb) = cb.try_borrow_mut() else {
+            return;
+        };
+        let callback = cb.get_or_insert_with(|| Closure::new(|_: JsValue| flush_quietly()));
+        let function: &Function = callback.as_ref().unchecked_ref();
+        TIMER.with(|timer| {
+            let Ok(mut timer) = timer.try_borrow_mut() else {
+                return;
+            };
+            if !timer.is_undefined() {
+                clear_timeout(&timer);
+            }
+            let handle = set_timeout(function, delay);
+            // In Node a pending retry must not keep the process alive.
+            if let Ok(unref) = Reflect::get(&handle, &JsValue::from_str("unref")) {
+                if let Some(unref) = unref.dyn_ref::<Function>() {
+                    let _ = unref.call0(&handle);
+                }
+            }
+            *timer = handle;
+        });
+    });
+}
+
+/// Flushes when the browser comes back online and when the page is hidden
+/// or left (`visibilitychange`, `pagehide`; never `unload`, which would
+/// keep the page out of the back/forward cache). Installed once.
+fn listen() {
+    if LISTENING.with(|l| l.replace(true)) {
+        return;
+    }
+    let global: JsValue = js_sys::global().into();
+    let document = Reflect::get(&global, &JsValue::from_str("document")).unwrap_or(JsValue::UNDEFINED);
+    let on_event = Callback::new(move |event: JsValue| {
+        let kind = Reflect::get(&event, &JsValue::from_str("type"))
+            .ok()
+            .and_then(|t| t.as_string());
+        if kind.as_deref() == Some("visibilitychange") {
+            let document =
+                Reflect::get(&js_sys::global(), &JsValue::from_str("document")).unwrap_or(JsValue::UNDEFINED);
+            let state = Reflect::get(&document, &JsValue::from_str("visibilityState"))
+                .ok()
+                .and_then(|s| s.as_string());
+            if state.as_deref() != Some("hidden") {
+                return;
+            }
+        }
+        flush_quietly();
+    });
+    let handler = on_event.as_ref();
+    for (target, event) in [
+        (&global, "online"),
+        (&global, "pagehide"),
+        (&document, "visibilitychange"),
+    ] {
+        let add = Reflect::get(target, &JsValue::from_str("addEventListener")).ok();
+        if let Some(add) = add.as_ref().and_then(|a| a.dyn_ref::<Function>()) {
+            let _ = add.call2(target, &JsValue::from_str(event), handler);
+        }
+    }
+    // Lives as long as the page.
+    on_event.forget();
+}
