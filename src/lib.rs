@@ -52,10 +52,16 @@ pub mod exports {
         crate::web::configure(options)
     }
 
-    /// Sends the trackings waiting in the queue that are due now; resolves
-    /// `{ sent, waiting }`.
+    /// Sends every tracking waiting in the queue now, backoff or not;
+    /// resolves `{ sent, waiting }`.
     #[wasm_bindgen]
     pub fn flush() -> Promise {
         crate::web::flush()
+    }
+
+    /// Sends the waiting trackings whose backoff is over (called on load).
+    #[wasm_bindgen]
+    pub fn resume() -> Promise {
+        crate::web::resume()
     }
 }

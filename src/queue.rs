@@ -173,12 +173,13 @@ impl State {
         }
     }
 
-    /// The ids of the trackings that may be sent now: their wait is over
-    /// and no attempt is in flight.
-    pub fn due(&self, now: i64) -> Vec<String> {
+    /// The ids of the trackings that may be sent now: no attempt is in
+    /// flight and their wait is over (or `force`: a retry asked for by the
+    /// provider, or the browser coming back online).
+    pub fn due(&self, now: i64, force: bool) -> Vec<String> {
         self.queue
             .iter()
-            .filter(|e| e.next_ms <= now && e.lease_ms <= now)
+            .filter(|e| (force || e.next_ms <= now) && e.lease_ms <= now)
             .map(|e| e.id.clone())
             .collect()
     }
@@ -263,14 +264,16 @@ mod tests {
         s.enqueue(e.clone());
         assert!(s.lease(&e.id, 0, 60_000));
         assert!(!s.lease(&e.id, 1_000, 61_000), "one attempt at a time");
-        assert!(s.due(1_000).is_empty());
+        assert!(s.due(1_000, false).is_empty());
+        assert!(s.due(1_000, true).is_empty(), "not even forced while in flight");
         s.settle(&e.id, Verdict::Retry, 2_000, 5_000);
         assert_eq!(
             s.find(&e.id).map(|e| (e.failures, e.next_ms, e.lease_ms)),
             Some((1, 7_000, 0))
         );
-        assert!(s.due(6_999).is_empty());
-        assert_eq!(s.due(7_000), vec![e.id.clone()]);
+        assert!(s.due(6_999, false).is_empty());
+        assert_eq!(s.due(6_999, true), vec![e.id.clone()]);
+        assert_eq!(s.due(7_000, false), vec![e.id.clone()]);
         assert_eq!(s.next_due(3_000), Some(7_000));
         s.settle(&e.id, Verdict::Accepted, 8_000, 0);
         assert!(s.find(&e.id).is_none());

@@ -110,5 +110,5 @@ export function createSaasTracking(
 
 export function configure(options: ConfigureOptions): Promise<void>;
 
-/** Sends the trackings waiting in the queue that are due now. */
+/** Sends every tracking waiting in the queue now, backoff or not. */
 export function flush(): Promise<FlushResult>;

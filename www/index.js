@@ -5,6 +5,7 @@ import initWasm, {
   createSaasTracking as wasmCreateSaasTracking,
   configure as wasmConfigure,
   flush as wasmFlush,
+  resume as wasmResume,
 } from './onramp_pixel.js';
 
 let ready = null;
@@ -29,8 +30,8 @@ export function init(source) {
     ready = initWasm({ module_or_path: input }).then(
       () => {
         loaded = true;
-        // Trackings left waiting by an earlier page are sent on load.
-        wasmFlush();
+        // Trackings left waiting by an earlier page are sent on load, when due.
+        wasmResume();
       },
       (cause) => {
         ready = null;
@@ -67,7 +68,7 @@ export function configure(options) {
   return call(wasmConfigure, [options]);
 }
 
-/** Sends the trackings waiting in the queue that are due now; resolves `{ sent, waiting }`. */
+/** Sends every tracking waiting in the queue now, backoff or not; resolves `{ sent, waiting }`. */
 export function flush() {
   return call(wasmFlush, []);
 }

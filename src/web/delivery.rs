@@ -185,10 +185,11 @@ fn settle(id: &str, verdict: Verdict, retry_after: Option<&str>) -> Option<Strin
     Timestamp::from_epoch_ms(next as f64).ok().map(Timestamp::to_rfc3339)
 }
 
-/// Sends every waiting tracking that is due, each with a keepalive fetch
-/// started right away (so that a flush on `pagehide` survives the page).
-/// Resolves `{ sent, waiting }`: how many were accepted now, how many wait.
-pub fn flush() -> Promise {
+/// Sends every waiting tracking that is due (with `force`, every one not
+/// in flight), each with a keepalive fetch started right away (so that a
+/// flush on `pagehide` survives the page). Resolves `{ sent, waiting }`:
+/// how many were accepted now, how many wait.
+pub fn flush(force: bool) -> Promise {
     listen();
     let now = now_ms();
     let mut state = storage::load();
@@ -197,7 +198,7 @@ pub fn flush() -> Promise {
     }
     let timeout = config::current().timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
     let mut due: Vec<(String, String, String)> = Vec::new();
-    for id in state.due(now) {
+    for id in state.due(now, force) {
         if state.lease(&id, now, now + i64::from(timeout) + LEASE_SLACK_MS) {
             if let Some(e) = state.find(&id) {
                 due.push((id.clone(), e.url.clone(), e.body.clone()));
@@ -232,9 +233,9 @@ pub fn flush() -> Promise {
     })
 }
 
-fn flush_quietly() {
+fn flush_quietly(force: bool) {
     // `flush` never rejects, so nothing is left unhandled.
-    let _ = flush();
+    let _ = flush(force);
 }
 
 /// Arms one timer for the next waiting tracking that becomes due.
@@ -247,7 +248,7 @@ fn schedule(state: &queue::State, now: i64) {
         let Ok(mut cb) = cb.try_borrow_mut() else {
             return;
         };
-        let callback = cb.get_or_insert_with(|| Closure::new(|_: JsValue| flush_quietly()));
+        let callback = cb.get_or_insert_with(|| Closure::new(|_: JsValue| flush_quietly(false)));
         let function: &Function = callback.as_ref().unchecked_ref();
         TIMER.with(|timer| {
             let Ok(mut timer) = timer.try_borrow_mut() else {
@@ -291,7 +292,7 @@ fn listen() {
                 return;
             }
         }
-        flush_quietly();
+        flush_quietly(false);
     });
     let handler = on_event.as_ref();
     for (target, event) in [

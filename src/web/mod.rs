@@ -53,7 +53,12 @@ pub fn configure(options: JsValue) -> Promise {
     }
 }
 
-/// `flush()`: sends every waiting tracking that is due now.
+/// `flush()`: sends every waiting tracking now, backoff or not.
 pub fn flush() -> Promise {
-    delivery::flush()
+    delivery::flush(true)
+}
+
+/// Sends the waiting trackings whose backoff is over (on load).
+pub fn resume() -> Promise {
+    delivery::flush(false)
 }

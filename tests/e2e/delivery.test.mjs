@@ -1,0 +1,185 @@
+// Delivery guarantees in Chromium against the sandbox on another loopback
+// origin: retries, backoff, Retry-After, timeouts, offline, the reload
+// guard, two tabs. Every test counts what the collector stored.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchBrowser, openPage, startPageServer, startSandbox, uniqueId } from './helpers.mjs';
+
+let sandbox;
+let pages;
+let browser;
+let dir;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'onramp-delivery-'));
+  sandbox = await startSandbox({ db: join(dir, 'trackings.db') });
+  pages = await startPageServer(sandbox.origin);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await pages?.close();
+  await sandbox?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const faults = (list) => fetch(sandbox.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify(list) });
+const attempts = async (id) =>
+  (await (await fetch(sandbox.origin + '/_sandbox/attempts')).json()).filter((a) => a.customerId === id);
+const confirmation = (id, extra = '') => `${pages.origin}/queue.html?id=${encodeURIComponent(id)}${extra}`;
+
+async function firstResult(page) {
+  await page.waitForFunction(() => window.results.length > 0, null, { timeout: 20_000 });
+  return page.evaluate(() => window.results[0]);
+}
+
+test('collector down at the call, up at the next page load: delivered once', async () => {
+  const id = uniqueId('down-up');
+  const port = new URL(sandbox.origin).port;
+  const { context, page, problems } = await openPage(browser);
+  await sandbox.stop();
+  await page.goto(confirmation(id));
+  const result = await firstResult(page);
+  assert.deepEqual([result.ok, result.queued, result.error], [false, true, 'network_error']);
+  await page.goto(pages.origin + '/next.html');
+  sandbox = await startSandbox({ db: join(dir, 'trackings.db'), port: Number(port) });
+  // The next page of the site carries the loader but makes no call: the queue is sent on load.
+  await page.waitForTimeout(1_100); // past the first backoff step (at most 1 s)
+  await page.goto(`${pages.origin}/queue.html`);
+  const stored = await sandbox.waitFor(id, 15_000);
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].deliveries, 1);
+  assert.deepEqual(problems.filter((p) => !p.includes('net::ERR_CONNECTION_REFUSED') && !p.includes('Failed to load resource')), []);
+  await context.close();
+});
+
+test('503 twice then 201: retried with backoff on the same page, delivered once', async () => {
+  const id = uniqueId('503x2');
+  await faults([{ status: 503, times: 2 }]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id));
+  const result = await firstResult(page);
+  assert.deepEqual([result.ok, result.queued, result.status], [false, true, 503]);
+  assert.ok(result.retryAt, 'says when it retries');
+  const stored = await sandbox.waitFor(id, 15_000);
+  await context.close();
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].deliveries, 1);
+  assert.deepEqual((await attempts(id)).map((a) => a.status), [503, 503, 201]);
+});
+
+test('429 with Retry-After: the next attempt waits at least that long', async () => {
+  const id = uniqueId('429');
+  await faults([{ status: 429, retryAfter: 2 }]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id));
+  const result = await firstResult(page);
+  assert.deepEqual([result.queued, result.status], [true, 429]);
+  const stored = await sandbox.waitFor(id, 15_000);
+  await context.close();
+  assert.equal(stored[0].deliveries, 1);
+  const [first, second] = await attempts(id);
+  assert.deepEqual([first.status, second.status], [429, 201]);
+  assert.ok(Date.parse(second.at) - Date.parse(first.at) >= 1_900, `${first.at} → ${second.at}`);
+});
+
+test('a hung collector: the attempt times out, the retry delivers once', async () => {
+  const id = uniqueId('hung');
+  await faults([{ delayMs: 4_000, status: 503 }]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id, '&timeout=500'));
+  const result = await firstResult(page);
+  assert.deepEqual([result.queued, result.error], [true, 'timeout']);
+  const stored = await sandbox.waitFor(id, 15_000);
+  await context.close();
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].deliveries, 1);
+});
+
+test('offline: queued, then sent when the browser is back online', async () => {
+  const id = uniqueId('offline');
+  const { context, page } = await openPage(browser);
+  await page.goto(pages.origin + '/queue.html');
+  await page.evaluate(() => onramp('configure', {}));
+  await context.setOffline(true);
+  await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }, (e, r) => results.push({ queued: r.queued, error: r.error && r.error.code })), id);
+  assert.deepEqual(await firstResult(page), { queued: true, error: 'network_error' });
+  assert.deepEqual(await sandbox.find(id), []);
+  await context.setOffline(false);
+  const stored = await sandbox.waitFor(id, 15_000);
+  await context.close();
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].deliveries, 1);
+});
+
+test('a permanent refusal (422) rejects and is never retried', async () => {
+  const id = uniqueId('422');
+  await faults([{ status: 422 }]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id));
+  assert.deepEqual(await firstResult(page), { rejected: 'rejected', status: 422 });
+  const waiting = await page.evaluate(() => onramp('flush'));
+  assert.deepEqual(waiting, { sent: 0, waiting: 0 });
+  await context.close();
+  assert.deepEqual((await attempts(id)).map((a) => a.status), [422]);
+  assert.deepEqual(await sandbox.find(id), []);
+});
+
+test("onramp('flush') forces a retry before the backoff is over", async () => {
+  const id = uniqueId('flush');
+  await faults([{ status: 503, retryAfter: 600 }]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id));
+  assert.equal((await firstResult(page)).status, 503);
+  const flushed = await page.evaluate(() => onramp('flush'));
+  assert.deepEqual(flushed, { sent: 1, waiting: 0 });
+  await context.close();
+  const stored = await sandbox.find(id);
+  assert.equal(stored[0].deliveries, 1);
+});
+
+test('reloading the confirmation page three times: stored once, delivered once', async () => {
+  const id = uniqueId('reload');
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id));
+  assert.equal((await firstResult(page)).status, 201);
+  for (let i = 0; i < 3; i++) {
+    await page.reload();
+    const again = await firstResult(page);
+    assert.deepEqual([again.ok, again.alreadySent, again.status], [true, true, null], `reload ${i + 1}`);
+  }
+  await context.close();
+  const stored = await sandbox.find(id);
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].deliveries, 1);
+  assert.equal((await attempts(id)).length, 1);
+});
+
+test('two tabs calling at once: stored once, sent by one of them', async (t) => {
+  const pairs = 10;
+  let extra = 0;
+  for (let n = 0; n < pairs; n++) {
+    const id = uniqueId('two-tabs-' + n);
+    const context = await browser.newContext();
+    const [a, b] = [await context.newPage(), await context.newPage()];
+    for (const page of [a, b]) {
+      await page.goto(pages.origin + '/queue.html');
+      await page.evaluate(() => onramp('configure', {}));
+    }
+    const call = (page) =>
+      page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.ok, r.queued]), id);
+    const outcomes = await Promise.all([call(a), call(b)]);
+    // Each tab either had it accepted or found the other tab's attempt in flight and left it queued.
+    for (const [ok, queued] of outcomes) assert.ok(ok !== queued);
+    assert.ok(outcomes.some(([ok]) => ok), 'one of them had it accepted');
+    const stored = await sandbox.waitFor(id);
+    await context.close();
+    assert.equal(stored.length, 1);
+    extra += stored[0].deliveries - 1;
+  }
+  t.diagnostic(`duplicate deliveries in ${pairs} two-tab pairs: ${extra}`);
+});
