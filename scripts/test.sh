@@ -38,4 +38,4 @@ ONRAMP_TEST_COLLECTOR="$collector" \
 kill "$sandbox_pid" 2>/dev/null || true
 
 step "end to end: snippet, npm entry, CLI and sandbox (Chromium, playwright-core)"
-node --test --test-concurrency=1 tests/e2e/*.test.mjs
+node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs

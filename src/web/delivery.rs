@@ -9,10 +9,10 @@ use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::future_to_promise;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
 
 use super::error::to_js;
-use super::{config, env, storage, transport};
+use super::{config, coordination, env, storage, transport};
 use crate::error::Error;
 use crate::options::{Transport, DEFAULT_TIMEOUT_MS};
 use crate::outbound::Outbound;
@@ -66,6 +66,16 @@ fn outcome(outbound: &Outbound, ok: bool, transport: Option<Transport>) -> Objec
     object
 }
 
+fn already_sent(outbound: &Outbound) -> JsValue {
+    let result = outcome(outbound, true, None);
+    set(&result, "alreadySent", &JsValue::TRUE);
+    result.into()
+}
+
+fn lock_name(id: &str) -> String {
+    ["onramp-pixel:", id].concat()
+}
+
 /// Sends a validated tracking, through the queue. Resolves `{ ok: true }`
 /// once accepted (or already accepted before), `{ ok: false, queued: true }`
 /// when it waits for a retry; rejects only when the collector refused it
@@ -79,9 +89,7 @@ pub fn submit(outbound: Outbound) -> Promise {
     state.prune(now);
     if state.was_sent(&id) {
         // The reload guard: this browser already delivered it.
-        let result = outcome(&outbound, true, None);
-        set(&result, "alreadySent", &JsValue::TRUE);
-        return Promise::resolve(&JsValue::from(result));
+        return Promise::resolve(&already_sent(&outbound));
     }
     if state.find(&id).is_some_and(|e| e.lease_ms > now) {
         // An attempt is in flight (another tab, or an earlier call): it settles it.
@@ -100,47 +108,98 @@ pub fn submit(outbound: Outbound) -> Promise {
     if state.enqueue(entry).is_some() {
         console_warn("[onramp] the queue is full: the oldest waiting tracking was dropped");
     }
-    state.lease(&id, now, now + i64::from(outbound.timeout_ms) + LEASE_SLACK_MS);
     storage::save(&state);
-
     if outbound.transport == Transport::Beacon {
-        return beacon(outbound, &id);
+        return beacon(outbound, id);
     }
-    match transport::start_fetch(&outbound.url, &outbound.body, outbound.timeout_ms) {
-        Ok(pending) => future_to_promise(async move {
-            let reply = transport::read_reply(pending).await;
-            answer(&outbound, &id, reply)
+    // Where there are Web Locks, the attempt waits for the tracking's lock
+    // and checks the accepted set first, so two tabs never both send it. If
+    // the page goes away meanwhile, the `pagehide` flush sends it at once.
+    let name = lock_name(&id);
+    let (locked_outbound, locked_id) = (outbound.clone(), id.clone());
+    let locked = coordination::with_lock(&name, move || {
+        future_to_promise(async move {
+            let now = now_ms();
+            if coordination::was_accepted(&locked_id, now).await == Some(true) {
+                settle(&locked_id, Verdict::Accepted, None);
+                return Ok(already_sent(&locked_outbound));
+            }
+            let state = storage::load();
+            match state.find(&locked_id) {
+                _ if state.was_sent(&locked_id) => return Ok(already_sent(&locked_outbound)),
+                // Sent meanwhile by this page's `pagehide` flush, or dropped.
+                None => return Ok(outcome(&locked_outbound, false, None).into()),
+                Some(e) if e.lease_ms > now => return Ok(outcome(&locked_outbound, false, None).into()),
+                Some(_) => {}
+            }
+            JsFuture::from(attempt(locked_outbound, locked_id)).await
+        })
+    });
+    locked.unwrap_or_else(|| attempt(outbound, id))
+}
+
+/// One attempt at a queued tracking, started synchronously.
+fn attempt(outbound: Outbound, id: String) -> Promise {
+    match start(&id, &outbound.url, &outbound.body, outbound.timeout_ms) {
+        Some(pending) => future_to_promise(async move {
+            let reply = finish(&id, pending).await;
+            answer(&outbound, reply)
         }),
-        Err(_) if outbound.transport.fallback() == Some(Transport::Beacon) => beacon(outbound, &id),
-        Err(_) => {
+        None if outbound.transport.fallback() == Some(Transport::Beacon) => beacon(outbound, id),
+        None => {
             settle(&id, Verdict::Rejected, None);
             Promise::reject(&to_js(&Error::TransportUnavailable))
         }
     }
 }
 
+/// Leases the tracking and starts its fetch; `None` when the fetch cannot start.
+fn start(id: &str, url: &str, body: &str, timeout_ms: u32) -> Option<Promise> {
+    let now = now_ms();
+    let mut state = storage::load();
+    state.lease(id, now, now + i64::from(timeout_ms) + LEASE_SLACK_MS);
+    storage::save(&state);
+    transport::start_fetch(url, body, timeout_ms).ok()
+}
+
+/// Waits for the answer and records the verdict (in IndexedDB too when it
+/// was accepted); returns the reply and when the next attempt is due.
+async fn finish(id: &str, pending: Promise) -> (Result<transport::Reply, Error>, Verdict, Option<String>) {
+    let reply = transport::read_reply(pending).await;
+    let verdict = retry::verdict(reply.as_ref().ok().map(|r| r.status));
+    if verdict == Verdict::Accepted {
+        coordination::mark_accepted(id, now_ms()).await;
+    }
+    let retry_after = reply.as_ref().ok().and_then(|r| r.retry_after.clone());
+    let next = settle(id, verdict, retry_after.as_deref());
+    (reply, verdict, next)
+}
+
 /// The browser takes the beacon, or not; its answer is never visible, so a
 /// beacon taken counts as delivered.
-fn beacon(outbound: Outbound, id: &str) -> Promise {
+fn beacon(outbound: Outbound, id: String) -> Promise {
     match transport::send_beacon(&outbound.url, &outbound.body) {
         Ok(()) => {
-            settle(id, Verdict::Accepted, None);
+            settle(&id, Verdict::Accepted, None);
+            wasm_bindgen_futures::spawn_local(async move { coordination::mark_accepted(&id, now_ms()).await });
             Promise::resolve(&JsValue::from(outcome(&outbound, true, Some(Transport::Beacon))))
         }
         Err(err) => {
-            settle(id, Verdict::Rejected, None);
+            settle(&id, Verdict::Rejected, None);
             Promise::reject(&to_js(&err))
         }
     }
 }
 
 /// Turns the first attempt's reply into the call's result.
-fn answer(outbound: &Outbound, id: &str, reply: Result<transport::Reply, Error>) -> Result<JsValue, JsValue> {
-    let status = reply.as_ref().ok().map(|r| r.status);
-    let verdict = retry::verdict(status);
-    let retry_after = reply.as_ref().ok().and_then(|r| r.retry_after.clone());
-    let next = settle(id, verdict, retry_after.as_deref());
+fn answer(
+    outbound: &Outbound,
+    (reply, verdict, next): (Result<transport::Reply, Error>, Verdict, Option<String>),
+) -> Result<JsValue, JsValue> {
     let result = outcome(outbound, verdict == Verdict::Accepted, Some(Transport::Fetch));
+    if let Some(at) = &next {
+        set(&result, "retryAt", &JsValue::from_str(at));
+    }
     match reply {
         Ok(reply) if verdict == Verdict::Rejected => {
             let error = to_js(&Error::Rejected(reply.status));
@@ -151,16 +210,10 @@ fn answer(outbound: &Outbound, id: &str, reply: Result<transport::Reply, Error>)
         Ok(reply) => {
             set(&result, "status", &JsValue::from(reply.status));
             set(&result, "body", &reply.body);
-            if let Some(at) = next {
-                set(&result, "retryAt", &JsValue::from_str(&at));
-            }
             Ok(result.into())
         }
         Err(err) => {
             set(&result, "error", &to_js(&err));
-            if let Some(at) = next {
-                set(&result, "retryAt", &JsValue::from_str(&at));
-            }
             Ok(result.into())
         }
     }
@@ -185,44 +238,63 @@ fn settle(id: &str, verdict: Verdict, retry_after: Option<&str>) -> Option<Strin
     Timestamp::from_epoch_ms(next as f64).ok().map(Timestamp::to_rfc3339)
 }
 
-/// Sends every waiting tracking that is due (with `force`, every one not
-/// in flight), each with a keepalive fetch started right away (so that a
-/// flush on `pagehide` survives the page). Resolves `{ sent, waiting }`:
-/// how many were accepted now, how many wait.
-pub fn flush(force: bool) -> Promise {
+/// When `flush` runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// On load and on the retry timer: what is due, under the locks.
+    Due,
+    /// `flush()` and `online`: everything not in flight, under the locks.
+    Forced,
+    /// The page is being hidden or left: what is due, started right now,
+    /// without waiting for a lock (which the page may not live to get).
+    Leaving,
+}
+
+/// Sends the waiting trackings (see [`Flush`]). Resolves `{ sent, waiting }`:
+/// how many were accepted now, how many still wait. Never rejects.
+pub fn flush(mode: Flush) -> Promise {
     listen();
     let now = now_ms();
     let mut state = storage::load();
     if state.prune(now) > 0 {
         console_warn("[onramp] trackings older than 7 days were dropped from the queue");
+        storage::save(&state);
     }
     let timeout = config::current().timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-    let mut due: Vec<(String, String, String)> = Vec::new();
-    for id in state.due(now, force) {
-        if state.lease(&id, now, now + i64::from(timeout) + LEASE_SLACK_MS) {
-            if let Some(e) = state.find(&id) {
-                due.push((id.clone(), e.url.clone(), e.body.clone()));
-            }
-        }
-    }
-    storage::save(&state);
-    let mut started = Vec::with_capacity(due.len());
+    let due: Vec<(String, String, String)> = state
+        .due(now, mode == Flush::Forced)
+        .into_iter()
+        .filter_map(|id| state.find(&id).map(|e| (id.clone(), e.url.clone(), e.body.clone())))
+        .collect();
+    let mut attempts: Vec<Promise> = Vec::with_capacity(due.len());
     for (id, url, body) in due {
-        match transport::start_fetch(&url, &body, timeout) {
-            Ok(pending) => started.push((id, pending)),
-            Err(_) => {
-                settle(&id, Verdict::Retry, None);
-            }
-        }
+        let attempt = if mode == Flush::Leaving {
+            flush_one(id, url, body, timeout)
+        } else {
+            let (name, check_id) = (lock_name(&id), id.clone());
+            let (lock_id, lock_url, lock_body) = (id.clone(), url.clone(), body.clone());
+            coordination::with_lock(&name, move || {
+                future_to_promise(async move {
+                    let now = now_ms();
+                    if coordination::was_accepted(&check_id, now).await == Some(true) {
+                        settle(&check_id, Verdict::Accepted, None);
+                        return Ok(JsValue::FALSE);
+                    }
+                    let state = storage::load();
+                    if state.find(&check_id).is_none_or(|e| e.lease_ms > now) {
+                        return Ok(JsValue::FALSE);
+                    }
+                    JsFuture::from(flush_one(lock_id, lock_url, lock_body, timeout)).await
+                })
+            })
+            .unwrap_or_else(|| flush_one(id, url, body, timeout))
+        };
+        attempts.push(attempt);
     }
     future_to_promise(async move {
-        let mut sent = 0;
-        for (id, pending) in started {
-            let reply = transport::read_reply(pending).await;
-            let verdict = retry::verdict(reply.as_ref().ok().map(|r| r.status));
-            let retry_after = reply.ok().and_then(|r| r.retry_after);
-            settle(&id, verdict, retry_after.as_deref());
-            if verdict == Verdict::Accepted {
+        let mut sent = 0u32;
+        for attempt in attempts {
+            if JsFuture::from(attempt).await.ok() == Some(JsValue::TRUE) {
                 sent += 1;
             }
         }
@@ -233,9 +305,23 @@ pub fn flush(force: bool) -> Promise {
     })
 }
 
-fn flush_quietly(force: bool) {
+/// One waiting tracking's attempt; resolves `true` when it was accepted.
+fn flush_one(id: String, url: String, body: String, timeout: u32) -> Promise {
+    match start(&id, &url, &body, timeout) {
+        Some(pending) => future_to_promise(async move {
+            let (_, verdict, _) = finish(&id, pending).await;
+            Ok(JsValue::from_bool(verdict == Verdict::Accepted))
+        }),
+        None => {
+            settle(&id, Verdict::Retry, None);
+            Promise::resolve(&JsValue::FALSE)
+        }
+    }
+}
+
+fn flush_quietly(mode: Flush) {
     // `flush` never rejects, so nothing is left unhandled.
-    let _ = flush(force);
+    let _ = flush(mode);
 }
 
 /// Arms one timer for the next waiting tracking that becomes due.
@@ -248,7 +334,7 @@ fn schedule(state: &queue::State, now: i64) {
         let Ok(mut cb) = cb.try_borrow_mut() else {
             return;
         };
-        let callback = cb.get_or_insert_with(|| Closure::new(|_: JsValue| flush_quietly(false)));
+        let callback = cb.get_or_insert_with(|| Closure::new(|_: JsValue| flush_quietly(Flush::Due)));
         let function: &Function = callback.as_ref().unchecked_ref();
         TIMER.with(|timer| {
             let Ok(mut timer) = timer.try_borrow_mut() else {
@@ -292,7 +378,7 @@ fn listen() {
                 return;
             }
         }
-        flush_quietly(false);
+        flush_quietly(Flush::Leaving);
     });
     let handler = on_event.as_ref();
     for (target, event) in [

@@ -2,6 +2,7 @@
 //! environment, hands plain data to the core and sends what it returns.
 
 pub mod config;
+pub mod coordination;
 pub mod delivery;
 pub mod env;
 pub mod error;
@@ -55,10 +56,10 @@ pub fn configure(options: JsValue) -> Promise {
 
 /// `flush()`: sends every waiting tracking now, backoff or not.
 pub fn flush() -> Promise {
-    delivery::flush(true)
+    delivery::flush(delivery::Flush::Forced)
 }
 
 /// Sends the waiting trackings whose backoff is over (on load).
 pub fn resume() -> Promise {
-    delivery::flush(false)
+    delivery::flush(delivery::Flush::Due)
 }
