@@ -9,6 +9,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The shipped wasm is built with nightly's -Zbuild-std (scripts/build.mjs);
+# without nightly the build falls back to stable Rust.
+if [ "${ONRAMP_STABLE:-0}" != 1 ] && ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
+  rustup toolchain install nightly --profile minimal --component rust-src \
+    || echo "setup: could not install nightly with rust-src; the wasm will be built with stable Rust"
+fi
+
 if [ ! -f Cargo.lock ]; then cargo generate-lockfile; fi
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
@@ -24,6 +31,6 @@ if [ "${ONRAMP_SKIP_BROWSER:-0}" != 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver
 fi
 
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ] || [ ! -d node_modules/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

@@ -16,9 +16,14 @@ cargo clippy -p onramp-pixel --all-targets --target wasm32-unknown-unknown -- -D
 step "core and sandbox (cargo test)"
 cargo test --workspace
 
-step "build (dist/ and the sandbox)"
-node scripts/build.mjs
+step "the stable-Rust build works too (built, then the npm entry and the CLI tested with it)"
 cargo build --release -p onramp-sandbox
+node scripts/build.mjs --stable
+node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/npm.test.mjs tests/e2e/cli.test.mjs
+
+step "build what ships (dist/) and check the size budget"
+node scripts/build.mjs
+node scripts/check-size.mjs
 
 step "wasm glue in headless Chromium and in Node (wasm-bindgen-test)"
 log=$(mktemp)

@@ -1,0 +1,42 @@
+// Sizes of what a visitor downloads: the inline stub (the README's line),
+// loader.js, the npm entry, the wasm-bindgen glue and the wasm; raw, gzip -9
+// and brotli -q 11. Shared by the build, the size budget and the benchmark.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+
+export const root = new URL('..', import.meta.url).pathname;
+export const SHIPPED = ['loader.js', 'index.js', 'onramp_pixel.js', 'onramp_pixel_bg.wasm'];
+
+/** The stub line providers paste, exactly as the README shows it. */
+export function stubLine() {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const line = readme.split('\n').find((l) => l.startsWith('<script>window.onramp='));
+  if (!line) throw new Error('README.md has no stub line');
+  return line;
+}
+
+export function sizeOf(bytes) {
+  return {
+    raw: bytes.length,
+    gzip: gzipSync(bytes, { level: 9 }).length,
+    brotli: brotliCompressSync(bytes, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    }).length,
+  };
+}
+
+/** One row per file a visitor downloads, and their total. */
+export function measureShipped(dist = join(root, 'dist')) {
+  const rows = [{ file: 'inline stub', ...sizeOf(Buffer.from(stubLine())) }];
+  for (const file of SHIPPED) rows.push({ file, ...sizeOf(readFileSync(join(dist, file))) });
+  const total = { file: 'total', raw: 0, gzip: 0, brotli: 0 };
+  for (const row of rows) for (const k of ['raw', 'gzip', 'brotli']) total[k] += row[k];
+  return { rows, total };
+}
+
+export function table(rows) {
+  const lines = ['| file | raw | gzip -9 | brotli -q 11 |', '|---|---:|---:|---:|'];
+  for (const r of rows) lines.push(`| ${r.file} | ${r.raw} | ${r.gzip} | ${r.brotli} |`);
+  return lines.join('\n');
+}
