@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, startPageServer, startSandbox, uniqueId } from './helpers.mjs';
+import { openPage, startSandbox, startWorld, stopWorld, uniqueId } from './helpers.mjs';
 
 let sandbox;
 let pages;
@@ -15,15 +15,11 @@ let dir;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'onramp-delivery-'));
-  sandbox = await startSandbox({ db: join(dir, 'trackings.db') });
-  pages = await startPageServer(sandbox.origin);
-  browser = await launchBrowser();
+  ({ sandbox, pages, browser } = await startWorld({ db: join(dir, 'trackings.db') }));
 });
 
 after(async () => {
-  await browser?.close();
-  await pages?.close();
-  await sandbox?.stop();
+  await stopWorld({ sandbox, pages, browser });
   await rm(dir, { recursive: true, force: true });
 });
 

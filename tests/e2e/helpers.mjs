@@ -111,3 +111,17 @@ export async function openPage(browser) {
 export function uniqueId(prefix) {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
+
+/** A sandbox collector, a page server on another origin, and Chromium. */
+export async function startWorld(sandboxOptions) {
+  const sandbox = await startSandbox(sandboxOptions);
+  const pages = await startPageServer(sandbox.origin);
+  const browser = await launchBrowser();
+  return { sandbox, pages, browser };
+}
+
+export async function stopWorld({ sandbox, pages, browser }) {
+  await browser?.close();
+  await pages?.close();
+  await sandbox?.stop();
+}

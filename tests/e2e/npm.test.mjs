@@ -2,23 +2,16 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, startPageServer, startSandbox, uniqueId } from './helpers.mjs';
+import { openPage, startWorld, stopWorld, uniqueId } from './helpers.mjs';
 
 let sandbox;
 let pages;
 let browser;
 
 before(async () => {
-  sandbox = await startSandbox();
-  pages = await startPageServer(sandbox.origin);
-  browser = await launchBrowser();
+  ({ sandbox, pages, browser } = await startWorld());
 });
-
-after(async () => {
-  await browser?.close();
-  await pages?.close();
-  await sandbox?.stop();
-});
+after(() => stopWorld({ sandbox, pages, browser }));
 
 async function npmPage() {
   const opened = await openPage(browser);

@@ -4,23 +4,16 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, root, startPageServer, startSandbox, uniqueId } from './helpers.mjs';
+import { openPage, root, startWorld, stopWorld, uniqueId } from './helpers.mjs';
 
 let sandbox;
 let pages;
 let browser;
 
 before(async () => {
-  sandbox = await startSandbox();
-  pages = await startPageServer(sandbox.origin);
-  browser = await launchBrowser();
+  ({ sandbox, pages, browser } = await startWorld());
 });
-
-after(async () => {
-  await browser?.close();
-  await pages?.close();
-  await sandbox?.stop();
-});
+after(() => stopWorld({ sandbox, pages, browser }));
 
 /** Opens the snippet page and waits until the loader has replaced the stub and the wasm is ready. */
 async function readySnippetPage(query = '') {
