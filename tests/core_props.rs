@@ -1,0 +1,119 @@
+//! Properties of the core over arbitrary input: nothing a caller (or a
+//! damaged store) can pass makes it panic, and what it accepts round-trips.
+//! A panic in the shipped wasm would kill the module for the page's life.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use onramp_pixel::endpoint::Endpoint;
+use onramp_pixel::options::{timeout_ms, Defaults, Transport};
+use onramp_pixel::outbound::{CallInput, Outbound};
+use onramp_pixel::queue::{Entry, State};
+use onramp_pixel::retry::{backoff_ms, retry_after_ms, verdict, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
+use onramp_pixel::time::Timestamp;
+use onramp_pixel::tracking::{PurchasedAt, Tracking, TrackingInput};
+use proptest::prelude::*;
+
+fn now() -> Timestamp {
+    Timestamp::from_epoch_ms(1_795_718_581_000.0).unwrap()
+}
+
+/// Strings that look like dates, URLs or queue lines, and anything at all.
+fn texty() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{0,12})?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?)?",
+        "(https?|ftp|javascript)://[a-zA-Z0-9.:@\\[\\]-]{0,30}(/[a-zA-Z0-9%./?#-]{0,20})?",
+        "[qs]\t[^\n]{0,40}(\t-?[0-9]{1,20}){0,5}\n?",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    #[test]
+    fn dates_never_panic_and_round_trip(text in texty()) {
+        if let Ok(t) = Timestamp::parse(&text) {
+            let again = Timestamp::parse(&t.to_rfc3339());
+            prop_assert_eq!(again, Ok(t));
+        }
+    }
+
+    #[test]
+    fn epoch_millis_never_panic(ms in any::<f64>()) {
+        if let Ok(t) = Timestamp::from_epoch_ms(ms) {
+            prop_assert_eq!(t.as_millis() as f64, ms.floor());
+            prop_assert_eq!(Timestamp::parse(&t.to_rfc3339()), Ok(t));
+        }
+    }
+
+    #[test]
+    fn base_urls_never_panic_and_normalise_once(text in texty()) {
+        if let Ok(e) = Endpoint::parse(&text) {
+            prop_assert_eq!(Endpoint::parse(e.base()), Ok(e.clone()));
+            prop_assert!(e.trackings_url().ends_with("/api/SaasTrackings"));
+            prop_assert!(e.base().starts_with("https://") || e.base().starts_with("http://"));
+        }
+    }
+
+    #[test]
+    fn trackings_never_panic_and_their_json_parses_back(
+        key in texty(), service in texty(), customer in texty(), at in texty(), ms in any::<f64>(), use_ms in any::<bool>()
+    ) {
+        let purchased_at = if use_ms { PurchasedAt::EpochMs(ms) } else { PurchasedAt::Text(&at) };
+        let input = TrackingInput { partner_key: &key, service_name: &service, customer_id: &customer, purchased_at };
+        if let Ok(t) = Tracking::new(input, now()) {
+            let back: Tracking = serde_json::from_str(&t.to_json()).unwrap();
+            prop_assert_eq!(back, t);
+        }
+    }
+
+    #[test]
+    fn calls_never_panic(
+        key in proptest::option::of(texty()), base in proptest::option::of(texty()),
+        timeout in proptest::option::of(any::<f64>()), transport in proptest::option::of(texty())
+    ) {
+        let input = CallInput {
+            partner_key: key.as_deref(),
+            service_name: Some("svc"),
+            customer_id: Some("c"),
+            purchased_at: None,
+            base_url: base.as_deref(),
+            timeout_ms: timeout,
+            transport: transport.as_deref(),
+        };
+        let _ = Outbound::prepare(input, &Defaults::default(), now());
+        let _ = timeout.map(timeout_ms);
+        let _ = transport.as_deref().map(Transport::parse);
+    }
+
+    #[test]
+    fn damaged_stores_never_panic_and_decode_stably(text in prop::collection::vec(texty(), 0..8)) {
+        let state = State::decode(&text.join("\n"));
+        prop_assert_eq!(State::decode(&state.encode()), state);
+    }
+
+    #[test]
+    fn queue_operations_never_panic(ops in prop::collection::vec((0u8..5, 0usize..6, any::<i64>(), any::<u64>()), 0..60)) {
+        let mut state = State::default();
+        for (op, n, at, delay) in ops {
+            let id = n.to_string();
+            match op {
+                0 => { state.enqueue(Entry { id, url: "u".into(), body: "{}".into(), created_ms: at, failures: 0, next_ms: at, lease_ms: 0 }); }
+                1 => { state.lease(&id, at, at.saturating_add(1)); }
+                2 => state.settle(&id, verdict(Some((delay % 600) as u16)), at, delay),
+                3 => { state.prune(at); }
+                _ => { let _ = (state.due(at, n % 2 == 0), state.next_due(at)); }
+            }
+        }
+        prop_assert_eq!(State::decode(&state.encode()), state);
+    }
+
+    #[test]
+    fn retry_policy_stays_in_bounds(failures in any::<u32>(), random in any::<f64>(), header in texty()) {
+        let d = backoff_ms(failures, random);
+        prop_assert!((100..=MAX_DELAY_MS).contains(&d));
+        if let Some(ms) = retry_after_ms(&header, now()) {
+            prop_assert!(ms <= MAX_RETRY_AFTER_MS);
+        }
+    }
+}
