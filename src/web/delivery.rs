@@ -72,6 +72,14 @@ fn already_sent(outbound: &Outbound) -> JsValue {
     result.into()
 }
 
+fn is_onramp_error(value: &JsValue) -> bool {
+    Reflect::get(value, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|n| n.as_string())
+        .as_deref()
+        == Some("OnrampError")
+}
+
 fn lock_name(id: &str) -> String {
     ["onramp-pixel:", id].concat()
 }
@@ -135,7 +143,18 @@ pub fn submit(outbound: Outbound) -> Promise {
             JsFuture::from(attempt(locked_outbound, locked_id)).await
         })
     });
-    locked.unwrap_or_else(|| attempt(outbound, id))
+    match locked {
+        // A lock request can still be refused (an opaque origin, a sandboxed
+        // frame): then the attempt goes on without the lock.
+        Some(locked) => future_to_promise(async move {
+            match JsFuture::from(locked).await {
+                Ok(result) => Ok(result),
+                Err(error) if is_onramp_error(&error) => Err(error),
+                Err(_) => JsFuture::from(attempt(outbound, id)).await,
+            }
+        }),
+        None => attempt(outbound, id),
+    }
 }
 
 /// One attempt at a queued tracking, started synchronously.

@@ -181,3 +181,22 @@ test('two tabs calling at once: stored once, sent by exactly one of them', async
   // The tracking's Web Lock and the accepted set in IndexedDB let only one tab send it.
   assert.equal(extra, 0);
 });
+
+test('without Web Locks, or with a lock request refused, a tracking is still sent once', async () => {
+  for (const [name, init] of [
+    ['no-locks', () => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined })],
+    ['refused', () => (LockManager.prototype.request = () => Promise.reject(new DOMException('refused', 'SecurityError')))],
+  ]) {
+    const id = uniqueId('locks-' + name);
+    const context = await browser.newContext();
+    await context.addInitScript(init);
+    const page = await context.newPage();
+    await page.goto(confirmation(id));
+    const result = await firstResult(page);
+    await context.close();
+    assert.deepEqual([result.ok, result.status], [true, 201], name);
+    const stored = await sandbox.find(id);
+    assert.equal(stored.length, 1, name);
+    assert.equal(stored[0].deliveries, 1, name);
+  }
+});
