@@ -31,6 +31,7 @@ extern "C" {
     fn clear_timeout(handle: &JsValue);
     #[wasm_bindgen(js_namespace = console, js_name = warn)]
     fn console_warn(message: &str);
+
 }
 
 type Callback = Closure<dyn FnMut(JsValue)>;
@@ -146,13 +147,20 @@ pub fn submit(outbound: Outbound) -> Promise {
     match locked {
         // A lock request can still be refused (an opaque origin, a sandboxed
         // frame): then the attempt goes on without the lock.
-        Some(locked) => future_to_promise(async move {
-            match JsFuture::from(locked).await {
-                Ok(result) => Ok(result),
-                Err(error) if is_onramp_error(&error) => Err(error),
-                Err(_) => JsFuture::from(attempt(outbound, id)).await,
-            }
-        }),
+        Some(locked) => {
+            let fallback = Closure::once_into_js(move |error: JsValue| {
+                if is_onramp_error(&error) {
+                    Promise::reject(&error)
+                } else {
+                    attempt(outbound, id)
+                }
+            });
+            // `locked.catch(fallback)`: the handler may return a Promise.
+            Reflect::get(&locked, &JsValue::from_str("catch"))
+                .ok()
+                .and_then(|catch| catch.dyn_ref::<Function>()?.call1(&locked, &fallback).ok())
+                .map_or(locked, JsCast::unchecked_into)
+        }
         None => attempt(outbound, id),
     }
 }
