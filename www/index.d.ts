@@ -97,7 +97,7 @@ export interface OnrampError extends Error {
 
 /** Loads the wasm module once (by default the `.wasm` beside the entry). */
 export function init(
-  source?: URL | string | Request | Response | BufferSource | WebAssembly.Module,
+  source?: URL | string | Request | Response | Promise<Response> | BufferSource | WebAssembly.Module,
 ): Promise<void>;
 
 export function createSaasTracking(options: TrackingOptions & { partnerKey?: string }): Promise<TrackingResult>;

@@ -21,8 +21,8 @@ function onrampError(code, message, cause) {
 
 /**
  * Loads and instantiates the wasm module, once. `source` may be a URL, a
- * Response, bytes or a WebAssembly.Module; by default the `.wasm` beside
- * this file. Resolves when the pixel is ready.
+ * Response (or a Promise of one), bytes or a WebAssembly.Module; by default
+ * the `.wasm` beside this file. Resolves when the pixel is ready.
  */
 export function init(source) {
   if (!ready) {

@@ -67,9 +67,12 @@
     queued = waiting = [];
   }
 
+  // The wasm download starts now, alongside the module imports, not after them.
+  var wasm = fetch(new URL('onramp_pixel_bg.wasm', base).href);
+  wasm.catch(noop);
   import(new URL('index.js', base).href)
     .then(function (module) {
-      return module.init(new URL('onramp_pixel_bg.wasm', base)).then(function () { return ready(module); });
+      return module.init(wasm).then(function () { return ready(module); });
     })
     .catch(function (cause) {
       failure = cause && cause.code ? cause : fail('load_failed', 'the onramp-pixel module could not be loaded');
