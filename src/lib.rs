@@ -2,9 +2,9 @@
 //! OnRamp collector (`POST {baseUrl}/api/SaasTrackings`).
 //!
 //! The core ([`tracking`], [`time`], [`endpoint`], [`options`],
-//! [`outbound`], [`error`]) is plain Rust without I/O; the browser glue in
-//! `web` (compiled for `wasm32` only) reads JS values, the clock and the
-//! network and hands plain data to the core. The sandbox collector uses
+//! [`outbound`], [`retry`], [`queue`], [`error`]) is plain Rust without I/O;
+//! the browser glue in `web` (compiled for `wasm32` only) reads JS values,
+//! the clock, storage and the network and hands plain data to the core. The sandbox collector uses
 //! the same core, so both ends agree on what a valid tracking is.
 #![deny(missing_docs)]
 #![cfg_attr(
