@@ -38,7 +38,7 @@ pub struct Outbound {
     pub body: String,
     /// The timeout of the request.
     pub timeout_ms: u32,
-    /// The transport asked for (before [`Transport::choose`]).
+    /// The transport asked for.
     pub transport: Transport,
 }
 
