@@ -12,6 +12,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
 
+use super::env;
 use crate::queue::TTL_MS;
 
 const DATABASE: &str = "onramp-pixel";
@@ -21,17 +22,11 @@ thread_local! {
     static DB: RefCell<Option<IdbDatabase>> = const { RefCell::new(None) };
 }
 
-fn global_object(name: &str) -> Option<JsValue> {
-    Reflect::get(&js_sys::global(), &JsValue::from_str(name))
-        .ok()
-        .filter(JsValue::is_object)
-}
-
 /// Runs `task` while holding the exclusive Web Lock `name`, and returns the
 /// Promise of its result; `None` where there are no Web Locks (then the
 /// caller goes on without).
 pub fn with_lock(name: &str, task: impl FnOnce() -> Promise + 'static) -> Option<Promise> {
-    let navigator = global_object("navigator")?;
+    let navigator = env::global_property("navigator")?;
     let locks = Reflect::get(&navigator, &JsValue::from_str("locks"))
         .ok()
         .filter(JsValue::is_object)?;
@@ -69,7 +64,7 @@ async fn database() -> Option<IdbDatabase> {
     if let Some(db) = DB.with(|db| db.try_borrow().ok().and_then(|db| db.clone())) {
         return Some(db);
     }
-    let factory: IdbFactory = global_object("indexedDB")?.unchecked_into();
+    let factory: IdbFactory = env::global_property("indexedDB")?.unchecked_into();
     let open: IdbOpenDbRequest = factory.open_with_u32(DATABASE, 1).ok()?;
     let upgrading = open.clone();
     let on_upgrade = Closure::once_into_js(move |_: JsValue| {

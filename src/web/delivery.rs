@@ -128,20 +128,11 @@ pub fn submit(outbound: Outbound) -> Promise {
     let (locked_outbound, locked_id) = (outbound.clone(), id.clone());
     let locked = coordination::with_lock(&name, move || {
         future_to_promise(async move {
-            let now = now_ms();
-            if coordination::was_accepted(&locked_id, now).await == Some(true) {
-                settle(&locked_id, Verdict::Accepted, None);
-                return Ok(already_sent(&locked_outbound));
+            match guard(&locked_id).await {
+                Guard::Accepted => Ok(already_sent(&locked_outbound)),
+                Guard::Busy => Ok(outcome(&locked_outbound, false, None).into()),
+                Guard::Go => JsFuture::from(attempt(locked_outbound, locked_id)).await,
             }
-            let state = storage::load();
-            match state.find(&locked_id) {
-                _ if state.was_sent(&locked_id) => return Ok(already_sent(&locked_outbound)),
-                // Sent meanwhile by this page's `pagehide` flush, or dropped.
-                None => return Ok(outcome(&locked_outbound, false, None).into()),
-                Some(e) if e.lease_ms > now => return Ok(outcome(&locked_outbound, false, None).into()),
-                Some(_) => {}
-            }
-            JsFuture::from(attempt(locked_outbound, locked_id)).await
         })
     });
     match locked {
@@ -162,6 +153,36 @@ pub fn submit(outbound: Outbound) -> Promise {
                 .map_or(locked, JsCast::unchecked_into)
         }
         None => attempt(outbound, id),
+    }
+}
+
+/// What an attempt finds once it holds the tracking's lock.
+#[derive(PartialEq, Eq)]
+enum Guard {
+    /// Accepted already, in this tab or another: nothing to send.
+    Accepted,
+    /// Another attempt is in flight, or it left the queue meanwhile (sent
+    /// by this page's `pagehide` flush, or dropped): not this attempt's job.
+    Busy,
+    /// Still waiting and free: send it.
+    Go,
+}
+
+/// Reads the accepted set in IndexedDB (consistent across tabs, unlike
+/// `localStorage`) and the queue, under the tracking's lock.
+async fn guard(id: &str) -> Guard {
+    let now = now_ms();
+    if coordination::was_accepted(id, now).await == Some(true) {
+        settle(id, Verdict::Accepted, None);
+        return Guard::Accepted;
+    }
+    let state = storage::load();
+    if state.was_sent(id) {
+        return Guard::Accepted;
+    }
+    match state.find(id) {
+        Some(e) if e.lease_ms <= now => Guard::Go,
+        _ => Guard::Busy,
     }
 }
 
@@ -298,17 +319,11 @@ pub fn flush(mode: Flush) -> Promise {
         let attempt = if mode == Flush::Leaving {
             flush_one(id, url, body, timeout)
         } else {
-            let (name, check_id) = (lock_name(&id), id.clone());
+            let name = lock_name(&id);
             let (lock_id, lock_url, lock_body) = (id.clone(), url.clone(), body.clone());
             coordination::with_lock(&name, move || {
                 future_to_promise(async move {
-                    let now = now_ms();
-                    if coordination::was_accepted(&check_id, now).await == Some(true) {
-                        settle(&check_id, Verdict::Accepted, None);
-                        return Ok(JsValue::FALSE);
-                    }
-                    let state = storage::load();
-                    if state.find(&check_id).is_none_or(|e| e.lease_ms > now) {
+                    if guard(&lock_id).await != Guard::Go {
                         return Ok(JsValue::FALSE);
                     }
                     JsFuture::from(flush_one(lock_id, lock_url, lock_body, timeout)).await
@@ -390,14 +405,13 @@ fn listen() {
         return;
     }
     let global: JsValue = js_sys::global().into();
-    let document = Reflect::get(&global, &JsValue::from_str("document")).unwrap_or(JsValue::UNDEFINED);
+    let document = env::global_property("document").unwrap_or(JsValue::UNDEFINED);
     let on_event = Callback::new(move |event: JsValue| {
         let kind = Reflect::get(&event, &JsValue::from_str("type"))
             .ok()
             .and_then(|t| t.as_string());
         if kind.as_deref() == Some("visibilitychange") {
-            let document =
-                Reflect::get(&js_sys::global(), &JsValue::from_str("document")).unwrap_or(JsValue::UNDEFINED);
+            let document = env::global_property("document").unwrap_or(JsValue::UNDEFINED);
             let state = Reflect::get(&document, &JsValue::from_str("visibilityState"))
                 .ok()
                 .and_then(|s| s.as_string());

@@ -1,5 +1,6 @@
-//! What the environment offers: the clock and `navigator.sendBeacon`. Looked up on `globalThis` so that the same module
-//! runs in browsers and in Node.
+//! What the environment offers: the clock, `navigator.sendBeacon` and the
+//! other globals, looked up on `globalThis` so that the same module runs in
+//! browsers and in Node.
 
 use js_sys::Reflect;
 use wasm_bindgen::{JsCast, JsValue};
@@ -12,7 +13,9 @@ pub fn now() -> Result<Timestamp, Error> {
     Timestamp::from_epoch_ms(js_sys::Date::now())
 }
 
-fn global_property(name: &str) -> Option<JsValue> {
+/// A global that is an object (`document`, `navigator`, `indexedDB`,
+/// `localStorage`...); `None` where it is absent or reading it throws.
+pub fn global_property(name: &str) -> Option<JsValue> {
     Reflect::get(&js_sys::global(), &JsValue::from_str(name))
         .ok()
         .filter(|v| v.is_object())

@@ -4,9 +4,9 @@
 
 use std::cell::RefCell;
 
-use js_sys::Reflect;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 
+use super::env;
 use crate::queue::State;
 
 const KEY: &str = "onramp-pixel:v1";
@@ -17,10 +17,7 @@ thread_local! {
 
 fn local_storage() -> Option<web_sys::Storage> {
     // Reading `localStorage` itself throws where storage is disabled.
-    Reflect::get(&js_sys::global(), &JsValue::from_str("localStorage"))
-        .ok()
-        .filter(JsValue::is_object)
-        .map(JsCast::unchecked_into)
+    env::global_property("localStorage").map(JsCast::unchecked_into)
 }
 
 /// The stored state (what could be read of it).
