@@ -21,15 +21,6 @@ pub struct Fault {
     pub times: u32,
 }
 
-/// What the next POST should suffer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Applied {
-    pub status: Option<u16>,
-    pub retry_after: Option<String>,
-    pub delay_ms: u64,
-    pub drop: bool,
-}
-
 const KEYS: [&str; 5] = ["status", "retryAfter", "delayMs", "drop", "times"];
 
 /// Reads `[{"status":503,"times":2,"retryAfter":1}, {"delayMs":65000}, {"drop":true}]`.
@@ -99,16 +90,11 @@ impl Faults {
         self.pending.clear();
     }
 
-    /// Takes one use of the first pending fault.
-    pub fn next(&mut self) -> Option<Applied> {
+    /// Takes one use of the first pending fault: what the next POST suffers.
+    pub fn next(&mut self) -> Option<Fault> {
         let first = self.pending.front_mut()?;
-        let applied = Applied {
-            status: first.status,
-            retry_after: first.retry_after.clone(),
-            delay_ms: first.delay_ms,
-            drop: first.drop,
-        };
         first.times -= 1;
+        let applied = first.clone();
         if first.times == 0 {
             self.pending.pop_front();
         }
