@@ -14,10 +14,12 @@
 
 pub mod endpoint;
 pub mod error;
+pub mod json;
 pub mod options;
 pub mod outbound;
 pub mod queue;
 pub mod retry;
+pub mod steps;
 pub mod time;
 pub mod tracking;
 
@@ -29,39 +31,65 @@ pub use tracking::Tracking;
 
 #[cfg(target_arch = "wasm32")]
 pub mod exports {
-    //! The JS API: one-line forwards to the glue in `web`.
-    use js_sys::Promise;
+    //! The wasm's exports: one-line forwards to the glue in `web`. They are
+    //! synchronous and answer in JSON text; the package's JS entry
+    //! (`www/index.js`) turns them into the Promise API and does the I/O.
     use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::JsValue;
 
-    /// Reports a signup: `createSaasTracking(partnerKey, serviceName,
-    /// customerId, purchasedAt?)` or `createSaasTracking({ ... })`.
+    /// Validates a call, `(partnerKey, serviceName, customerId, purchasedAt)`
+    /// or `({ ... })`, and queues it; answers the plan to send it
+    /// (`{id, url, body, timeoutMs, transport, fallback, state, dropped}`)
+    /// or `{error: {code, field, message}}`.
     #[wasm_bindgen(js_name = createSaasTracking)]
     pub fn create_saas_tracking(
         first: JsValue,
         service_name: JsValue,
         customer_id: JsValue,
         purchased_at: JsValue,
-    ) -> Promise {
-        crate::web::create_saas_tracking(first, service_name, customer_id, purchased_at)
+    ) -> String {
+        crate::web::create_saas_tracking(&first, &service_name, &customer_id, &purchased_at)
     }
 
-    /// Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls.
+    /// Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`)
+    /// for later calls; answers `""`, or `{error}` and changes nothing.
     #[wasm_bindgen]
-    pub fn configure(options: JsValue) -> Promise {
-        crate::web::configure(options)
+    pub fn configure(options: JsValue) -> String {
+        crate::web::configure(&options)
     }
 
-    /// Sends every tracking waiting in the queue now, backoff or not;
-    /// resolves `{ sent, waiting }`.
+    /// Claims a queued tracking for one attempt: 0 send it (leased now),
+    /// 1 accepted already, 2 not this attempt's job. `accepted_at` is when
+    /// IndexedDB says it was accepted (epoch ms), or NaN.
     #[wasm_bindgen]
-    pub fn flush() -> Promise {
-        crate::web::flush()
+    pub fn claim(id: &str, timeout_ms: u32, accepted_at: f64) -> u8 {
+        crate::web::claim(id, timeout_ms, accepted_at)
     }
 
-    /// Sends the waiting trackings whose backoff is over (called on load).
+    /// Records an attempt's outcome (an HTTP status, or 0 network error,
+    /// 1 timeout, 2 beacon taken, 3 transport unavailable) and the
+    /// collector's `Retry-After`; answers `{verdict, retryAt, error}`.
     #[wasm_bindgen]
-    pub fn resume() -> Promise {
-        crate::web::resume()
+    pub fn settle(id: &str, outcome: f64, retry_after: Option<String>) -> String {
+        crate::web::settle(id, outcome, retry_after.as_deref())
+    }
+
+    /// What a flush sends: `{expired, timeoutMs, due: [{id, url, body}]}`;
+    /// everything not in flight when `force`.
+    #[wasm_bindgen]
+    pub fn due(force: bool) -> String {
+        crate::web::due(force)
+    }
+
+    /// Milliseconds until the next waiting tracking is due; -1 when none waits.
+    #[wasm_bindgen(js_name = nextDue)]
+    pub fn next_due() -> f64 {
+        crate::web::next_due()
+    }
+
+    /// How many trackings wait in the queue.
+    #[wasm_bindgen]
+    pub fn waiting() -> u32 {
+        crate::web::waiting()
     }
 }

@@ -80,13 +80,13 @@ impl Tracking {
         let mut out =
             String::with_capacity(96 + self.partner_key.len() + self.service_name.len() + self.customer_id.len());
         out.push_str("{\"partnerKey\":");
-        push_json_string(&mut out, &self.partner_key);
+        crate::json::push_string(&mut out, &self.partner_key);
         out.push_str(",\"serviceName\":");
-        push_json_string(&mut out, &self.service_name);
+        crate::json::push_string(&mut out, &self.service_name);
         out.push_str(",\"customerId\":");
-        push_json_string(&mut out, &self.customer_id);
+        crate::json::push_string(&mut out, &self.customer_id);
         out.push_str(",\"purchasedAt\":");
-        push_json_string(&mut out, &self.purchased_at);
+        crate::json::push_string(&mut out, &self.purchased_at);
         out.push('}');
         out
     }
@@ -106,27 +106,6 @@ pub fn text_field(field: Field, value: &str) -> Result<&str, Error> {
         return Err(Error::InvalidCharacters(field));
     }
     Ok(value)
-}
-
-fn push_json_string(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let n = c as u32;
-                out.push_str("\\u");
-                for shift in [12, 8, 4, 0] {
-                    let nibble = HEX.get(((n >> shift) & 0xf) as usize).copied().unwrap_or(b'0');
-                    out.push(char::from(nibble));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

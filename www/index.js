@@ -1,23 +1,40 @@
 // onramp-pixel: the ESM entry of the npm package (and what the loader uses).
-// The wasm is loaded lazily and once; once it is loaded, every call starts
-// its request synchronously, so a page may navigate away right after it.
-import initWasm, {
-  createSaasTracking as wasmCreateSaasTracking,
-  configure as wasmConfigure,
-  flush as wasmFlush,
-  resume as wasmResume,
-} from './onramp_pixel.js';
+//
+// The wasm (the Rust core) validates every call, keeps the queue and decides
+// what each answer means; this file does the I/O it asks for: Web Locks,
+// IndexedDB, fetch, sendBeacon, timers and page events. Every request is
+// started synchronously inside the caller's task, so a page may navigate
+// away right after a call.
+import initWasm, * as core from './onramp_pixel.js';
+
+const g = globalThis;
+const TAG = '[onramp] ';
+// core.claim answers
+const GO = 0;
+const ACCEPTED = 1;
+// core.settle outcomes besides HTTP statuses
+const NETWORK = 0;
+const TIMEOUT = 1;
+const DELIVERED = 2;
+const UNAVAILABLE = 3;
+const STORE = 'accepted';
 
 let ready = null;
 let loaded = false;
+let listening = false;
+let timer;
+let db;
 
-function onrampError(code, message, cause) {
+function onrampError(code, message, field = null, cause) {
   const error = new Error(message, cause === undefined ? undefined : { cause });
   error.name = 'OnrampError';
   error.code = code;
-  error.field = null;
+  error.field = field;
   return error;
 }
+
+const fromCore = (e) => onrampError(e.code, e.message, e.field);
+const warn = (message) => g.console && g.console.warn(TAG + message);
 
 /**
  * Loads and instantiates the wasm module, once. `source` may be a URL, a
@@ -31,11 +48,11 @@ export function init(source) {
       () => {
         loaded = true;
         // Trackings left waiting by an earlier page are sent on load, when due.
-        wasmResume();
+        send('due');
       },
       (cause) => {
         ready = null;
-        throw onrampError('load_failed', 'the onramp-pixel WebAssembly module could not be loaded', cause);
+        throw onrampError('load_failed', 'the onramp-pixel WebAssembly module could not be loaded', null, cause);
       },
     );
   }
@@ -49,7 +66,7 @@ function call(fn, args) {
   try {
     return fn(...args);
   } catch (cause) {
-    return Promise.reject(onrampError('internal_error', 'onramp-pixel failed unexpectedly', cause));
+    return Promise.reject(onrampError('internal_error', 'onramp-pixel failed unexpectedly', null, cause));
   }
 }
 
@@ -60,15 +77,238 @@ function call(fn, args) {
  * Never throws; the Promise rejects with an `OnrampError` (`code`, `field`).
  */
 export function createSaasTracking(...args) {
-  return call(wasmCreateSaasTracking, args.slice(0, 4));
+  return call(submit, args.slice(0, 4));
 }
 
 /** Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls. */
 export function configure(options) {
-  return call(wasmConfigure, [options]);
+  return call((o) => {
+    const answer = core.configure(o);
+    return answer ? Promise.reject(fromCore(JSON.parse(answer).error)) : Promise.resolve();
+  }, [options]);
 }
 
 /** Sends every tracking waiting in the queue now, backoff or not; resolves `{ sent, waiting }`. */
 export function flush() {
-  return call(wasmFlush, []);
+  return call(send, ['forced']);
+}
+
+// A new call: queued by the core first, then sent (under the tracking's
+// lock where there are Web Locks, so two tabs never both send it).
+function submit(...args) {
+  listen();
+  const plan = JSON.parse(core.createSaasTracking(...args));
+  if (plan.error) return Promise.reject(fromCore(plan.error));
+  if (plan.dropped) warn('the queue is full: the oldest waiting tracking was dropped');
+  const tracking = JSON.parse(plan.body);
+  const result = (ok, transport, extra) =>
+    Object.assign({ ok, queued: !ok, status: null, body: null, transport, tracking }, extra);
+  const claimed = (acceptedAt) => {
+    const claim = core.claim(plan.id, plan.timeoutMs, acceptedAt);
+    if (claim === GO) return attempt(plan, result);
+    return claim === ACCEPTED ? result(true, null, { alreadySent: true }) : result(false, null);
+  };
+  if (plan.state === 'sent') return Promise.resolve(result(true, null, { alreadySent: true }));
+  if (plan.state === 'busy') {
+    arm();
+    return Promise.resolve(result(false, null));
+  }
+  if (plan.transport === 'beacon') return beacon(plan, result);
+  const locked = withLock(plan.id, () => acceptedAt(plan.id).then(claimed));
+  // A lock request can still be refused (an opaque origin, a sandboxed
+  // frame): then the attempt goes on without the lock.
+  return locked
+    ? locked.catch((error) => (error && error.name === 'OnrampError' ? Promise.reject(error) : claimed(NaN)))
+    : Promise.resolve(claimed(NaN));
+}
+
+// One attempt at a claimed tracking, by fetch (or beacon as the fallback).
+function attempt(plan, result) {
+  const pending = post(plan.url, plan.body, plan.timeoutMs);
+  if (!pending) {
+    if (plan.fallback === 'beacon') return beacon(plan, result);
+    return Promise.reject(fromCore(settle(plan.id, UNAVAILABLE).error));
+  }
+  return answer(plan.id, pending).then((a) => {
+    const r = result(a.verdict === 'accepted', 'fetch', a.retryAt ? { retryAt: a.retryAt } : undefined);
+    if (a.verdict === 'rejected') {
+      const error = fromCore(a.error);
+      error.status = a.status;
+      error.body = a.body;
+      throw error;
+    }
+    if (a.status) {
+      r.status = a.status;
+      r.body = a.body;
+    } else {
+      r.error = fromCore(a.error);
+    }
+    return r;
+  });
+}
+
+// The browser takes the beacon, or not; its answer is never visible, so a
+// beacon taken counts as delivered.
+function beacon(plan, result) {
+  let taken = false;
+  try {
+    taken = g.navigator.sendBeacon(plan.url, plan.body) === true;
+  } catch {
+    // no navigator, or no sendBeacon
+  }
+  const settled = settle(plan.id, taken ? DELIVERED : UNAVAILABLE);
+  if (!taken) return Promise.reject(fromCore(settled.error));
+  markAccepted(plan.id);
+  return Promise.resolve(result(true, 'beacon'));
+}
+
+function settle(id, outcome, retryAfter) {
+  const settled = JSON.parse(core.settle(id, outcome, retryAfter));
+  arm();
+  return settled;
+}
+
+// A keepalive POST of the JSON body without cookies, started now; null when
+// fetch is missing or refuses to start.
+function post(url, body, timeoutMs) {
+  try {
+    const init = {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+      keepalive: true,
+      credentials: 'omit',
+      mode: 'cors',
+    };
+    if (g.AbortSignal && AbortSignal.timeout) init.signal = AbortSignal.timeout(timeoutMs);
+    return g.fetch(url, init);
+  } catch {
+    return null;
+  }
+}
+
+// Reads the answer and records the verdict (in IndexedDB too when it was
+// accepted, before anyone else may take the tracking's lock).
+function answer(id, pending) {
+  return pending
+    .then(
+      (response) =>
+        response.text().then(
+          (text) => [response.status, response.headers.get('Retry-After'), text],
+          () => [response.status, response.headers.get('Retry-After'), ''],
+        ),
+      (error) => [error && /^(Timeout|Abort)Error$/.test(error.name) ? TIMEOUT : NETWORK, null, ''],
+    )
+    .then(([status, retryAfter, text]) => {
+      const settled = settle(id, status, retryAfter);
+      settled.status = status > TIMEOUT ? status : null;
+      settled.body = parse(text);
+      return settled.verdict === 'accepted' ? markAccepted(id).then(() => settled) : settled;
+    });
+}
+
+function parse(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+// Sends the waiting trackings: 'due' on load and on the timer, 'forced' for
+// flush() and `online` (everything not in flight), 'leaving' when the page is
+// hidden or left (what is due, started at once, without waiting for a lock
+// the page may not live to get). Resolves { sent, waiting }; never rejects.
+function send(mode) {
+  listen();
+  const list = JSON.parse(core.due(mode === 'forced'));
+  if (list.expired) warn('trackings older than 7 days were dropped from the queue');
+  const attempts = list.due.map((entry) => {
+    const one = (acceptedAt) => {
+      if (core.claim(entry.id, list.timeoutMs, acceptedAt) !== GO) return false;
+      const pending = post(entry.url, entry.body, list.timeoutMs);
+      if (!pending) {
+        settle(entry.id, NETWORK);
+        return false;
+      }
+      return answer(entry.id, pending).then((a) => a.verdict === 'accepted');
+    };
+    const locked = mode !== 'leaving' && withLock(entry.id, () => acceptedAt(entry.id).then(one));
+    return locked ? locked.catch(() => one(NaN)) : one(NaN);
+  });
+  return Promise.all(attempts.map((a) => Promise.resolve(a).catch(() => false))).then((sent) => ({
+    sent: sent.filter(Boolean).length,
+    waiting: core.waiting(),
+  }));
+}
+
+// One timer, for the next waiting tracking that becomes due.
+function arm() {
+  const delay = core.nextDue();
+  if (delay < 0) return;
+  clearTimeout(timer);
+  timer = setTimeout(() => send('due'), delay + 50);
+  // In Node a pending retry must not keep the process alive.
+  if (timer && timer.unref) timer.unref();
+}
+
+// Flushes when the browser comes back online and when the page is hidden or
+// left (never on `unload`, which would keep the page out of the bfcache).
+function listen() {
+  if (listening || typeof g.addEventListener !== 'function') return;
+  listening = true;
+  const leaving = (event) => {
+    if (event.type === 'pagehide' || g.document.visibilityState === 'hidden') send('leaving');
+  };
+  g.addEventListener('online', () => send('forced'));
+  g.addEventListener('pagehide', leaving);
+  if (g.document) g.document.addEventListener('visibilitychange', leaving);
+}
+
+// Runs `task` holding the exclusive Web Lock of the tracking; null where there
+// are no Web Locks.
+function withLock(id, task) {
+  try {
+    return g.navigator.locks.request('onramp-pixel:' + id, task);
+  } catch {
+    return null;
+  }
+}
+
+// The set of accepted trackings in IndexedDB, consistent across tabs (unlike
+// localStorage); read and written under the tracking's lock. Every step
+// resolves (to nothing) where IndexedDB cannot be used.
+function database() {
+  db ||= new Promise((resolve) => {
+    const open = g.indexedDB.open('onramp-pixel', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(STORE);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = open.onblocked = () => resolve(null);
+  }).catch(() => null);
+  return db;
+}
+
+function request(mode, use) {
+  return database()
+    .then(
+      (d) =>
+        d &&
+        new Promise((resolve) => {
+          const transaction = d.transaction(STORE, mode);
+          const req = use(transaction.objectStore(STORE));
+          transaction.oncomplete = () => resolve(req.result);
+          transaction.onerror = transaction.onabort = () => resolve(null);
+        }),
+    )
+    .catch(() => null);
+}
+
+// When IndexedDB says the tracking was accepted (epoch ms), or NaN.
+function acceptedAt(id) {
+  return request('readonly', (store) => store.get(id)).then((at) => (typeof at === 'number' ? at : NaN));
+}
+
+function markAccepted(id) {
+  return request('readwrite', (store) => store.put(Date.now(), id));
 }

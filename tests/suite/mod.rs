@@ -1,22 +1,26 @@
-//! The wasm glue's tests, shared by `tests/browser.rs` (headless Chromium)
-//! and `tests/node.rs` (Node): the exported functions called with JS values,
-//! against the sandbox collector at `ONRAMP_TEST_COLLECTOR` (set at build
-//! time by `npm test`).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::option_env_unwrap)]
+//! The wasm's exports called with real JS values, shared by
+//! `tests/browser.rs` (headless Chromium, `localStorage`) and
+//! `tests/node.rs` (Node, the in-memory queue): reading hostile values,
+//! typed errors, and a tracking's steps through the stored queue.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use js_sys::{Function, Object, Promise, Reflect};
-use onramp_pixel::exports::{configure, create_saas_tracking};
+use js_sys::{Function, Object, Reflect};
+use onramp_pixel::exports::{claim, configure, create_saas_tracking, due, next_due, settle, waiting};
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-fn collector() -> &'static str {
-    option_env!("ONRAMP_TEST_COLLECTOR")
-        .expect("ONRAMP_TEST_COLLECTOR must name the sandbox collector (npm test sets it)")
-}
+const COLLECTOR: &str = "https://collector.example";
 
 fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap()
+}
+
+fn text(object: &JsValue, key: &str) -> Option<String> {
+    get(object, key).as_string()
+}
+
+fn json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).expect("the exports answer JSON")
 }
 
 fn options(pairs: &[(&str, JsValue)]) -> JsValue {
@@ -38,304 +42,268 @@ fn s(text: &str) -> JsValue {
     JsValue::from_str(text)
 }
 
-async fn rejection(promise: Promise) -> (String, JsValue) {
-    let error = JsFuture::from(promise)
-        .await
-        .expect_err("the call should have been rejected");
-    assert!(error.is_instance_of::<js_sys::Error>(), "rejects with an Error object");
-    assert_eq!(get(&error, "name").as_string().as_deref(), Some("OnrampError"));
-    assert!(!get(&error, "message").as_string().unwrap_or_default().is_empty());
-    (get(&error, "code").as_string().unwrap(), get(&error, "field"))
+fn call(first: JsValue) -> JsValue {
+    json(&create_saas_tracking(
+        first,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+    ))
 }
 
-async fn expect_rejected(promise: Promise, code: &str, field: Option<&str>) {
-    let (got_code, got_field) = rejection(promise).await;
-    assert_eq!(got_code, code);
-    assert_eq!(got_field.as_string().as_deref(), field);
+fn tracking(customer: &str, extra: &[(&str, JsValue)]) -> JsValue {
+    let object = options(&[
+        ("partnerKey", s(" pk_wasm ")),
+        ("serviceName", s("Acme CRM")),
+        ("customerId", s(customer)),
+        ("baseUrl", s(COLLECTOR)),
+    ]);
+    for (key, value) in extra {
+        Reflect::set(&object, &s(key), value).unwrap();
+    }
+    object
 }
 
-fn is_browser() -> bool {
-    Reflect::has(&js_sys::global(), &s("document")).unwrap_or(false)
+fn expect_error(answer: &JsValue, code: &str, field: Option<&str>) {
+    let error = get(answer, "error");
+    assert!(error.is_object(), "expected an error, got a plan");
+    assert_eq!(text(&error, "code").as_deref(), Some(code));
+    assert_eq!(text(&error, "field").as_deref(), field, "field of {code}");
+    assert!(!text(&error, "message").unwrap_or_default().is_empty());
 }
 
 #[wasm_bindgen_test]
-async fn options_form_is_sent_and_answered() {
+fn options_form_is_validated_and_queued() {
+    let before = waiting();
     let customer = unique("wasm-options");
-    let call = create_saas_tracking(
-        options(&[
-            ("partnerKey", s(" pk_wasm ")),
-            ("serviceName", s("Acme CRM")),
-            ("customerId", s(&customer)),
-            ("purchasedAt", s("2026-01-02T03:04:05+01:00")),
-            ("baseUrl", s(collector())),
-        ]),
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-    );
-    let result = JsFuture::from(call).await.unwrap();
-    assert_eq!(get(&result, "ok"), JsValue::TRUE);
-    assert_eq!(get(&result, "status").as_f64(), Some(201.0));
-    assert_eq!(get(&result, "transport").as_string().as_deref(), Some("fetch"));
-    let body = get(&result, "body");
-    assert_eq!(get(&body, "customerId").as_string(), Some(customer.clone()));
-    assert_eq!(get(&body, "deliveries").as_f64(), Some(1.0));
-    let tracking = get(&result, "tracking");
-    assert_eq!(get(&tracking, "partnerKey").as_string().as_deref(), Some("pk_wasm"));
+    let plan = call(tracking(&customer, &[("purchasedAt", s("2026-01-02T03:04:05+01:00"))]));
+    assert!(get(&plan, "error").is_undefined());
+    assert_eq!(text(&plan, "state").as_deref(), Some("go"));
     assert_eq!(
-        get(&tracking, "purchasedAt").as_string().as_deref(),
-        Some("2026-01-02T02:04:05.000Z")
+        text(&plan, "url").as_deref(),
+        Some("https://collector.example/api/SaasTrackings")
     );
+    assert_eq!(get(&plan, "timeoutMs").as_f64(), Some(60_000.0));
+    assert_eq!(text(&plan, "transport").as_deref(), Some("auto"));
+    assert_eq!(text(&plan, "fallback").as_deref(), Some("beacon"));
+    let body = json(&text(&plan, "body").unwrap());
+    assert_eq!(text(&body, "partnerKey").as_deref(), Some("pk_wasm"));
+    assert_eq!(text(&body, "customerId"), Some(customer));
+    assert_eq!(text(&body, "purchasedAt").as_deref(), Some("2026-01-02T02:04:05.000Z"));
+    assert_eq!(waiting(), before + 1);
 }
 
 #[wasm_bindgen_test]
-async fn dates_and_numbers_are_normalised() {
+fn dates_and_numbers_are_normalised() {
     let date = js_sys::Date::new(&JsValue::from_f64(1_767_323_045_123.0));
     for (at, expected) in [
         (JsValue::from(date), "2026-01-02T03:04:05.123Z"),
         (JsValue::from_f64(1_767_323_045_999.0), "2026-01-02T03:04:05.999Z"),
         (s("2026-01-02"), "2026-01-02T00:00:00.000Z"),
     ] {
-        let call = create_saas_tracking(
-            options(&[
-                ("partnerKey", s("pk_wasm")),
-                ("serviceName", s("svc")),
-                ("customerId", s(&unique("wasm-date"))),
-                ("purchasedAt", at),
-                ("baseUrl", s(collector())),
-            ]),
-            JsValue::UNDEFINED,
-            JsValue::UNDEFINED,
-            JsValue::UNDEFINED,
-        );
-        let result = JsFuture::from(call).await.unwrap();
-        assert_eq!(
-            get(&get(&result, "tracking"), "purchasedAt").as_string().as_deref(),
-            Some(expected)
-        );
-        assert_eq!(
-            get(&get(&result, "body"), "purchasedAt").as_string().as_deref(),
-            Some(expected)
-        );
+        let plan = call(tracking(&unique("wasm-date"), &[("purchasedAt", at)]));
+        let body = json(&text(&plan, "body").unwrap());
+        assert_eq!(text(&body, "purchasedAt").as_deref(), Some(expected));
     }
 }
 
 #[wasm_bindgen_test]
-async fn bad_values_are_rejected_with_code_and_field() {
-    // Each case changes a valid call: `Some` sets an option, `None` removes it.
-    let valid = [
-        ("partnerKey", s("pk")),
-        ("serviceName", s("s")),
-        ("customerId", s("c")),
-        ("baseUrl", s(collector())),
-    ];
-    let changed = |changes: &[(&str, Option<JsValue>)]| {
-        let object = options(&valid);
-        for (key, value) in changes {
-            match value {
-                Some(value) => Reflect::set(&object, &s(key), value).unwrap(),
-                None => Reflect::delete_property(object.unchecked_ref::<Object>(), &s(key)).unwrap(),
-            };
-        }
+fn bad_values_are_refused_with_code_and_field_and_nothing_is_queued() {
+    let lone_surrogate = JsValue::from(js_sys::JsString::from_char_code1(0xD800));
+    let with = |key: &str, value: JsValue| tracking("c", &[(key, value)]);
+    let without = |key: &str| {
+        let object = tracking("c", &[]);
+        Reflect::delete_property(object.unchecked_ref::<Object>(), &s(key)).unwrap();
         object
     };
-    let lone_surrogate = JsValue::from(js_sys::JsString::from_char_code1(0xD800));
     let cases: Vec<(JsValue, &str, Option<&str>)> = vec![
         (JsValue::from_f64(42.0), "invalid_type", Some("partnerKey")),
         (js_sys::Array::of1(&s("pk")).into(), "invalid_type", Some("partnerKey")),
-        (changed(&[("customerId", None)]), "missing_field", Some("customerId")),
+        (without("customerId"), "missing_field", Some("customerId")),
         (
-            changed(&[("customerId", Some(JsValue::from_f64(42.0)))]),
+            with("customerId", JsValue::from_f64(42.0)),
             "invalid_type",
             Some("customerId"),
         ),
+        (with("custmerId", s("c")), "unknown_option", Some("custmerId")),
+        (with("serviceName", s("  ")), "empty_field", Some("serviceName")),
         (
-            changed(&[("custmerId", Some(s("c")))]),
-            "unknown_option",
-            Some("custmerId"),
-        ),
-        (
-            changed(&[("serviceName", Some(s("  ")))]),
-            "empty_field",
-            Some("serviceName"),
-        ),
-        (
-            changed(&[("customerId", Some(lone_surrogate))]),
+            with("customerId", lone_surrogate),
             "invalid_characters",
             Some("customerId"),
         ),
         (
-            changed(&[("serviceName", Some(js_sys::Symbol::for_("x").into()))]),
+            with("customerId", s("a\u{7}b")),
+            "invalid_characters",
+            Some("customerId"),
+        ),
+        (
+            with("serviceName", js_sys::Symbol::for_("x").into()),
             "invalid_type",
             Some("serviceName"),
         ),
         (
-            changed(&[("customerId", Some(js_sys::BigInt::from(7).into()))]),
+            with("customerId", js_sys::BigInt::from(7).into()),
             "invalid_type",
             Some("customerId"),
         ),
         (
-            changed(&[("customerId", Some(s(&"x".repeat(1 << 20))))]),
+            with("customerId", s(&"x".repeat(1 << 20))),
             "too_long",
             Some("customerId"),
         ),
         (
-            changed(&[("purchasedAt", Some(s("2026-13-45")))]),
+            with("purchasedAt", s("2026-13-45")),
             "invalid_date",
             Some("purchasedAt"),
         ),
         (
-            changed(&[("purchasedAt", Some(JsValue::from_f64(f64::NAN)))]),
+            with("purchasedAt", JsValue::from_f64(f64::NAN)),
             "invalid_date",
             Some("purchasedAt"),
         ),
         (
-            changed(&[("purchasedAt", Some(s("1999-12-31")))]),
+            with("purchasedAt", JsValue::from_f64(f64::INFINITY)),
+            "invalid_date",
+            Some("purchasedAt"),
+        ),
+        (
+            with("purchasedAt", s("1999-12-31")),
             "date_out_of_range",
             Some("purchasedAt"),
         ),
         (
-            changed(&[("baseUrl", Some(s("http://onramp.example.com")))]),
+            with("baseUrl", s("http://onramp.example.com")),
             "insecure_base_url",
             Some("baseUrl"),
         ),
         (
-            changed(&[("baseUrl", Some(s("javascript:alert(1)")))]),
+            with("baseUrl", s("javascript:alert(1)")),
             "invalid_base_url",
             Some("baseUrl"),
         ),
+        (with("transport", s("pigeon")), "invalid_option", Some("transport")),
         (
-            changed(&[("transport", Some(s("pigeon")))]),
-            "invalid_option",
-            Some("transport"),
-        ),
-        (
-            changed(&[("timeoutMs", Some(JsValue::from_f64(-1.0)))]),
+            with("timeoutMs", JsValue::from_f64(-1.0)),
             "invalid_option",
             Some("timeoutMs"),
         ),
     ];
+    let before = waiting();
     for (input, code, field) in cases {
-        let call = create_saas_tracking(input, JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED);
-        expect_rejected(call, code, field).await;
+        expect_error(&call(input), code, field);
+    }
+    assert_eq!(waiting(), before, "a refused call queues nothing");
+}
+
+#[wasm_bindgen_test]
+fn hostile_objects_do_not_throw() {
+    for source in [
+        "return new Proxy({}, { ownKeys() { throw new Error('boom'); } });",
+        "return { get customerId() { throw new Error('boom'); } };",
+    ] {
+        let hostile = Function::new_no_args(source).call0(&JsValue::NULL).unwrap();
+        expect_error(&call(hostile), "invalid_type", Some("options"));
     }
 }
 
 #[wasm_bindgen_test]
-async fn hostile_objects_do_not_throw() {
-    let make = Function::new_no_args("return new Proxy({}, { ownKeys() { throw new Error('boom'); } });");
-    let proxy = make.call0(&JsValue::NULL).unwrap();
-    expect_rejected(
-        create_saas_tracking(proxy, JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED),
-        "invalid_type",
-        Some("options"),
-    )
-    .await;
-    let make = Function::new_no_args("return { get customerId() { throw new Error('boom'); } };");
-    let getter = make.call0(&JsValue::NULL).unwrap();
-    expect_rejected(
-        create_saas_tracking(getter, JsValue::UNDEFINED, JsValue::UNDEFINED, JsValue::UNDEFINED),
-        "invalid_type",
-        Some("options"),
-    )
-    .await;
+fn a_tracking_goes_through_claim_settle_and_the_reload_guard() {
+    let customer = unique("wasm-steps");
+    let plan = call(tracking(&customer, &[("timeoutMs", JsValue::from_f64(5_000.0))]));
+    let id = text(&plan, "id").unwrap();
+    assert_eq!(claim(&id, 5_000, f64::NAN), 0, "free: leased to this attempt");
+    assert_eq!(claim(&id, 5_000, f64::NAN), 2, "leased: another attempt's job");
+    assert_eq!(text(&call(tracking(&customer, &[])), "state").as_deref(), Some("busy"));
+
+    let settled = json(&settle(&id, 503.0, Some("30".into())));
+    assert_eq!(text(&settled, "verdict").as_deref(), Some("retry"));
+    let retry_at = js_sys::Date::parse(&text(&settled, "retryAt").unwrap());
+    assert!(
+        retry_at - js_sys::Date::now() > 25_000.0,
+        "the next attempt waits for Retry-After"
+    );
+    assert!(next_due() >= 0.0, "a timer is wanted");
+    let listed = |force: bool| {
+        let list = json(&due(force));
+        js_sys::Array::from(&get(&list, "due"))
+            .iter()
+            .any(|entry| text(&entry, "id").as_deref() == Some(id.as_str()))
+    };
+    assert!(!listed(false), "not due before its backoff");
+    assert!(listed(true), "a forced flush takes it");
+
+    assert_eq!(claim(&id, 5_000, f64::NAN), 0);
+    let settled = json(&settle(&id, 201.0, None));
+    assert_eq!(text(&settled, "verdict").as_deref(), Some("accepted"));
+    assert!(get(&settled, "retryAt").is_null());
+    assert_eq!(text(&call(tracking(&customer, &[])), "state").as_deref(), Some("sent"));
 }
 
 #[wasm_bindgen_test]
-async fn transport_failures_are_typed() {
-    let call = create_saas_tracking(
-        options(&[
-            ("partnerKey", s("pk")),
-            ("serviceName", s("s")),
-            ("customerId", s("c")),
-            ("baseUrl", s("http://127.0.0.1:9")),
-        ]),
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-    );
-    // A network error is a passing failure: the tracking waits in the queue.
-    let result = JsFuture::from(call).await.unwrap();
-    assert_eq!(get(&result, "ok"), JsValue::FALSE);
-    assert_eq!(get(&result, "queued"), JsValue::TRUE);
-    assert!(get(&result, "status").is_null());
-    assert_eq!(
-        get(&get(&result, "error"), "code").as_string().as_deref(),
-        Some("network_error")
-    );
-    assert!(get(&result, "retryAt").as_string().is_some());
-}
-
-#[wasm_bindgen_test]
-async fn beacon_where_the_environment_has_one() {
-    let customer = unique("wasm-beacon");
-    let call = create_saas_tracking(
-        options(&[
-            ("partnerKey", s("pk_wasm")),
-            ("serviceName", s("svc")),
-            ("customerId", s(&customer)),
-            ("baseUrl", s(collector())),
-            ("transport", s("beacon")),
-        ]),
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-        JsValue::UNDEFINED,
-    );
-    if is_browser() {
-        let result = JsFuture::from(call).await.unwrap();
-        assert_eq!(get(&result, "ok"), JsValue::TRUE);
-        assert_eq!(get(&result, "transport").as_string().as_deref(), Some("beacon"));
-        assert!(get(&result, "status").is_null());
-    } else {
-        expect_rejected(call, "transport_unavailable", Some("transport")).await;
+fn failures_are_typed() {
+    for (outcome, verdict, code) in [
+        (0.0, "retry", "network_error"),
+        (1.0, "retry", "timeout"),
+        (3.0, "rejected", "transport_unavailable"),
+        (422.0, "rejected", "rejected"),
+    ] {
+        let plan = call(tracking(&unique("wasm-failure"), &[]));
+        let settled = json(&settle(&text(&plan, "id").unwrap(), outcome, None));
+        assert_eq!(text(&settled, "verdict").as_deref(), Some(verdict));
+        assert_eq!(text(&get(&settled, "error"), "code").as_deref(), Some(code));
     }
+}
+
+#[wasm_bindgen_test]
+fn accepted_in_another_tab_is_not_sent_again() {
+    let plan = call(tracking(&unique("wasm-other-tab"), &[]));
+    let id = text(&plan, "id").unwrap();
+    assert_eq!(claim(&id, 5_000, js_sys::Date::now() - 1_000.0), 1);
+    assert_eq!(claim(&id, 5_000, f64::NAN), 1, "remembered as sent");
 }
 
 /// The only test that touches the module's defaults, so that the others do
 /// not depend on the order tests run in.
 #[wasm_bindgen_test]
-async fn positional_form_with_configured_defaults() {
+fn positional_form_with_configured_defaults() {
+    let positional = |customer: &str| {
+        json(&create_saas_tracking(
+            JsValue::UNDEFINED,
+            s("svc"),
+            s(customer),
+            JsValue::UNDEFINED,
+        ))
+    };
     let customer = unique("wasm-positional");
-    let positional =
-        |customer: &str| create_saas_tracking(JsValue::UNDEFINED, s("svc"), s(customer), JsValue::UNDEFINED);
-    expect_rejected(positional(&customer), "missing_field", Some("partnerKey")).await;
-
-    expect_rejected(
-        configure(options(&[("baseUrl", s("ftp://x"))])),
+    expect_error(&positional(&customer), "missing_field", Some("partnerKey"));
+    expect_error(
+        &json(&configure(options(&[("baseUrl", s("ftp://x"))]))),
         "invalid_base_url",
         Some("baseUrl"),
-    )
-    .await;
-    expect_rejected(
-        configure(options(&[("customerId", s("c"))])),
+    );
+    expect_error(
+        &json(&configure(options(&[("customerId", s("c"))]))),
         "unknown_option",
         Some("customerId"),
-    )
-    .await;
-    JsFuture::from(configure(options(&[
-        ("partnerKey", s("pk_configured")),
-        ("baseUrl", s(collector())),
-    ])))
-    .await
-    .unwrap();
-
-    let result = JsFuture::from(positional(&customer)).await.unwrap();
-    assert_eq!(get(&result, "status").as_f64(), Some(201.0));
-    assert_eq!(
-        get(&get(&result, "tracking"), "partnerKey").as_string().as_deref(),
-        Some("pk_configured")
     );
-
-    // A repeat is not sent again: this environment already delivered it.
-    let result = JsFuture::from(create_saas_tracking(
-        s("pk_configured"),
-        s("svc"),
-        s(&customer),
-        JsValue::UNDEFINED,
-    ))
-    .await
-    .unwrap();
-    assert_eq!(get(&result, "ok"), JsValue::TRUE);
-    assert_eq!(get(&result, "alreadySent"), JsValue::TRUE);
-    assert!(get(&result, "status").is_null());
+    expect_error(
+        &json(&configure(JsValue::from_f64(1.0))),
+        "invalid_type",
+        Some("options"),
+    );
+    assert_eq!(
+        configure(options(&[
+            ("partnerKey", s("pk_configured")),
+            ("baseUrl", s(COLLECTOR)),
+        ])),
+        ""
+    );
+    let plan = positional(&customer);
+    assert_eq!(
+        text(&plan, "url").as_deref(),
+        Some("https://collector.example/api/SaasTrackings")
+    );
+    let body = json(&text(&plan, "body").unwrap());
+    assert_eq!(text(&body, "partnerKey").as_deref(), Some("pk_configured"));
 }
