@@ -4,7 +4,8 @@
 //
 // The wasm is built with nightly's -Zbuild-std and panic=immediate-abort when
 // nightly has rust-src (scripts/setup.sh installs it): that drops the panic
-// formatting machinery, about a fifth of the wasm. `--stable` (or
+// formatting machinery, about a fifth of the wasm; std is built for size and
+// without panic locations. `--stable` (or
 // ONRAMP_STABLE=1) builds with stable Rust instead.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,8 +33,8 @@ if (stable) {
   run(
     'cargo',
     ['+nightly', 'build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'onramp-pixel',
-      '-Zbuild-std=std,panic_abort', '--target-dir', nightlyDir],
-    { RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort' },
+      '-Zbuild-std=std,panic_abort', '-Zbuild-std-features=optimize_for_size', '--target-dir', nightlyDir],
+    { RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none' },
   );
   wasmOut = join(nightlyDir, 'wasm32-unknown-unknown/release/onramp_pixel.wasm');
 }

@@ -14,6 +14,7 @@
 
 pub mod endpoint;
 pub mod error;
+pub mod input;
 pub mod json;
 pub mod options;
 pub mod outbound;
@@ -31,65 +32,72 @@ pub use tracking::Tracking;
 
 #[cfg(target_arch = "wasm32")]
 pub mod exports {
-    //! The wasm's exports: one-line forwards to the glue in `web`. They are
-    //! synchronous and answer in JSON text; the package's JS entry
-    //! (`www/index.js`) turns them into the Promise API and does the I/O.
+    //! The wasm's exports: pure, synchronous steps forwarded to the glue in
+    //! `web`. They take the stored queue text (`store`), the clock (`now`,
+    //! epoch ms) and text and numbers, never JS values, and answer one JSON
+    //! object. The package's JS entry (`www/index.js`) reads the arguments,
+    //! keeps the queue in `localStorage` and does the I/O.
     use wasm_bindgen::prelude::wasm_bindgen;
-    use wasm_bindgen::JsValue;
 
-    /// Validates a call, `(partnerKey, serviceName, customerId, purchasedAt)`
-    /// or `({ ... })`, and queues it; answers the plan to send it
-    /// (`{id, url, body, timeoutMs, transport, fallback, state, dropped}`)
-    /// or `{error: {code, field, message}}`.
+    /// Validates a call and queues it; answers the plan to send it
+    /// (`{id, url, body, timeoutMs, transport, fallback, state, dropped,
+    /// store}`) or `{error: {code, field, message}}`. `call` is the call
+    /// text of [`crate::input::Call`]; `purchased_ms` and `timeout_ms` are
+    /// the numbers beside it.
     #[wasm_bindgen(js_name = createSaasTracking)]
-    pub fn create_saas_tracking(
-        first: JsValue,
-        service_name: JsValue,
-        customer_id: JsValue,
-        purchased_at: JsValue,
-    ) -> String {
-        crate::web::create_saas_tracking(&first, &service_name, &customer_id, &purchased_at)
+    pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
+        crate::web::create_saas_tracking(store, now, call, purchased_ms, timeout_ms)
     }
 
-    /// Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`)
-    /// for later calls; answers `""`, or `{error}` and changes nothing.
+    /// Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for
+    /// later calls; answers `{}`, or `{error}` and changes nothing. The
+    /// arguments are as for `createSaasTracking`.
     #[wasm_bindgen]
-    pub fn configure(options: JsValue) -> String {
-        crate::web::configure(&options)
+    pub fn configure(call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
+        crate::web::configure(call, purchased_ms, timeout_ms)
     }
 
-    /// Claims a queued tracking for one attempt: 0 send it (leased now),
-    /// 1 accepted already, 2 not this attempt's job. `accepted_at` is when
-    /// IndexedDB says it was accepted (epoch ms), or NaN.
+    /// Claims a queued tracking for one attempt: `{claim, store}` with
+    /// claim 0 send it (leased now), 1 accepted already, 2 not this
+    /// attempt's job. `accepted_at` is when IndexedDB says it was accepted
+    /// (epoch ms), or NaN.
     #[wasm_bindgen]
-    pub fn claim(id: &str, timeout_ms: u32, accepted_at: f64) -> u8 {
-        crate::web::claim(id, timeout_ms, accepted_at)
+    pub fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64) -> String {
+        crate::web::claim(store, now, id, timeout_ms, accepted_at)
     }
 
     /// Records an attempt's outcome (an HTTP status, or 0 network error,
     /// 1 timeout, 2 beacon taken, 3 transport unavailable) and the
-    /// collector's `Retry-After`; answers `{verdict, retryAt, error}`.
+    /// collector's `Retry-After`; `random` in `[0, 1)` draws the backoff's
+    /// jitter. Answers `{verdict, retryAt, error, store}`.
     #[wasm_bindgen]
-    pub fn settle(id: &str, outcome: f64, retry_after: Option<String>) -> String {
-        crate::web::settle(id, outcome, retry_after.as_deref())
+    pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<String>) -> String {
+        crate::web::settle(store, now, random, id, outcome, retry_after)
     }
 
-    /// What a flush sends: `{expired, timeoutMs, due: [{id, url, body}]}`;
-    /// everything not in flight when `force`.
+    /// What a flush sends: `{expired, timeoutMs, due: [{id, url, body}],
+    /// store}`; everything not in flight when `force`.
     #[wasm_bindgen]
-    pub fn due(force: bool) -> String {
-        crate::web::due(force)
+    pub fn due(store: &str, now: f64, force: bool) -> String {
+        crate::web::due(store, now, force)
     }
 
     /// Milliseconds until the next waiting tracking is due; -1 when none waits.
     #[wasm_bindgen(js_name = nextDue)]
-    pub fn next_due() -> f64 {
-        crate::web::next_due()
+    pub fn next_due(store: &str, now: f64) -> f64 {
+        crate::web::next_due(store, now)
     }
 
     /// How many trackings wait in the queue.
     #[wasm_bindgen]
-    pub fn waiting() -> u32 {
-        crate::web::waiting()
+    pub fn waiting(store: &str) -> u32 {
+        crate::web::waiting(store)
     }
 }
+
+/// A small free-list allocator: the pixel allocates little and briefly, so
+/// dlmalloc's speed is not worth its size in the shipped module.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());

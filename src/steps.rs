@@ -1,7 +1,7 @@
 //! Each step of a tracking's life as a pure function over the stored
 //! [`State`]: admitting a call, claiming an attempt, settling its outcome,
 //! picking what a flush sends. The glue loads the state, calls one step,
-//! saves the state and hands the step's answer (JSON text) to the JS side,
+//! saves the state and hands the step's answer (a JSON object) to the JS side,
 //! which only does the I/O: locks, IndexedDB, `fetch`, `sendBeacon`, timers.
 
 use crate::error::Error;
@@ -66,7 +66,7 @@ pub fn admit(state: &mut State, outbound: &Outbound, now: i64) -> (String, Admis
 
 /// The plan the JS side follows for an admitted call:
 /// `{id, url, body, timeoutMs, transport, fallback, state, dropped}`.
-pub fn plan_json(outbound: &Outbound, id: &str, admission: Admission) -> String {
+pub fn plan(outbound: &Outbound, id: &str, admission: Admission) -> Object {
     Object::new()
         .string("id", id)
         .string("url", &outbound.url)
@@ -76,7 +76,6 @@ pub fn plan_json(outbound: &Outbound, id: &str, admission: Admission) -> String 
         .string_or_null("fallback", outbound.transport.fallback().map(|t| t.name()))
         .string("state", admission.name())
         .boolean("dropped", matches!(admission, Admission::Queued { dropped: true }))
-        .finish()
 }
 
 /// What an attempt finds once it may send (it holds the tracking's lock,
@@ -192,7 +191,7 @@ pub fn settle(
 
 impl Settled {
     /// `{verdict, retryAt, error}` for the JS side.
-    pub fn to_json(&self) -> String {
+    pub fn answer(&self) -> Object {
         let verdict = match self.verdict {
             Verdict::Accepted => "accepted",
             Verdict::Rejected => "rejected",
@@ -204,14 +203,13 @@ impl Settled {
             .string("verdict", verdict)
             .string_or_null("retryAt", retry_at.as_deref())
             .raw("error", error.as_deref().unwrap_or("null"))
-            .finish()
     }
 }
 
 /// What a flush sends: drops what expired, then lists the trackings that
 /// are due (all that are not in flight when `force`) as
 /// `{expired, timeoutMs, due: [{id, url, body}]}`.
-pub fn due_json(state: &mut State, now: i64, force: bool, timeout_ms: u32) -> String {
+pub fn due(state: &mut State, now: i64, force: bool, timeout_ms: u32) -> Object {
     let expired = state.prune(now);
     let mut list = String::from("[");
     for id in state.due(now, force) {
@@ -233,7 +231,6 @@ pub fn due_json(state: &mut State, now: i64, force: bool, timeout_ms: u32) -> St
         .integer("expired", expired as i64)
         .integer("timeoutMs", i64::from(timeout_ms))
         .raw("due", &list)
-        .finish()
 }
 
 /// Milliseconds until the next waiting tracking is due; `None` when
@@ -278,7 +275,7 @@ mod tests {
         let out = outbound("c1");
         let (id, admission) = admit(&mut state, &out, NOW);
         assert_eq!(admission, Admission::Queued { dropped: false });
-        let plan = parse(&plan_json(&out, &id, admission));
+        let plan = parse(&plan(&out, &id, admission).finish());
         assert_eq!(plan["state"], "go");
         assert_eq!(plan["url"], "https://collector.example/api/SaasTrackings");
         assert_eq!(plan["timeoutMs"], 60_000);
@@ -317,7 +314,7 @@ mod tests {
             let settled = settle(&mut state, &id, Outcome::from_code(code), None, now(), 0.0);
             assert_eq!(settled.verdict, verdict, "code {code}");
             assert_eq!(settled.error.as_ref().map(Error::code), error, "code {code}");
-            let text = parse(&settled.to_json());
+            let text = parse(&settled.answer().finish());
             assert_eq!(text["error"]["code"].as_str(), error, "code {code}");
             assert_eq!(settled.retry_at.is_some(), verdict == Verdict::Retry, "code {code}");
         }
@@ -330,11 +327,11 @@ mod tests {
         let settled = settle(&mut state, &id, Outcome::Status(503), Some("30"), now(), 0.9);
         assert_eq!(settled.retry_at.map(Timestamp::as_millis), Some(NOW + 30_000));
         assert_eq!(next_due_in(&state, NOW), Some(30_000));
-        let due = parse(&due_json(&mut state, NOW, false, 5));
-        assert_eq!(due["due"].as_array().map(Vec::len), Some(0));
-        let due = parse(&due_json(&mut state, NOW, true, 5));
-        assert_eq!(due["due"][0]["id"], id.as_str());
-        assert_eq!(due["expired"], 0);
+        let waiting = parse(&due(&mut state, NOW, false, 5).finish());
+        assert_eq!(waiting["due"].as_array().map(Vec::len), Some(0));
+        let forced = parse(&due(&mut state, NOW, true, 5).finish());
+        assert_eq!(forced["due"][0]["id"], id.as_str());
+        assert_eq!(forced["expired"], 0);
     }
 
     #[test]
@@ -353,8 +350,8 @@ mod tests {
     fn expired_trackings_are_counted_out() {
         let mut state = State::default();
         admit(&mut state, &outbound("c"), NOW - TTL_MS);
-        let due = parse(&due_json(&mut state, NOW, true, 5));
-        assert_eq!(due["expired"], 1);
+        let listed = parse(&due(&mut state, NOW, true, 5).finish());
+        assert_eq!(listed["expired"], 1);
         assert_eq!(next_due_in(&state, NOW), None);
     }
 }

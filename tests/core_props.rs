@@ -5,10 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use onramp_pixel::endpoint::Endpoint;
-use onramp_pixel::options::{timeout_ms, Defaults, Transport};
+use onramp_pixel::input::{read, Call};
+use onramp_pixel::options::{timeout_ms, Defaults, Transport, TRACKING_OPTIONS};
 use onramp_pixel::outbound::{CallInput, Outbound};
 use onramp_pixel::queue::{Entry, State};
 use onramp_pixel::retry::{backoff_ms, retry_after_ms, verdict, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
+use onramp_pixel::steps::{self, Outcome};
 use onramp_pixel::time::Timestamp;
 use onramp_pixel::tracking::{PurchasedAt, Tracking, TrackingInput};
 use proptest::prelude::*;
@@ -115,5 +117,34 @@ proptest! {
         if let Some(ms) = retry_after_ms(&header, now()) {
             prop_assert!(ms <= MAX_RETRY_AFTER_MS);
         }
+    }
+
+    #[test]
+    fn call_texts_never_panic(text in texty(), at in any::<f64>(), timeout in any::<f64>()) {
+        let call = Call::decode(&text);
+        if let Ok(input) = read(&call, at, timeout, &TRACKING_OPTIONS) {
+            let _ = Outbound::prepare(input, &Defaults::default(), now());
+        }
+    }
+
+    #[test]
+    fn steps_never_panic_and_answer_json(
+        store in texty(),
+        id in texty(),
+        outcome in any::<f64>(),
+        header in prop::option::of(texty()),
+        random in any::<f64>(),
+        at in any::<i64>(),
+        timeout in any::<u32>(),
+    ) {
+        let mut state = State::decode(&store);
+        let claim = steps::claim(&mut state, &id, at, timeout, Some(at));
+        prop_assert!((claim as u8) <= 2);
+        let settled = steps::settle(&mut state, &id, Outcome::from_code(outcome), header.as_deref(), now(), random);
+        let answer = settled.answer().finish();
+        prop_assert!(serde_json::from_str::<serde_json::Value>(&answer).is_ok(), "{}", answer);
+        let due = steps::due(&mut state, at, true, timeout).finish();
+        prop_assert!(serde_json::from_str::<serde_json::Value>(&due).is_ok(), "{}", due);
+        let _ = steps::next_due_in(&state, at);
     }
 }

@@ -1,10 +1,11 @@
 // onramp-pixel: the ESM entry of the npm package (and what the loader uses).
 //
 // The wasm (the Rust core) validates every call, keeps the queue and decides
-// what each answer means; this file does the I/O it asks for: Web Locks,
-// IndexedDB, fetch, sendBeacon, timers and page events. Every request is
-// started synchronously inside the caller's task, so a page may navigate
-// away right after a call.
+// what each answer means, as pure steps over the stored queue text; this file
+// reads the arguments, stores the queue and does the I/O the steps ask for:
+// localStorage, Web Locks, IndexedDB, fetch, sendBeacon, timers and page
+// events. Every request is started synchronously inside the caller's task,
+// so a page may navigate away right after a call.
 import initWasm, * as core from './onramp_pixel.js';
 
 const g = globalThis;
@@ -18,12 +19,18 @@ const TIMEOUT = 1;
 const DELIVERED = 2;
 const UNAVAILABLE = 3;
 const STORE = 'accepted';
+const KEY = 'onramp-pixel:v1';
+const FIELDS = ['partnerKey', 'serviceName', 'customerId', 'purchasedAt', 'baseUrl', 'timeoutMs', 'transport'];
+const MAX_UNITS = 16384;
 
 let ready = null;
 let loaded = false;
 let listening = false;
 let timer;
 let db;
+// The queue lives in localStorage; in memory where the page has none or
+// a write failed (private mode, quota, Node), for the life of the page.
+let memory = null;
 
 function onrampError(code, message, field = null, cause) {
   const error = new Error(message, cause === undefined ? undefined : { cause });
@@ -83,8 +90,8 @@ export function createSaasTracking(...args) {
 /** Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls. */
 export function configure(options) {
   return call((o) => {
-    const answer = core.configure(o);
-    return answer ? Promise.reject(fromCore(JSON.parse(answer).error)) : Promise.resolve();
+    const answer = JSON.parse(core.configure(...read([o], true)));
+    return answer.error ? Promise.reject(fromCore(answer.error)) : Promise.resolve();
   }, [options]);
 }
 
@@ -93,18 +100,97 @@ export function flush() {
   return call(send, ['forced']);
 }
 
+// The arguments as the core takes them (see src/input.rs): the call text
+// (a kind letter per field, the strings and the option names, each
+// percent-encoded) and purchasedAt and timeoutMs as numbers. Only looks at
+// the values, never converts one, so no code of the caller's runs but the
+// getters of an options object.
+function read(args, options) {
+  const first = args[0];
+  const object = first !== null && typeof first === 'object' && !Array.isArray(first);
+  const texts = [];
+  let kinds = '';
+  let at = NaN;
+  let timeout = NaN;
+  let keys = [];
+  if (options && !object) {
+    kinds = '!o';
+  } else {
+    try {
+      if (object) keys = Object.keys(first).map(encodeURIComponent);
+      FIELDS.forEach((name, i) => {
+        const v = object ? first[name] : args[i];
+        let kind = 'x';
+        let text = '';
+        if (v == null) kind = '-';
+        else if (typeof v === 'string') {
+          kind = 'l';
+          if (v.length <= MAX_UNITS) {
+            try {
+              // throws on a lone surrogate
+              text = encodeURIComponent(v);
+              kind = 's';
+            } catch {
+              kind = 'c';
+            }
+          }
+        } else if (typeof v === 'number') {
+          kind = 'n';
+          if (i === 3) at = v;
+          if (i === 5) timeout = v;
+        } else if (v instanceof Date) {
+          kind = 'd';
+          if (i === 3) at = Date.prototype.getTime.call(v);
+        }
+        kinds += kind;
+        texts.push(text);
+      });
+    } catch {
+      kinds = '!r';
+    }
+  }
+  return [[kinds, ...texts, keys].join('&'), at, timeout];
+}
+
+function load() {
+  if (memory !== null) return memory;
+  try {
+    return g.localStorage.getItem(KEY) || '';
+  } catch {
+    return '';
+  }
+}
+
+// Runs one step of the core over the stored queue and stores what it changed.
+function step(name, ...args) {
+  const answer = JSON.parse(core[name](load(), Date.now(), ...args));
+  const text = answer.store;
+  if (text !== undefined) {
+    if (memory === null) {
+      try {
+        g.localStorage.setItem(KEY, text);
+        return answer;
+      } catch {
+        // no localStorage, or it refused: keep the queue in memory
+      }
+    }
+    memory = text;
+  }
+  return answer;
+}
+
 // A new call: queued by the core first, then sent (under the tracking's
 // lock where there are Web Locks, so two tabs never both send it).
 function submit(...args) {
   listen();
-  const plan = JSON.parse(core.createSaasTracking(...args));
+  const plan = step('createSaasTracking', ...read(args));
   if (plan.error) return Promise.reject(fromCore(plan.error));
   if (plan.dropped) warn('the queue is full: the oldest waiting tracking was dropped');
   const tracking = JSON.parse(plan.body);
   const result = (ok, transport, extra) =>
     Object.assign({ ok, queued: !ok, status: null, body: null, transport, tracking }, extra);
   const claimed = (acceptedAt) => {
-    const claim = core.claim(plan.id, plan.timeoutMs, acceptedAt);
+    const claim = step('claim', plan.id, plan.timeoutMs, acceptedAt).claim;
     if (claim === GO) return attempt(plan, result);
     return claim === ACCEPTED ? result(true, null, { alreadySent: true }) : result(false, null);
   };
@@ -163,7 +249,7 @@ function beacon(plan, result) {
 }
 
 function settle(id, outcome, retryAfter) {
-  const settled = JSON.parse(core.settle(id, outcome, retryAfter));
+  const settled = step('settle', Math.random(), id, outcome, retryAfter);
   arm();
   return settled;
 }
@@ -222,11 +308,11 @@ function parse(text) {
 // the page may not live to get). Resolves { sent, waiting }; never rejects.
 function send(mode) {
   listen();
-  const list = JSON.parse(core.due(mode === 'forced'));
+  const list = step('due', mode === 'forced');
   if (list.expired) warn('trackings older than 7 days were dropped from the queue');
   const attempts = list.due.map((entry) => {
     const one = (acceptedAt) => {
-      if (core.claim(entry.id, list.timeoutMs, acceptedAt) !== GO) return false;
+      if (step('claim', entry.id, list.timeoutMs, acceptedAt).claim !== GO) return false;
       const pending = post(entry.url, entry.body, list.timeoutMs);
       if (!pending) {
         settle(entry.id, NETWORK);
@@ -239,13 +325,13 @@ function send(mode) {
   });
   return Promise.all(attempts.map((a) => Promise.resolve(a).catch(() => false))).then((sent) => ({
     sent: sent.filter(Boolean).length,
-    waiting: core.waiting(),
+    waiting: core.waiting(load()),
   }));
 }
 
 // One timer, for the next waiting tracking that becomes due.
 function arm() {
-  const delay = core.nextDue();
+  const delay = core.nextDue(load(), Date.now());
   if (delay < 0) return;
   clearTimeout(timer);
   timer = setTimeout(() => send('due'), delay + 50);

@@ -1,104 +1,99 @@
-//! The browser (and Node) glue: reads JS values, the clock and storage,
-//! runs one step of the core and answers in JSON text. Everything
-//! asynchronous (locks, IndexedDB, the network, timers, page events) is in
-//! the package's JS entry, which calls these steps.
+//! The glue between the wasm's exports and the core. Every export is a
+//! pure step: the JS entry passes the stored queue text, the clock and the
+//! call's arguments as text and numbers, and gets back one JSON object
+//! (with the queue text to store, `store`, when the step changes it).
+//! The configured defaults are the module's only state.
 
 pub mod config;
-pub mod env;
-pub mod input;
-pub mod storage;
-
-use wasm_bindgen::JsValue;
 
 use crate::error::Error;
+use crate::input::{self, Call};
 use crate::json::{self, Object};
 use crate::options::{CONFIGURE_OPTIONS, DEFAULT_TIMEOUT_MS, TRACKING_OPTIONS};
 use crate::outbound::Outbound;
+use crate::queue::State;
 use crate::steps::{self, Outcome};
+use crate::time::Timestamp;
 
 fn failure(err: &Error) -> String {
     Object::new().raw("error", &json::error(err)).finish()
 }
 
+fn with_store(answer: Object, state: &State) -> String {
+    answer.string("store", &state.encode()).finish()
+}
+
+fn millis(now: f64) -> i64 {
+    Timestamp::from_epoch_ms(now).map(Timestamp::as_millis).unwrap_or(0)
+}
+
 /// Validates and queues a call; answers its plan or `{error}`.
-pub fn create_saas_tracking(
-    first: &JsValue,
-    service_name: &JsValue,
-    customer_id: &JsValue,
-    purchased_at: &JsValue,
-) -> String {
-    let read = if input::is_options_object(first) {
-        input::Read::from_options(first, &TRACKING_OPTIONS)
-    } else {
-        input::Read::from_positional(first, service_name, customer_id, purchased_at)
-    };
-    let prepared = read.and_then(|read| Outbound::prepare(read.as_call(), &config::current(), env::now()?));
+pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
+    let call = Call::decode(call);
+    let prepared = input::read(&call, purchased_ms, timeout_ms, &TRACKING_OPTIONS)
+        .and_then(|call| Outbound::prepare(call, &config::current(), Timestamp::from_epoch_ms(now)?));
     match prepared {
         Ok(outbound) => {
-            let mut state = storage::load();
-            let (id, admission) = steps::admit(&mut state, &outbound, env::now_ms());
-            storage::save(&state);
-            steps::plan_json(&outbound, &id, admission)
+            let mut state = State::decode(store);
+            let (id, admission) = steps::admit(&mut state, &outbound, millis(now));
+            with_store(steps::plan(&outbound, &id, admission), &state)
         }
         Err(err) => failure(&err),
     }
 }
 
 /// `configure({ baseUrl, partnerKey, timeoutMs, transport })`: all or
-/// nothing, an invalid option changes nothing.
-pub fn configure(options: &JsValue) -> String {
-    let checked = input::Read::from_options(options, &CONFIGURE_OPTIONS).and_then(|read| read.as_configure().check());
+/// nothing, an invalid option changes nothing. Answers `{}` or `{error}`.
+pub fn configure(call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
+    let call = Call::decode(call);
+    let checked =
+        input::read(&call, purchased_ms, timeout_ms, &CONFIGURE_OPTIONS).and_then(|call| call.as_configure().check());
     match checked {
         Ok(defaults) => {
             config::merge(defaults);
-            String::new()
+            Object::new().finish()
         }
         Err(err) => failure(&err),
     }
 }
 
-/// See [`steps::claim`].
-pub fn claim(id: &str, timeout_ms: u32, accepted_at: f64) -> u8 {
+/// See [`steps::claim`]; answers `{claim, store}`.
+pub fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64) -> String {
     let accepted_at = accepted_at.is_finite().then_some(accepted_at as i64);
-    let mut state = storage::load();
-    let claim = steps::claim(&mut state, id, env::now_ms(), timeout_ms, accepted_at);
-    storage::save(&state);
-    claim as u8
+    let mut state = State::decode(store);
+    let claim = steps::claim(&mut state, id, millis(now), timeout_ms, accepted_at);
+    with_store(Object::new().integer("claim", claim as i64), &state)
 }
 
-/// See [`steps::settle`].
-pub fn settle(id: &str, outcome: f64, retry_after: Option<&str>) -> String {
-    let Ok(now) = env::now() else {
-        return failure(&Error::Network);
-    };
-    let mut state = storage::load();
+/// See [`steps::settle`]; answers `{verdict, retryAt, error, store}`.
+pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<String>) -> String {
+    let now = Timestamp::from_epoch_ms(now).unwrap_or(Timestamp::EPOCH);
+    let mut state = State::decode(store);
     let settled = steps::settle(
         &mut state,
         id,
         Outcome::from_code(outcome),
-        retry_after,
+        retry_after.as_deref(),
         now,
-        js_sys::Math::random(),
+        random,
     );
-    storage::save(&state);
-    settled.to_json()
+    with_store(settled.answer(), &state)
 }
 
-/// See [`steps::due_json`].
-pub fn due(force: bool) -> String {
-    let mut state = storage::load();
+/// See [`steps::due`]; answers `{expired, timeoutMs, due, store}`.
+pub fn due(store: &str, now: f64, force: bool) -> String {
+    let mut state = State::decode(store);
     let timeout = config::current().timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-    let due = steps::due_json(&mut state, env::now_ms(), force, timeout);
-    storage::save(&state);
-    due
+    let due = steps::due(&mut state, millis(now), force, timeout);
+    with_store(due, &state)
 }
 
 /// See [`steps::next_due_in`]; -1 when nothing waits.
-pub fn next_due() -> f64 {
-    steps::next_due_in(&storage::load(), env::now_ms()).map_or(-1.0, |ms| ms as f64)
+pub fn next_due(store: &str, now: f64) -> f64 {
+    steps::next_due_in(&State::decode(store), millis(now)).map_or(-1.0, |ms| ms as f64)
 }
 
 /// How many trackings wait.
-pub fn waiting() -> u32 {
-    storage::load().queue.len() as u32
+pub fn waiting(store: &str) -> u32 {
+    State::decode(store).queue.len() as u32
 }

@@ -1,0 +1,244 @@
+//! A call's arguments as the JS entry reads them: one kind letter per field
+//! and the field's text or number, never a JS value. The JS side only
+//! looks (`typeof`, `instanceof Date`, length, well-formed UTF-16); every
+//! rule and every error is decided here.
+
+use crate::error::{Error, Field};
+use crate::options::check_option_name;
+use crate::outbound::{CallInput, ConfigureInput};
+use crate::tracking::PurchasedAt;
+
+/// The fields, in the order of the call text.
+pub const FIELDS: [Field; 7] = [
+    Field::PartnerKey,
+    Field::ServiceName,
+    Field::CustomerId,
+    Field::PurchasedAt,
+    Field::BaseUrl,
+    Field::TimeoutMs,
+    Field::Transport,
+];
+
+/// The call text decoded: `kinds&t0&t1&t2&t3&t4&t5&t6&k0,k1,…` with every
+/// text and option name percent-encoded (`encodeURIComponent`).
+///
+/// The kind letters, one per field of [`FIELDS`]: `-` absent (`undefined`
+/// or `null`), `s` a string (its text follows), `n` a number, `d` a `Date`
+/// (both passed as numbers beside the text), `l` a string over 16,384
+/// UTF-16 units (not passed), `c` a string with a lone surrogate (not
+/// passed), anything else a value of another type. The kinds are `!o`
+/// when the options argument is not an object, `!r` when reading it threw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Call {
+    /// One kind letter per field, or `!o` / `!r`.
+    pub kinds: String,
+    /// Each field's text (`None` when it did not decode to UTF-8).
+    pub texts: Vec<Option<String>>,
+    /// The options object's own keys (none for the positional form).
+    pub keys: Vec<Option<String>>,
+}
+
+impl Call {
+    /// Decodes the call text; missing parts are empty.
+    pub fn decode(text: &str) -> Call {
+        let mut parts = text.split('&');
+        let kinds = parts.next().unwrap_or("").to_owned();
+        let texts = (0..FIELDS.len())
+            .map(|_| percent_decode(parts.next().unwrap_or("")))
+            .collect();
+        let keys = match parts.next() {
+            Some(keys) if !keys.is_empty() => keys.split(',').map(percent_decode).collect(),
+            _ => Vec::new(),
+        };
+        Call { kinds, texts, keys }
+    }
+}
+
+/// `%XX` escapes to bytes; `None` unless the result is UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let escaped = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| h << 4 | l),
+            _ => None,
+        };
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn hex(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+const EXPECTED_TEXT: &str = "a string";
+const EXPECTED_DATE: &str = "an ISO 8601 string, a Date or epoch milliseconds";
+const EXPECTED_NUMBER: &str = "a number";
+
+fn wrong(field: Field, expected: &'static str) -> Error {
+    Error::WrongType { field, expected }
+}
+
+/// Reads a call whose options object may only have the names in `known`;
+/// `purchased_ms` and `timeout_ms` are the numbers passed beside the text.
+pub fn read<'a>(call: &'a Call, purchased_ms: f64, timeout_ms: f64, known: &[&str]) -> Result<CallInput<'a>, Error> {
+    match call.kinds.as_str() {
+        "!o" => return Err(wrong(Field::Options, "an object")),
+        "!r" => return Err(wrong(Field::Options, "an object whose properties can be read")),
+        _ => {}
+    }
+    for key in &call.keys {
+        check_option_name(key.as_deref().unwrap_or("\u{fffd}"), known)?;
+    }
+    let kinds = call.kinds.as_bytes();
+    let mut texts: [Option<&'a str>; 7] = [None; 7];
+    let mut purchased_at = None;
+    let mut timeout = None;
+    for (i, field) in FIELDS.into_iter().enumerate() {
+        let kind = kinds.get(i).copied().unwrap_or(b'-');
+        let text = match call.texts.get(i) {
+            Some(Some(text)) => Some(text.as_str()),
+            _ => None,
+        };
+        match (field, kind, text) {
+            (_, b'-', _) => {}
+            (Field::TimeoutMs, b'n', _) => timeout = Some(timeout_ms),
+            (Field::TimeoutMs, _, _) => return Err(wrong(field, EXPECTED_NUMBER)),
+            (_, b'l', _) => return Err(Error::TooLong(field)),
+            (_, b'c', _) | (_, b's', None) => return Err(Error::InvalidCharacters(field)),
+            (Field::PurchasedAt, b's', Some(text)) => purchased_at = Some(PurchasedAt::Text(text)),
+            (Field::PurchasedAt, b'n' | b'd', _) => purchased_at = Some(PurchasedAt::EpochMs(purchased_ms)),
+            (Field::PurchasedAt, _, _) => return Err(wrong(field, EXPECTED_DATE)),
+            (_, b's', text) => {
+                if let Some(slot) = texts.get_mut(i) {
+                    *slot = text;
+                }
+            }
+            _ => return Err(wrong(field, EXPECTED_TEXT)),
+        }
+    }
+    let [partner_key, service_name, customer_id, _, base_url, _, transport] = texts;
+    Ok(CallInput {
+        partner_key,
+        service_name,
+        customer_id,
+        purchased_at,
+        base_url,
+        timeout_ms: timeout,
+        transport,
+    })
+}
+
+impl<'a> CallInput<'a> {
+    /// The options of a `configure()` call.
+    pub fn as_configure(&self) -> ConfigureInput<'a> {
+        ConfigureInput {
+            partner_key: self.partner_key,
+            base_url: self.base_url,
+            timeout_ms: self.timeout_ms,
+            transport: self.transport,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
+
+    const AT: f64 = 1_795_718_581_000.0;
+
+    fn read_text(text: &str, known: &[&str]) -> Result<Option<String>, Error> {
+        let call = Call::decode(text);
+        read(&call, AT, 5_000.0, known).map(|c| c.customer_id.map(str::to_owned))
+    }
+
+    #[test]
+    fn strings_numbers_and_dates() {
+        let call = Call::decode("sssn-n-&pk&Acme%20CRM&c%26%2C%C3%BC&&&&");
+        assert_eq!(
+            read(&call, AT, 5_000.0, &TRACKING_OPTIONS),
+            Ok(CallInput {
+                partner_key: Some("pk"),
+                service_name: Some("Acme CRM"),
+                customer_id: Some("c&,ü"),
+                purchased_at: Some(PurchasedAt::EpochMs(AT)),
+                base_url: None,
+                timeout_ms: Some(5_000.0),
+                transport: None,
+            })
+        );
+        let call = Call::decode("-ssd---&&svc&c&&&&");
+        assert_eq!(read(&call, AT, 0.0, &TRACKING_OPTIONS).map(|c| c.partner_key), Ok(None));
+    }
+
+    #[test]
+    fn each_wrong_kind_names_its_field() {
+        let err = |kinds: &str| read_text(kinds, &TRACKING_OPTIONS).err();
+        assert_eq!(err("x------"), Some(wrong(Field::PartnerKey, EXPECTED_TEXT)));
+        assert_eq!(err("-n-----"), Some(wrong(Field::ServiceName, EXPECTED_TEXT)));
+        assert_eq!(err("--l----"), Some(Error::TooLong(Field::CustomerId)));
+        assert_eq!(err("--c----"), Some(Error::InvalidCharacters(Field::CustomerId)));
+        assert_eq!(err("---x---"), Some(wrong(Field::PurchasedAt, EXPECTED_DATE)));
+        assert_eq!(err("-----s-"), Some(wrong(Field::TimeoutMs, EXPECTED_NUMBER)));
+        assert_eq!(err("------d"), Some(wrong(Field::Transport, EXPECTED_TEXT)));
+        assert_eq!(err("!o"), Some(wrong(Field::Options, "an object")));
+        assert!(matches!(
+            err("!r"),
+            Some(Error::WrongType {
+                field: Field::Options,
+                ..
+            })
+        ));
+        // Missing letters and parts count as absent.
+        assert_eq!(err(""), None);
+        // A text that is not UTF-8 once decoded.
+        assert_eq!(
+            read_text("--s----&&&%FF", &TRACKING_OPTIONS),
+            Err(Error::InvalidCharacters(Field::CustomerId))
+        );
+    }
+
+    #[test]
+    fn unknown_option_names_are_refused_by_name() {
+        assert_eq!(
+            read_text("-------&&&&&&&&customerID", &TRACKING_OPTIONS),
+            Err(Error::UnknownOption("customerID".into()))
+        );
+        assert_eq!(
+            read_text("-------&&&&&&&&partnerKey,serviceName", &CONFIGURE_OPTIONS),
+            Err(Error::UnknownOption("serviceName".into()))
+        );
+        assert_eq!(
+            read_text("-------&&&&&&&&partnerKey,service%2CName", &TRACKING_OPTIONS),
+            Err(Error::UnknownOption("service,Name".into()))
+        );
+        assert_eq!(
+            read_text("--s----&&&c&&&&&partnerKey,customerId", &TRACKING_OPTIONS),
+            Ok(Some("c".into()))
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%41%e2%82%ac%"), Some("aA€%".into()));
+        assert_eq!(percent_decode("%zz%4"), Some("%zz%4".into()));
+        assert_eq!(percent_decode("%C3"), None);
+    }
+}
