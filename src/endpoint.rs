@@ -20,9 +20,14 @@ impl Endpoint {
     /// slashes removed).
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
         let text = text.trim();
-        let (scheme, rest) = text.split_once("://").ok_or(Error::InvalidBaseUrl(
-            "expected an absolute URL such as https://onramp.example.com",
-        ))?;
+        // The scheme ends at the first colon; "//" must follow it.
+        let (scheme, rest) = text
+            .find(':')
+            .map(|at| text.split_at(at))
+            .and_then(|(scheme, rest)| Some((scheme, rest.strip_prefix("://")?)))
+            .ok_or(Error::InvalidBaseUrl(
+                "expected an absolute URL such as https://onramp.example.com",
+            ))?;
         let scheme = scheme.to_ascii_lowercase();
         if scheme != "https" && scheme != "http" {
             return Err(Error::InvalidBaseUrl("the scheme must be https:"));
@@ -119,7 +124,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), Error> {
         let valid = !port.is_empty()
             && port.len() <= 5
             && port.bytes().all(|b| b.is_ascii_digit())
-            && port.parse::<u32>().is_ok_and(|p| (1..=65_535).contains(&p));
+            && crate::text::parse_integer(port).is_some_and(|p| (1..=65_535).contains(&p));
         if !valid {
             return Err(Error::InvalidBaseUrl("the port must be a number from 1 to 65535"));
         }

@@ -157,11 +157,11 @@ impl Error {
             Error::Network => ["the collector could not be reached", "", ""],
             Error::Timeout => ["the collector did not answer in time", "", ""],
             Error::Rejected(status) => {
-                let status = crate::queue::decimal(i64::from(*status));
-                return ["the collector refused the tracking for good (HTTP ", &status, ")"].concat();
+                let status = crate::text::decimal(i64::from(*status));
+                return crate::text::concat(&["the collector refused the tracking for good (HTTP ", &status, ")"]);
             }
         };
-        parts.concat()
+        crate::text::concat(&parts)
     }
 }
 

@@ -3,7 +3,7 @@
 //! `JSON.parse` (smaller in the wasm than building JS objects field by field).
 
 use crate::error::Error;
-use crate::queue::decimal;
+use crate::text::push_decimal;
 
 /// Builds one JSON object, member by member.
 #[derive(Debug)]
@@ -50,7 +50,7 @@ impl Object {
     /// An integer member.
     pub fn integer(self, key: &str, value: i64) -> Object {
         let mut o = self.key(key);
-        o.out.push_str(&decimal(value));
+        push_decimal(&mut o.out, value);
         o
     }
 

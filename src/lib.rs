@@ -21,6 +21,7 @@ pub mod outbound;
 pub mod queue;
 pub mod retry;
 pub mod steps;
+pub mod text;
 pub mod time;
 pub mod tracking;
 
@@ -35,7 +36,8 @@ pub mod exports {
     //! The wasm's exports: pure, synchronous steps forwarded to the glue in
     //! `web`. They take the stored queue text (`store`), the clock (`now`,
     //! epoch ms) and text and numbers, never JS values, and answer one JSON
-    //! object. The package's JS entry (`www/index.js`) reads the arguments,
+    //! object; those that read the queue add `store` (the text to store),
+    //! `waiting` and `next` (ms until the next tracking is due, -1: none). The package's JS entry (`www/index.js`) reads the arguments,
     //! keeps the queue in `localStorage` and does the I/O.
     use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -80,18 +82,6 @@ pub mod exports {
     #[wasm_bindgen]
     pub fn due(store: &str, now: f64, force: bool) -> String {
         crate::web::due(store, now, force)
-    }
-
-    /// Milliseconds until the next waiting tracking is due; -1 when none waits.
-    #[wasm_bindgen(js_name = nextDue)]
-    pub fn next_due(store: &str, now: f64) -> f64 {
-        crate::web::next_due(store, now)
-    }
-
-    /// How many trackings wait in the queue.
-    #[wasm_bindgen]
-    pub fn waiting(store: &str) -> u32 {
-        crate::web::waiting(store)
     }
 }
 

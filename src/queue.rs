@@ -7,6 +7,7 @@
 //! fields, and the JSON body escapes them).
 
 use crate::retry::Verdict;
+use crate::text::{parse_integer, push_decimal};
 
 /// The most trackings kept waiting; the oldest is dropped past it.
 pub const MAX_QUEUED: usize = 100;
@@ -46,7 +47,15 @@ pub struct State {
 
 /// The idempotency key of a tracking sent to `url`.
 pub fn id(url: &str, partner_key: &str, service_name: &str, customer_id: &str) -> String {
-    [url, partner_key, service_name, customer_id].join("\u{1f}")
+    crate::text::concat(&[
+        url,
+        "\u{1f}",
+        partner_key,
+        "\u{1f}",
+        service_name,
+        "\u{1f}",
+        customer_id,
+    ])
 }
 
 impl State {
@@ -63,10 +72,10 @@ impl State {
                             id: f.next()?.to_owned(),
                             url: f.next()?.to_owned(),
                             body: f.next()?.to_owned(),
-                            created_ms: f.next()?.parse().ok()?,
-                            failures: f.next()?.parse().ok()?,
-                            next_ms: f.next()?.parse().ok()?,
-                            lease_ms: f.next()?.parse().ok()?,
+                            created_ms: parse_integer(f.next()?)?,
+                            failures: u32::try_from(parse_integer(f.next()?)?).ok()?,
+                            next_ms: parse_integer(f.next()?)?,
+                            lease_ms: parse_integer(f.next()?)?,
                         })
                     })();
                     if let Some(entry) = entry {
@@ -74,7 +83,7 @@ impl State {
                     }
                 }
                 Some("s") => {
-                    if let (Some(id), Some(Ok(at))) = (f.next(), f.next().map(str::parse)) {
+                    if let (Some(id), Some(Some(at))) = (f.next(), f.next().map(parse_integer)) {
                         state.sent.push((id.to_owned(), at));
                     }
                 }
@@ -88,21 +97,22 @@ impl State {
     pub fn encode(&self) -> String {
         let mut out = String::new();
         for e in &self.queue {
-            let fields = [
-                "q",
-                &e.id,
-                &e.url,
-                &e.body,
-                &decimal(e.created_ms),
-                &decimal(i64::from(e.failures)),
-                &decimal(e.next_ms),
-                &decimal(e.lease_ms),
-            ];
-            out.push_str(&fields.join("\t"));
+            for text in ["q", &e.id, &e.url, &e.body] {
+                out.push_str(text);
+                out.push('\t');
+            }
+            for number in [e.created_ms, i64::from(e.failures), e.next_ms] {
+                push_decimal(&mut out, number);
+                out.push('\t');
+            }
+            push_decimal(&mut out, e.lease_ms);
             out.push('\n');
         }
         for (id, at) in &self.sent {
-            out.push_str(&["s", id, &decimal(*at)].join("\t"));
+            out.push_str("s\t");
+            out.push_str(id);
+            out.push('\t');
+            push_decimal(&mut out, *at);
             out.push('\n');
         }
         out
@@ -190,24 +200,6 @@ impl State {
     }
 }
 
-/// Decimal text of an integer, without `core::fmt` (kept out of the wasm).
-pub fn decimal(value: i64) -> String {
-    let mut digits = Vec::with_capacity(20);
-    let mut rest = value.unsigned_abs();
-    loop {
-        digits.push(b'0' + (rest % 10) as u8);
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if value < 0 {
-        digits.push(b'-');
-    }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,13 +228,6 @@ mod tests {
         let damaged = format!("garbage\nq\tonly\ttwo\ns\tx\tnot-a-number\n{text}\u{0}");
         assert_eq!(State::decode(&damaged).queue, s.queue);
         assert_eq!(State::decode("").queue.len(), 0);
-    }
-
-    #[test]
-    fn integers_as_text() {
-        for n in [0, 7, -7, 1_795_718_581_000, i64::MIN, i64::MAX] {
-            assert_eq!(decimal(n), n.to_string());
-        }
     }
 
     #[test]

@@ -55,7 +55,8 @@ pub fn backoff_ms(failures: u32, random: f64) -> u64 {
 pub fn retry_after_ms(value: &str, now: Timestamp) -> Option<u64> {
     let value = value.trim();
     let ms = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        value.parse::<u64>().ok()?.saturating_mul(1000)
+        // Too many digits to parse is longer than the cap anyway.
+        crate::text::parse_integer(value).map_or(u64::MAX, |s| s.unsigned_abs().saturating_mul(1000))
     } else {
         let at = parse_http_date(value)?;
         u64::try_from(at.saturating_sub(now.as_millis())).unwrap_or(0)
@@ -72,10 +73,21 @@ pub fn next_delay_ms(failures: u32, random: f64, retry_after: Option<u64>) -> u6
 /// IMF-fixdate, the one HTTP date form senders must use:
 /// `Sun, 06 Nov 1994 08:49:37 GMT`. Returns epoch milliseconds.
 fn parse_http_date(value: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    const MONTHS: [(&str, &str); 12] = [
+        ("Jan", "01"),
+        ("Feb", "02"),
+        ("Mar", "03"),
+        ("Apr", "04"),
+        ("May", "05"),
+        ("Jun", "06"),
+        ("Jul", "07"),
+        ("Aug", "08"),
+        ("Sep", "09"),
+        ("Oct", "10"),
+        ("Nov", "11"),
+        ("Dec", "12"),
     ];
-    let rest = value.split_once(", ")?.1;
+    let rest = value.split_once(',')?.1.strip_prefix(' ')?;
     let mut parts = rest.split(' ');
     let day = parts.next()?;
     let month = parts.next()?;
@@ -84,13 +96,11 @@ fn parse_http_date(value: &str) -> Option<i64> {
     if parts.next()? != "GMT" || parts.next().is_some() {
         return None;
     }
-    let month = MONTHS.iter().position(|m| *m == month)? + 1;
-    let month_text = [b'0' + (month / 10) as u8, b'0' + (month % 10) as u8];
-    let month_text = std::str::from_utf8(&month_text).ok()?;
+    let month_text = MONTHS.iter().find(|(name, _)| *name == month)?.1;
     if day.len() != 2 || year.len() != 4 || time.len() != 8 {
         return None;
     }
-    let iso = [year, "-", month_text, "-", day, "T", time, "Z"].concat();
+    let iso = crate::text::concat(&[year, "-", month_text, "-", day, "T", time, "Z"]);
     Timestamp::parse(&iso).ok().map(Timestamp::as_millis)
 }
 

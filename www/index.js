@@ -27,6 +27,8 @@ let ready = null;
 let loaded = false;
 let listening = false;
 let timer;
+// What the last step said: how many trackings wait.
+let waiting = 0;
 let db;
 // The queue lives in localStorage; in memory where the page has none or
 // a write failed (private mode, quota, Node), for the life of the page.
@@ -165,17 +167,17 @@ function load() {
 function step(name, ...args) {
   const answer = JSON.parse(core[name](load(), Date.now(), ...args));
   const text = answer.store;
-  if (text !== undefined) {
-    if (memory === null) {
-      try {
-        g.localStorage.setItem(KEY, text);
-        return answer;
-      } catch {
-        // no localStorage, or it refused: keep the queue in memory
-      }
+  if (text === undefined) return answer;
+  waiting = answer.waiting;
+  if (memory === null) {
+    try {
+      g.localStorage.setItem(KEY, text);
+      return answer;
+    } catch {
+      // no localStorage, or it refused: keep the queue in memory
     }
-    memory = text;
   }
+  memory = text;
   return answer;
 }
 
@@ -196,7 +198,8 @@ function submit(...args) {
   };
   if (plan.state === 'sent') return Promise.resolve(result(true, null, { alreadySent: true }));
   if (plan.state === 'busy') {
-    arm();
+    // The attempt in flight elsewhere settles it; if it dies, the timer retries.
+    arm(plan.next);
     return Promise.resolve(result(false, null));
   }
   if (plan.transport === 'beacon') return beacon(plan, result);
@@ -250,7 +253,7 @@ function beacon(plan, result) {
 
 function settle(id, outcome, retryAfter) {
   const settled = step('settle', Math.random(), id, outcome, retryAfter);
-  arm();
+  arm(settled.next);
   return settled;
 }
 
@@ -325,13 +328,13 @@ function send(mode) {
   });
   return Promise.all(attempts.map((a) => Promise.resolve(a).catch(() => false))).then((sent) => ({
     sent: sent.filter(Boolean).length,
-    waiting: core.waiting(load()),
+    waiting,
   }));
 }
 
-// One timer, for the next waiting tracking that becomes due.
-function arm() {
-  const delay = core.nextDue(load(), Date.now());
+// One timer, for the next waiting tracking that becomes due (in `delay` ms;
+// none when negative).
+function arm(delay) {
   if (delay < 0) return;
   clearTimeout(timer);
   timer = setTimeout(() => send('due'), delay + 50);

@@ -1,7 +1,8 @@
 //! The glue between the wasm's exports and the core. Every export is a
 //! pure step: the JS entry passes the stored queue text, the clock and the
 //! call's arguments as text and numbers, and gets back one JSON object
-//! (with the queue text to store, `store`, when the step changes it).
+//! (with the queue text to store, `store`, how many trackings wait, `waiting`,
+//! and when the next is due, `next`).
 //! The configured defaults are the module's only state.
 
 pub mod config;
@@ -19,8 +20,14 @@ fn failure(err: &Error) -> String {
     Object::new().raw("error", &json::error(err)).finish()
 }
 
-fn with_store(answer: Object, state: &State) -> String {
-    answer.string("store", &state.encode()).finish()
+/// Adds what every step answers about the queue: the text to store, how
+/// many trackings wait and when the next is due (ms from now, -1: none).
+fn with_store(answer: Object, state: &State, now: i64) -> String {
+    answer
+        .string("store", &state.encode())
+        .integer("waiting", state.queue.len() as i64)
+        .integer("next", steps::next_due_in(state, now).unwrap_or(-1))
+        .finish()
 }
 
 fn millis(now: f64) -> i64 {
@@ -35,8 +42,9 @@ pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64
     match prepared {
         Ok(outbound) => {
             let mut state = State::decode(store);
-            let (id, admission) = steps::admit(&mut state, &outbound, millis(now));
-            with_store(steps::plan(&outbound, &id, admission), &state)
+            let now = millis(now);
+            let (id, admission) = steps::admit(&mut state, &outbound, now);
+            with_store(steps::plan(&outbound, &id, admission), &state, now)
         }
         Err(err) => failure(&err),
     }
@@ -61,8 +69,9 @@ pub fn configure(call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
 pub fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64) -> String {
     let accepted_at = accepted_at.is_finite().then_some(accepted_at as i64);
     let mut state = State::decode(store);
-    let claim = steps::claim(&mut state, id, millis(now), timeout_ms, accepted_at);
-    with_store(Object::new().integer("claim", claim as i64), &state)
+    let now = millis(now);
+    let claim = steps::claim(&mut state, id, now, timeout_ms, accepted_at);
+    with_store(Object::new().integer("claim", claim as i64), &state, now)
 }
 
 /// See [`steps::settle`]; answers `{verdict, retryAt, error, store}`.
@@ -77,23 +86,14 @@ pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_
         now,
         random,
     );
-    with_store(settled.answer(), &state)
+    with_store(settled.answer(), &state, now.as_millis())
 }
 
 /// See [`steps::due`]; answers `{expired, timeoutMs, due, store}`.
 pub fn due(store: &str, now: f64, force: bool) -> String {
     let mut state = State::decode(store);
     let timeout = config::current().timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
-    let due = steps::due(&mut state, millis(now), force, timeout);
-    with_store(due, &state)
-}
-
-/// See [`steps::next_due_in`]; -1 when nothing waits.
-pub fn next_due(store: &str, now: f64) -> f64 {
-    steps::next_due_in(&State::decode(store), millis(now)).map_or(-1.0, |ms| ms as f64)
-}
-
-/// How many trackings wait.
-pub fn waiting(store: &str) -> u32 {
-    State::decode(store).queue.len() as u32
+    let now = millis(now);
+    let due = steps::due(&mut state, now, force, timeout);
+    with_store(due, &state, now)
 }

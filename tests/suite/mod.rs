@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use js_sys::Reflect;
-use onramp_pixel::exports::{claim, configure, create_saas_tracking, due, next_due, settle, waiting};
+use onramp_pixel::exports::{claim, configure, create_saas_tracking, due, settle};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -44,6 +44,10 @@ fn call_text(customer: &str, purchased_at: &str, extra_kinds: &str) -> String {
     .join("&")
 }
 
+fn waiting(answer: &JsValue) -> f64 {
+    get(answer, "waiting").as_f64().expect("a count of waiting trackings")
+}
+
 fn plan(store: &str, call: &str) -> JsValue {
     json(&create_saas_tracking(store, now(), call, f64::NAN, f64::NAN))
 }
@@ -70,7 +74,8 @@ fn a_call_is_validated_queued_and_planned() {
     let body = json(&text(&answer, "body").unwrap());
     assert_eq!(text(&body, "serviceName").as_deref(), Some("Acme CRM"));
     assert_eq!(text(&body, "purchasedAt").as_deref(), Some("2026-01-02T02:04:05.000Z"));
-    assert_eq!(waiting(&text(&answer, "store").unwrap()), 1);
+    assert_eq!(waiting(&answer), 1.0);
+    assert_eq!(get(&answer, "next").as_f64(), Some(0.0), "due now");
 }
 
 #[wasm_bindgen_test]
@@ -152,7 +157,7 @@ fn claim_settle_and_the_reload_guard() {
     assert_eq!(text(&settled, "verdict").as_deref(), Some("retry"));
     let retry_at = js_sys::Date::parse(&text(&settled, "retryAt").unwrap());
     assert!(retry_at - now() > 25_000.0, "the next attempt waits for Retry-After");
-    assert!(next_due(&s, now()) > 25_000.0);
+    assert!(get(&settled, "next").as_f64().unwrap() > 25_000.0);
     let listed = |store: &str, force: bool| js_sys::Array::from(&get(&json(&due(store, now(), force)), "due")).length();
     assert_eq!(listed(&s, false), 0, "not due before its backoff");
     assert_eq!(listed(&s, true), 1, "a forced flush takes it");
@@ -161,8 +166,8 @@ fn claim_settle_and_the_reload_guard() {
     let (settled, s) = step(settle(&s, now(), 0.5, &id, 201.0, None));
     assert_eq!(text(&settled, "verdict").as_deref(), Some("accepted"));
     assert!(get(&settled, "retryAt").is_null());
-    assert_eq!(waiting(&s), 0);
-    assert_eq!(next_due(&s, now()), -1.0);
+    assert_eq!(waiting(&settled), 0.0);
+    assert_eq!(get(&settled, "next").as_f64(), Some(-1.0));
     assert_eq!(
         text(&plan(&s, &call_text("c-steps", "", "--")), "state").as_deref(),
         Some("sent")
@@ -205,7 +210,7 @@ fn accepted_in_another_tab_is_not_sent_again() {
     ));
     assert_eq!(get(&claimed, "claim").as_f64(), Some(1.0));
     let store = text(&claimed, "store").unwrap();
-    assert_eq!(waiting(&store), 0);
+    assert_eq!(waiting(&claimed), 0.0);
     let again = json(&claim(&store, now(), &id, 5_000, f64::NAN));
     assert_eq!(get(&again, "claim").as_f64(), Some(1.0), "remembered as sent");
 }
@@ -214,7 +219,8 @@ fn accepted_in_another_tab_is_not_sent_again() {
 fn a_damaged_store_loses_only_what_is_damaged() {
     let answer = plan("garbage\nq\tonly\ttwo\n\u{0}", &call_text("c-damaged", "", "--"));
     assert_eq!(text(&answer, "state").as_deref(), Some("go"));
-    assert_eq!(waiting(&text(&answer, "store").unwrap()), 1);
+    assert_eq!(waiting(&answer), 1.0);
+    assert_eq!(get(&answer, "next").as_f64(), Some(0.0), "due now");
 }
 
 /// The only test that touches the module's defaults, so that the others do

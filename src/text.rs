@@ -1,0 +1,93 @@
+//! Integers to and from decimal text and joining strings, written out so
+//! that the shipped wasm carries neither `core::fmt` nor std's generic
+//! parsing and joining machinery.
+
+/// Appends the decimal text of `value`.
+pub fn push_decimal(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut count = 0;
+    let mut rest = value.unsigned_abs();
+    loop {
+        if let Some(slot) = digits.get_mut(count) {
+            *slot = b'0' + (rest % 10) as u8;
+        }
+        count += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    for digit in digits.iter().take(count).rev() {
+        out.push(char::from(*digit));
+    }
+}
+
+/// The decimal text of `value`.
+pub fn decimal(value: i64) -> String {
+    let mut out = String::new();
+    push_decimal(&mut out, value);
+    out
+}
+
+/// Parses an optional `-` and ASCII digits; `None` for anything else or a
+/// value outside `i64`.
+pub fn parse_integer(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulated below zero, so that i64::MIN fits.
+    let mut value: i64 = 0;
+    for b in digits.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_sub(i64::from(b - b'0'))?;
+    }
+    if negative {
+        Some(value)
+    } else {
+        value.checked_neg()
+    }
+}
+
+/// The parts one after another.
+pub fn concat(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        out.push_str(part);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_round_trip() {
+        for n in [0, 7, -7, 10, 1_795_718_581_000, i64::MAX, i64::MIN] {
+            assert_eq!(decimal(n), n.to_string());
+            assert_eq!(parse_integer(&decimal(n)), Some(n));
+        }
+    }
+
+    #[test]
+    fn only_integers_parse() {
+        for text in ["", "-", "+1", "1.0", " 1", "1e3", "9223372036854775808", "٣"] {
+            assert_eq!(parse_integer(text), None, "{text:?}");
+        }
+        assert_eq!(parse_integer("007"), Some(7));
+    }
+
+    #[test]
+    fn joins() {
+        assert_eq!(concat(&["a", "", "bc"]), "abc");
+    }
+}
