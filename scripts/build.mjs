@@ -10,8 +10,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { transformSync } from 'esbuild';
-import { measureShipped, table } from './sizes.mjs';
+import { buildSync, transformSync } from 'esbuild';
+import { measureNpm, measureShipped, table } from './sizes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -64,11 +64,26 @@ run(join(root, 'node_modules/.bin/wasm-opt'), [
 ]);
 copyFileSync(join(root, 'www/index.d.ts'), join(dist, 'index.d.ts'));
 const minify = (code) => transformSync(code, { minify: true, target: 'es2020', legalComments: 'none' }).code;
-for (const file of ['index.js', 'loader.js']) {
-  writeFileSync(join(dist, file), minify(readFileSync(join(root, 'www', file), 'utf8')));
-}
 const glue = join(dist, 'onramp_pixel.js');
 writeFileSync(glue, minify(readFileSync(glue, 'utf8')));
+writeFileSync(join(dist, 'index.js'), minify(readFileSync(join(root, 'www/index.js'), 'utf8')));
+// The loader is one classic script: the loader, the npm entry and the glue
+// bundled, so that a page makes two requests (loader.js and the .wasm).
+buildSync({
+  // Resolved in dist/, against the minified entry and glue written above.
+  stdin: { contents: readFileSync(join(root, 'www/loader.js'), 'utf8'), resolveDir: dist, sourcefile: 'loader.source.js' },
+  bundle: true,
+  format: 'iife',
+  minify: true,
+  target: 'es2020',
+  legalComments: 'none',
+  // The loader always hands init() the .wasm it fetched, so the glue's
+  // default location (import.meta.url) is never read.
+  logOverride: { 'empty-import-meta': 'silent' },
+  outfile: join(dist, 'loader.js'),
+});
 
 const { rows, total } = measureShipped(dist);
 console.log('\n' + table([...rows, total]));
+const npm = measureNpm(dist);
+console.log('\nthrough the npm entry:\n' + table([...npm.rows, npm.total]));

@@ -1,12 +1,16 @@
 // Sizes of what a visitor downloads: the inline stub (the README's line),
-// loader.js, the npm entry, the wasm-bindgen glue and the wasm; raw, gzip -9
-// and brotli -q 11. Shared by the build, the size budget and the benchmark.
+// loader.js (the loader, the npm entry and the wasm-bindgen glue bundled)
+// and the wasm; raw, gzip -9 and brotli -q 11. Shared by the build, the size
+// budget and the benchmark. A bundler that imports the npm entry ships
+// index.js and onramp_pixel.js instead of loader.js: less than loader.js,
+// printed too.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const root = new URL('..', import.meta.url).pathname;
-export const SHIPPED = ['loader.js', 'index.js', 'onramp_pixel.js', 'onramp_pixel_bg.wasm'];
+export const SHIPPED = ['loader.js', 'onramp_pixel_bg.wasm'];
+export const NPM = ['index.js', 'onramp_pixel.js', 'onramp_pixel_bg.wasm'];
 
 /** The stub line providers paste, exactly as the README shows it. */
 export function stubLine() {
@@ -26,10 +30,19 @@ export function sizeOf(bytes) {
   };
 }
 
-/** One row per file a visitor downloads, and their total. */
+/** One row per file a visitor downloads (through the snippet), and their total. */
 export function measureShipped(dist = join(root, 'dist')) {
   const rows = [{ file: 'inline stub', ...sizeOf(Buffer.from(stubLine())) }];
   for (const file of SHIPPED) rows.push({ file, ...sizeOf(readFileSync(join(dist, file))) });
+  return withTotal(rows);
+}
+
+/** The same for a page that imports the npm entry (before its bundler minifies it). */
+export function measureNpm(dist = join(root, 'dist')) {
+  return withTotal(NPM.map((file) => ({ file, ...sizeOf(readFileSync(join(dist, file))) })));
+}
+
+function withTotal(rows) {
   const total = { file: 'total', raw: 0, gzip: 0, brotli: 0 };
   for (const row of rows) for (const k of ['raw', 'gzip', 'brotli']) total[k] += row[k];
   return { rows, total };

@@ -1,5 +1,9 @@
 /* onramp-pixel loader: include with <script async src=".../loader.js" data-base-url="…" data-partner-key="…">.
-   Replaces the queue stub window.onramp, replays the calls queued before it loaded, in order. */
+   Replaces the queue stub window.onramp, replays the calls queued before it loaded, in order.
+   The build bundles it with the npm entry and the wasm glue into one classic script, so the
+   page makes two requests: this file and the .wasm beside it. */
+import * as pixel from './index.js';
+
 (function (w, d) {
   'use strict';
   var stub = w.onramp;
@@ -67,13 +71,9 @@
     queued = waiting = [];
   }
 
-  // The wasm download starts now, alongside the module imports, not after them.
-  var wasm = fetch(new URL('onramp_pixel_bg.wasm', base).href);
-  wasm.catch(noop);
-  import(new URL('index.js', base).href)
-    .then(function (module) {
-      return module.init(wasm).then(function () { return ready(module); });
-    })
+  pixel
+    .init(fetch(new URL('onramp_pixel_bg.wasm', base).href))
+    .then(function () { return ready(pixel); })
     .catch(function (cause) {
       failure = cause && cause.code ? cause : fail('load_failed', 'the onramp-pixel module could not be loaded');
     })
