@@ -6,14 +6,14 @@
 // localStorage, Web Locks, IndexedDB, fetch, sendBeacon, timers and page
 // events. Every request is started synchronously inside the caller's task,
 // so a page may navigate away right after a call.
-import initWasm, * as core from './onramp_pixel.js';
+import initWasm, { createSaasTracking as admit, configure as setDefaults, claim, settle as record, due } from './onramp_pixel.js';
 
 const g = globalThis;
 const TAG = '[onramp] ';
-// core.claim answers
+// claim() answers
 const GO = 0;
 const ACCEPTED = 1;
-// core.settle outcomes besides HTTP statuses
+// settle() outcomes besides HTTP statuses
 const NETWORK = 0;
 const TIMEOUT = 1;
 const DELIVERED = 2;
@@ -92,7 +92,7 @@ export function createSaasTracking(...args) {
 /** Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls. */
 export function configure(options) {
   return call((o) => {
-    const answer = JSON.parse(core.configure(...read([o], true)));
+    const answer = JSON.parse(setDefaults(...read([o], true)));
     return answer.error ? Promise.reject(fromCore(answer.error)) : Promise.resolve();
   }, [options]);
 }
@@ -164,8 +164,8 @@ function load() {
 }
 
 // Runs one step of the core over the stored queue and stores what it changed.
-function step(name, ...args) {
-  const answer = JSON.parse(core[name](load(), Date.now(), ...args));
+function step(run, ...args) {
+  const answer = JSON.parse(run(load(), Date.now(), ...args));
   const text = answer.store;
   if (text === undefined) return answer;
   waiting = answer.waiting;
@@ -185,14 +185,14 @@ function step(name, ...args) {
 // lock where there are Web Locks, so two tabs never both send it).
 function submit(...args) {
   listen();
-  const plan = step('createSaasTracking', ...read(args));
+  const plan = step(admit, ...read(args));
   if (plan.error) return Promise.reject(fromCore(plan.error));
   if (plan.dropped) warn('the queue is full: the oldest waiting tracking was dropped');
   const tracking = JSON.parse(plan.body);
   const result = (ok, transport, extra) =>
     Object.assign({ ok, queued: !ok, status: null, body: null, transport, tracking }, extra);
   const claimed = (acceptedAt) => {
-    const claim = step('claim', plan.id, plan.timeoutMs, acceptedAt).claim;
+    const claim = step(claim, plan.id, plan.timeoutMs, acceptedAt).claim;
     if (claim === GO) return attempt(plan, result);
     return claim === ACCEPTED ? result(true, null, { alreadySent: true }) : result(false, null);
   };
@@ -252,7 +252,7 @@ function beacon(plan, result) {
 }
 
 function settle(id, outcome, retryAfter) {
-  const settled = step('settle', Math.random(), id, outcome, retryAfter);
+  const settled = step(record, Math.random(), id, outcome, retryAfter);
   arm(settled.next);
   return settled;
 }
@@ -311,11 +311,11 @@ function parse(text) {
 // the page may not live to get). Resolves { sent, waiting }; never rejects.
 function send(mode) {
   listen();
-  const list = step('due', mode === 'forced');
+  const list = step(due, mode === 'forced');
   if (list.expired) warn('trackings older than 7 days were dropped from the queue');
   const attempts = list.due.map((entry) => {
     const one = (acceptedAt) => {
-      if (step('claim', entry.id, list.timeoutMs, acceptedAt).claim !== GO) return false;
+      if (step(claim, entry.id, list.timeoutMs, acceptedAt).claim !== GO) return false;
       const pending = post(entry.url, entry.body, list.timeoutMs);
       if (!pending) {
         settle(entry.id, NETWORK);
