@@ -8,6 +8,7 @@
 // without panic locations. `--stable` (or
 // ONRAMP_STABLE=1) builds with stable Rust instead.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync, transformSync } from 'esbuild';
@@ -15,6 +16,7 @@ import { measureNpm, measureShipped, table } from './sizes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
+const integrity = (file) => 'sha384-' + createHash('sha384').update(readFileSync(file)).digest('base64');
 const run = (cmd, args, env = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
 
 function nightlyHasRustSrc() {
@@ -80,8 +82,18 @@ buildSync({
   // The loader always hands init() the .wasm it fetched, so the glue's
   // default location (import.meta.url) is never read.
   logOverride: { 'empty-import-meta': 'silent' },
+  define: { WASM_INTEGRITY: JSON.stringify(integrity(wasm)) },
   outfile: join(dist, 'loader.js'),
 });
+
+// Subresource Integrity of every file, for the snippet's integrity attribute
+// (loader.js) and for whoever serves the others.
+const integrityFile = {};
+for (const file of ['loader.js', 'index.js', 'onramp_pixel.js', 'onramp_pixel_bg.wasm']) {
+  integrityFile[file] = integrity(join(dist, file));
+}
+writeFileSync(join(dist, 'integrity.json'), JSON.stringify(integrityFile, null, 2) + '\n');
+console.log(`\nloader.js integrity: ${integrityFile['loader.js']} (all in dist/integrity.json)`);
 
 const { rows, total } = measureShipped(dist);
 console.log('\n' + table([...rows, total]));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: the wasm32 target,
-# wasm-bindgen-cli at the version in Cargo.lock, Debian's Chromium and
-# ChromeDriver (unless ONRAMP_SKIP_BROWSER=1) and the npm packages.
+# nightly with rust-src, cargo-fuzz, wasm-bindgen-cli at the version in
+# Cargo.lock, Debian's Chromium and ChromeDriver (unless ONRAMP_SKIP_BROWSER=1)
+# and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,12 @@ fi
 if [ "${ONRAMP_STABLE:-0}" != 1 ] && ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
   rustup toolchain install nightly --profile minimal --component rust-src \
     || echo "setup: could not install nightly with rust-src; the wasm will be built with stable Rust"
+fi
+
+# The fuzz target (fuzz/) runs with cargo-fuzz on nightly; without them the
+# tests run a long property test instead.
+if rustup run nightly rustc --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz || echo "setup: could not install cargo-fuzz; the tests will run a long property test instead"
 fi
 
 if [ ! -f Cargo.lock ]; then cargo generate-lockfile; fi

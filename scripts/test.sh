@@ -16,6 +16,17 @@ cargo clippy -p onramp-pixel --all-targets --target wasm32-unknown-unknown -- -D
 step "core and sandbox (cargo test)"
 cargo test --workspace
 
+step "fuzz the core (cargo fuzz, 30 s; its corpus is fuzz/corpus/core)"
+if cargo +nightly fuzz --version >/dev/null 2>&1; then
+  found=$(mktemp -d)
+  # New inputs go to a scratch folder; the kept corpus seeds the run.
+  (cd fuzz && cargo +nightly fuzz run core "$found" corpus/core -- -max_total_time=30 -max_len=2048 -print_final_stats=1)
+  rm -rf "$found"
+else
+  echo "no cargo-fuzz on nightly here: a long property test instead"
+  ONRAMP_PROPTEST_CASES=50000 cargo test --release --test core_props
+fi
+
 step "the stable-Rust build works too (built, then the npm entry and the CLI tested with it)"
 cargo build --release -p onramp-sandbox
 node scripts/build.mjs --stable

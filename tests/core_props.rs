@@ -29,8 +29,17 @@ fn texty() -> impl Strategy<Value = String> {
     ]
 }
 
+/// 2,000 cases a property, or `ONRAMP_PROPTEST_CASES` (the tests run many
+/// more where cargo-fuzz is not available).
+fn cases() -> u32 {
+    std::env::var("ONRAMP_PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2_000))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
     fn dates_never_panic_and_round_trip(text in texty()) {

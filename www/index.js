@@ -6,7 +6,13 @@
 // localStorage, Web Locks, IndexedDB, fetch, sendBeacon, timers and page
 // events. Every request is started synchronously inside the caller's task,
 // so a page may navigate away right after a call.
-import initWasm, { createSaasTracking as admit, configure as setDefaults, claim, settle as record, due } from './onramp_pixel.js';
+import initWasm, {
+  createSaasTracking as wasmAdmit,
+  configure as wasmConfigure,
+  claim as wasmClaim,
+  settle as wasmSettle,
+  due as wasmDue,
+} from './onramp_pixel.js';
 
 const g = globalThis;
 const TAG = '[onramp] ';
@@ -61,6 +67,16 @@ export function init(source) {
       },
       (cause) => {
         ready = null;
+        // A Content Security Policy without 'wasm-unsafe-eval' refuses to
+        // compile the module: say so, rather than a vague load failure.
+        if (/Content Security Policy|unsafe-eval/.test(String(cause && cause.message))) {
+          throw onrampError(
+            'wasm_blocked',
+            "the page's Content Security Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to script-src",
+            null,
+            cause,
+          );
+        }
         throw onrampError('load_failed', 'the onramp-pixel WebAssembly module could not be loaded', null, cause);
       },
     );
@@ -92,7 +108,7 @@ export function createSaasTracking(...args) {
 /** Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls. */
 export function configure(options) {
   return call((o) => {
-    const answer = JSON.parse(setDefaults(...read([o], true)));
+    const answer = JSON.parse(wasmConfigure(...read([o], true)));
     return answer.error ? Promise.reject(fromCore(answer.error)) : Promise.resolve();
   }, [options]);
 }
@@ -185,14 +201,14 @@ function step(run, ...args) {
 // lock where there are Web Locks, so two tabs never both send it).
 function submit(...args) {
   listen();
-  const plan = step(admit, ...read(args));
+  const plan = step(wasmAdmit, ...read(args));
   if (plan.error) return Promise.reject(fromCore(plan.error));
   if (plan.dropped) warn('the queue is full: the oldest waiting tracking was dropped');
   const tracking = JSON.parse(plan.body);
   const result = (ok, transport, extra) =>
     Object.assign({ ok, queued: !ok, status: null, body: null, transport, tracking }, extra);
   const claimed = (acceptedAt) => {
-    const claim = step(claim, plan.id, plan.timeoutMs, acceptedAt).claim;
+    const claim = step(wasmClaim, plan.id, plan.timeoutMs, acceptedAt).claim;
     if (claim === GO) return attempt(plan, result);
     return claim === ACCEPTED ? result(true, null, { alreadySent: true }) : result(false, null);
   };
@@ -215,7 +231,7 @@ function submit(...args) {
 function attempt(plan, result) {
   const pending = post(plan.url, plan.body, plan.timeoutMs);
   if (!pending) {
-    if (plan.fallback === 'beacon') return beacon(plan, result);
+    if (plan.fallback === 'beacon') return beacon(plan, result, true);
     return Promise.reject(fromCore(settle(plan.id, UNAVAILABLE).error));
   }
   return answer(plan.id, pending).then((a) => {
@@ -236,14 +252,30 @@ function attempt(plan, result) {
   });
 }
 
-// The browser takes the beacon, or not; its answer is never visible, so a
-// beacon taken counts as delivered.
-function beacon(plan, result) {
+// A beacon: handed to the browser, the answer never read, so a beacon taken
+// counts as delivered. Only where the browser has beacons. It goes as a
+// keepalive, no-cors fetch of text/plain, which (unlike sendBeacon) leaves
+// the visitor's cookies out; navigator.sendBeacon itself serves only where
+// fetch cannot start (`fetchFailed`).
+function beacon(plan, result, fetchFailed) {
   let taken = false;
-  try {
-    taken = g.navigator.sendBeacon(plan.url, plan.body) === true;
-  } catch {
-    // no navigator, or no sendBeacon
+  const nav = g.navigator;
+  if (nav && typeof nav.sendBeacon === 'function') {
+    if (!fetchFailed) {
+      try {
+        g.fetch(plan.url, { method: 'POST', body: plan.body, keepalive: true, credentials: 'omit', mode: 'no-cors' }).catch(
+          () => {},
+        );
+        taken = true;
+      } catch {
+        // fetch refused to start: sendBeacon below
+      }
+    }
+    try {
+      taken ||= nav.sendBeacon(plan.url, plan.body) === true;
+    } catch {
+      // refused
+    }
   }
   const settled = settle(plan.id, taken ? DELIVERED : UNAVAILABLE);
   if (!taken) return Promise.reject(fromCore(settled.error));
@@ -252,7 +284,7 @@ function beacon(plan, result) {
 }
 
 function settle(id, outcome, retryAfter) {
-  const settled = step(record, Math.random(), id, outcome, retryAfter);
+  const settled = step(wasmSettle, Math.random(), id, outcome, retryAfter);
   arm(settled.next);
   return settled;
 }
@@ -311,11 +343,11 @@ function parse(text) {
 // the page may not live to get). Resolves { sent, waiting }; never rejects.
 function send(mode) {
   listen();
-  const list = step(due, mode === 'forced');
+  const list = step(wasmDue, mode === 'forced');
   if (list.expired) warn('trackings older than 7 days were dropped from the queue');
   const attempts = list.due.map((entry) => {
     const one = (acceptedAt) => {
-      if (step(claim, entry.id, list.timeoutMs, acceptedAt).claim !== GO) return false;
+      if (step(wasmClaim, entry.id, list.timeoutMs, acceptedAt).claim !== GO) return false;
       const pending = post(entry.url, entry.body, list.timeoutMs);
       if (!pending) {
         settle(entry.id, NETWORK);

@@ -71,11 +71,15 @@ import * as pixel from './index.js';
     queued = waiting = [];
   }
 
+  // The build writes the wasm's SHA-384 here: a .wasm that does not match it
+  // is refused (Subresource Integrity), as the page's integrity attribute
+  // does for this file.
   pixel
-    .init(fetch(new URL('onramp_pixel_bg.wasm', base).href))
+    .init(fetch(new URL('onramp_pixel_bg.wasm', base).href, { integrity: WASM_INTEGRITY }))
     .then(function () { return ready(pixel); })
     .catch(function (cause) {
       failure = cause && cause.code ? cause : fail('load_failed', 'the onramp-pixel module could not be loaded');
+      if (w.console) w.console.warn('[onramp] ' + failure.code + ': ' + failure.message);
     })
     .then(replay);
 })(window, document);

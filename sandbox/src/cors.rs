@@ -37,6 +37,9 @@ pub async fn layer(request: Request, next: Next) -> Response {
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("Retry-After"),
     );
+    // What the sandbox answers holds what pages sent: never let a browser
+    // sniff it into HTML.
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     response
 }
 

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// What the file server needs: its folders and the collector's own origin,
-/// which replaces `__ONRAMP_BASE_URL__` in HTML pages.
+/// which replaces `__ONRAMP_BASE_URL__` in HTML pages (HTML-escaped).
 pub struct Files {
     pub roots: Vec<PathBuf>,
     pub origin: String,
@@ -33,7 +33,7 @@ pub async fn serve(State(files): State<Arc<Files>>, request: Request) -> Respons
         let kind = content_type(&path);
         let body = if kind.starts_with("text/html") {
             String::from_utf8_lossy(&bytes)
-                .replace("__ONRAMP_BASE_URL__", &files.origin)
+                .replace("__ONRAMP_BASE_URL__", &escape_html(&files.origin))
                 .into_bytes()
         } else {
             bytes
@@ -70,9 +70,34 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// Text made safe to write into HTML, in text and in quoted attributes.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_what_html_would_read_as_markup() {
+        assert_eq!(
+            escape_html(r#"http://[::1]:8080/"><script>alert('x')</script>&"#),
+            "http://[::1]:8080/&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"
+        );
+        assert_eq!(escape_html("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+    }
 
     #[test]
     fn refuses_paths_that_leave_the_root() {

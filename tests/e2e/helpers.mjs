@@ -56,16 +56,26 @@ export async function startSandbox({ db = ':memory:', port = 0 } = {}) {
 const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
 /**
- * Serves tests/e2e/pages/ (with {{COLLECTOR}} replaced) and the built
- * package under /pkg/ on its own loopback origin, as a provider's site would.
+ * Serves tests/e2e/pages/ (with {{COLLECTOR}} and {{LOADER_INTEGRITY}}
+ * replaced) and the built package under /pkg/ on its own loopback origin, as
+ * a provider's site would; /tampered/ serves the package with one byte of the
+ * wasm changed.
  */
 export async function startPageServer(collector) {
   const server = http.createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const file = path.startsWith('/pkg/') ? join(root, 'dist', path.slice(5)) : join(root, 'tests/e2e/pages', path);
+    const packaged = path.match(/^\/(pkg|tampered)\/(.*)$/);
+    const file = packaged ? join(root, 'dist', packaged[2]) : join(root, 'tests/e2e/pages', path);
     try {
       let body = await readFile(file);
-      if (extname(file) === '.html') body = body.toString().replaceAll('{{COLLECTOR}}', collector);
+      if (extname(file) === '.html') {
+        const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'))['loader.js'];
+        body = body.toString().replaceAll('{{COLLECTOR}}', collector).replaceAll('{{LOADER_INTEGRITY}}', integrity);
+      }
+      if (packaged?.[1] === 'tampered' && extname(file) === '.wasm') {
+        body = Buffer.from(body);
+        body[body.length - 1] ^= 1;
+      }
       res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
       res.end(body);
     } catch {
