@@ -81,6 +81,7 @@ export type OnrampErrorCode =
   | 'timeout'
   | 'rejected'
   | 'load_failed'
+  | 'wasm_blocked'
   | 'internal_error'
   | 'unknown_command';
 

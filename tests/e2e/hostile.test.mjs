@@ -5,7 +5,9 @@
 // error from the pixel, and a good tracking still goes through afterwards.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { openPage, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openPage, root, startWorld, stopWorld, uniqueId } from './helpers.mjs';
 
 let sandbox;
 let pages;
@@ -181,4 +183,23 @@ test('bad input through the npm entry: typed rejections, nothing sent, nothing q
   await page.evaluate(() => window.pixel.configure({ baseUrl: window.collector, partnerKey: 'pk_npm' }));
   await checkMatrix(page, problems, 'npm');
   await context.close();
+});
+
+test('the README lists every error code, as the types and the core define them', async () => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const errors = readme.slice(readme.indexOf('### Errors'), readme.indexOf('\n## ', readme.indexOf('### Errors')));
+  const listed = new Set([...errors.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]));
+  const types = await readFile(join(root, 'www/index.d.ts'), 'utf8');
+  const union = types.slice(types.indexOf('export type OnrampErrorCode'));
+  const typed = new Set([...union.slice(0, union.indexOf(';')).matchAll(/'([a-z_]+)'/g)].map((m) => m[1]));
+  assert.deepEqual([...listed].sort(), [...typed].sort());
+  const source = await readFile(join(root, 'src/error.rs'), 'utf8');
+  const core = source.slice(source.indexOf('pub const fn code'), source.indexOf('pub fn field'));
+  const coded = [...core.matchAll(/=> "([a-z_]+)",?$/gm)].map((m) => m[1]);
+  assert.ok(coded.length >= 15, 'found the core codes');
+  for (const code of coded) assert.ok(listed.has(code), `the README lists ${code}`);
+  for (const file of ['www/index.js', 'www/loader.js']) {
+    const js = await readFile(join(root, file), 'utf8');
+    for (const [, code] of js.matchAll(/(?:onrampError|fail)\('([a-z_]+)'/g)) assert.ok(listed.has(code), `the README lists ${code}`);
+  }
 });
