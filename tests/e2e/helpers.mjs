@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import { after, before } from 'node:test';
 import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -59,18 +60,21 @@ const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
  * Serves tests/e2e/pages/ (with {{COLLECTOR}} and {{LOADER_INTEGRITY}}
  * replaced) and the built package under /pkg/ on its own loopback origin, as
  * a provider's site would; /tampered/ serves the package with one byte of the
- * wasm changed.
+ * wasm changed, /csp-no-wasm.html is csp.html without 'wasm-unsafe-eval'.
  */
 export async function startPageServer(collector) {
   const server = http.createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const packaged = path.match(/^\/(pkg|tampered)\/(.*)$/);
-    const file = packaged ? join(root, 'dist', packaged[2]) : join(root, 'tests/e2e/pages', path);
+    const wasmless = path === '/csp-no-wasm.html';
+    const page = wasmless ? '/csp.html' : path;
+    const file = packaged ? join(root, 'dist', packaged[2]) : join(root, 'tests/e2e/pages', page);
     try {
       let body = await readFile(file);
       if (extname(file) === '.html') {
         const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'))['loader.js'];
         body = body.toString().replaceAll('{{COLLECTOR}}', collector).replaceAll('{{LOADER_INTEGRITY}}', integrity);
+        if (wasmless) body = body.replace(" 'wasm-unsafe-eval'", '');
       }
       if (packaged?.[1] === 'tampered' && extname(file) === '.wasm') {
         body = Buffer.from(body);
@@ -128,6 +132,17 @@ export async function startWorld(sandboxOptions) {
   const pages = await startPageServer(sandbox.origin);
   const browser = await launchBrowser();
   return { sandbox, pages, browser };
+}
+
+/**
+ * A world for a test file: started before its first test, stopped after its
+ * last; the returned object holds `sandbox`, `pages` and `browser` once started.
+ */
+export function worldForTests(sandboxOptions) {
+  const world = {};
+  before(async () => Object.assign(world, await startWorld(sandboxOptions)));
+  after(() => stopWorld(world));
+  return world;
 }
 
 export async function stopWorld({ sandbox, pages, browser }) {

@@ -4,22 +4,15 @@
 // waiting in the queue is kept, the page sees no uncaught error and no console
 // error from the pixel, and a good tracking still goes through afterwards.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openPage, root, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { openPage, root, uniqueId, worldForTests } from './helpers.mjs';
 
-let sandbox;
-let pages;
-let browser;
+const world = worldForTests();
 
-before(async () => {
-  ({ sandbox, pages, browser } = await startWorld());
-});
-after(() => stopWorld({ sandbox, pages, browser }));
-
-const faults = (list) => fetch(sandbox.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify(list) });
-const attempts = async () => (await (await fetch(sandbox.origin + '/_sandbox/attempts')).json()).length;
+const faults = (list) => fetch(world.sandbox.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify(list) });
+const attempts = async () => (await (await fetch(world.sandbox.origin + '/_sandbox/attempts')).json()).length;
 
 /**
  * Runs in the page: `send` is the entry under test. Returns, per case, its
@@ -113,22 +106,25 @@ async function runMatrix(mode) {
   return out;
 }
 
+/** One good tracking through the entry under test; resolves its result. */
+function track(page, mode, customerId) {
+  return page.evaluate(
+    ([mode, customerId]) =>
+      mode === 'snippet'
+        ? window.onramp('createSaasTracking', { serviceName: 'svc', customerId })
+        : window.pixel.createSaasTracking({ serviceName: 'svc', customerId }),
+    [mode, customerId],
+  );
+}
+
 async function checkMatrix(page, problems, mode) {
   // A tracking that waits in the queue (the collector answered 503) must
   // survive everything below.
   const waiting = uniqueId(`${mode}-waiting`);
   // Retry-After holds it back for an hour, so only flush() sends it below.
   await faults([{ status: 503, times: 1, retryAfter: 3600 }]);
-  const queued = await page.evaluate(
-    ([mode, id]) =>
-      (mode === 'snippet'
-        ? window.onramp('createSaasTracking', { serviceName: 'svc', customerId: id })
-        : window.pixel.createSaasTracking({ serviceName: 'svc', customerId: id })
-      ).then((r) => r.queued),
-    [mode, waiting],
-  );
-  assert.equal(queued, true, 'the 503 left the tracking queued');
-  const storedBefore = (await sandbox.trackings()).length;
+  assert.equal((await track(page, mode, waiting)).queued, true, 'the 503 left the tracking queued');
+  const storedBefore = (await world.sandbox.trackings()).length;
   const attemptsBefore = await attempts();
 
   const results = await page.evaluate(runMatrix, mode);
@@ -143,24 +139,15 @@ async function checkMatrix(page, problems, mode) {
 
   await page.waitForTimeout(200);
   assert.equal(await attempts(), attemptsBefore, `${mode}: no bad call reached the collector`);
-  assert.equal((await sandbox.trackings()).length, storedBefore, `${mode}: nothing was stored`);
+  assert.equal((await world.sandbox.trackings()).length, storedBefore, `${mode}: nothing was stored`);
   const store = await page.evaluate(() => localStorage.getItem('onramp-pixel:v1') || '');
   assert.ok(store.includes(waiting), `${mode}: the waiting tracking is still queued`);
 
   // The module is alive: a good tracking goes through, and flush() sends the waiting one.
-  const good = uniqueId(`${mode}-good`);
-  const status = await page.evaluate(
-    ([mode, id]) =>
-      (mode === 'snippet'
-        ? window.onramp('createSaasTracking', { serviceName: 'svc', customerId: id })
-        : window.pixel.createSaasTracking({ serviceName: 'svc', customerId: id })
-      ).then((r) => r.status),
-    [mode, good],
-  );
-  assert.equal(status, 201);
+  assert.equal((await track(page, mode, uniqueId(`${mode}-good`))).status, 201);
   const flushed = await page.evaluate((mode) => (mode === 'snippet' ? window.onramp('flush') : window.pixel.flush()), mode);
   assert.equal(flushed.sent, 1);
-  assert.equal((await sandbox.find(waiting)).length, 1);
+  assert.equal((await world.sandbox.find(waiting)).length, 1);
   // The collector's 503 is logged by Chromium itself; nothing else may be.
   assert.deepEqual(
     problems.filter((p) => !/Failed to load resource: the server responded with a status of 503/.test(p)),
@@ -169,16 +156,16 @@ async function checkMatrix(page, problems, mode) {
 }
 
 test('bad input through the snippet: typed rejections, nothing sent, nothing queued lost', async () => {
-  const { context, page, problems } = await openPage(browser);
-  await page.goto(pages.origin + '/snippet.html');
+  const { context, page, problems } = await openPage(world.browser);
+  await page.goto(world.pages.origin + '/snippet.html');
   await page.evaluate(() => window.onramp('configure', {}));
   await checkMatrix(page, problems, 'snippet');
   await context.close();
 });
 
 test('bad input through the npm entry: typed rejections, nothing sent, nothing queued lost', async () => {
-  const { context, page, problems } = await openPage(browser);
-  await page.goto(pages.origin + '/npm.html');
+  const { context, page, problems } = await openPage(world.browser);
+  await page.goto(world.pages.origin + '/npm.html');
   await page.waitForFunction(() => window.pixel);
   await page.evaluate(() => window.pixel.configure({ baseUrl: window.collector, partnerKey: 'pk_npm' }));
   await checkMatrix(page, problems, 'npm');

@@ -6,17 +6,10 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { openPage, root, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { test } from 'node:test';
+import { openPage, root, uniqueId, worldForTests } from './helpers.mjs';
 
-let sandbox;
-let pages;
-let browser;
-
-before(async () => {
-  ({ sandbox, pages, browser } = await startWorld());
-});
-after(() => stopWorld({ sandbox, pages, browser }));
+const world = worldForTests();
 
 const README_CSP = /^Content-Security-Policy: (.+)$/m;
 
@@ -44,14 +37,14 @@ test("the README's CSP is the one the strict test page uses, and its hash is the
 });
 
 test('under a strict CSP with wasm allowed, the pixel loads and sends; no violation, no error', async () => {
-  const { context, page, problems } = await openPage(browser);
+  const { context, page, problems } = await openPage(world.browser);
   const violations = [];
   await page.exposeFunction('reportViolation', (v) => violations.push(v));
   await page.addInitScript(() =>
     document.addEventListener('securitypolicyviolation', (e) => window.reportViolation(e.violatedDirective + ' ' + e.blockedURI)),
   );
   const id = uniqueId('csp');
-  await page.goto(`${pages.origin}/csp.html?id=${id}`);
+  await page.goto(`${world.pages.origin}/csp.html?id=${id}`);
   const first = await page.evaluate(() => window.first);
   assert.deepEqual(first, { status: 201, transport: 'fetch' });
   const beacon = await page.evaluate(
@@ -62,17 +55,17 @@ test('under a strict CSP with wasm allowed, the pixel loads and sends; no violat
     id + '-beacon',
   );
   assert.equal(beacon, 'beacon');
-  assert.equal((await sandbox.waitFor(id)).length, 1);
-  assert.equal((await sandbox.waitFor(id + '-beacon')).length, 1);
+  assert.equal((await world.sandbox.waitFor(id)).length, 1);
+  assert.equal((await world.sandbox.waitFor(id + '-beacon')).length, 1);
   assert.deepEqual(violations, []);
   assert.deepEqual(problems, []);
   await context.close();
 });
 
 test('a CSP that forbids WebAssembly: every call fails loudly with wasm_blocked, nothing is thrown on the page', async () => {
-  const { context, page, problems } = await openPage(browser);
+  const { context, page, problems } = await openPage(world.browser);
   const id = uniqueId('csp-no-wasm');
-  await page.goto(`${pages.origin}/csp-no-wasm.html?id=${id}`);
+  await page.goto(`${world.pages.origin}/csp-no-wasm.html?id=${id}`);
   const first = await page.evaluate(() => window.first);
   assert.equal(first.code, 'wasm_blocked');
   assert.match(first.message, /wasm-unsafe-eval/);
@@ -84,7 +77,7 @@ test('a CSP that forbids WebAssembly: every call fails loudly with wasm_blocked,
     ),
   );
   assert.equal(later, 'wasm_blocked');
-  assert.deepEqual(await sandbox.find(id), []);
+  assert.deepEqual(await world.sandbox.find(id), []);
   // Chromium reports the refused compile itself; the page has no uncaught error.
   assert.deepEqual(
     problems.filter((p) => !/Content Security Policy|unsafe-eval/.test(p)),
@@ -101,44 +94,44 @@ test('Subresource Integrity: the loader carries the wasm hash and refuses a tamp
   assert.ok(loader.includes(integrity['onramp_pixel_bg.wasm']), 'loader.js pins the wasm it loads');
 
   // The same loader.js (its integrity attribute matches) next to a changed wasm.
-  const { context, page, problems } = await openPage(browser);
+  const { context, page, problems } = await openPage(world.browser);
   const id = uniqueId('tampered');
-  await page.goto(`${pages.origin}/tampered.html?id=${id}`);
+  await page.goto(`${world.pages.origin}/tampered.html?id=${id}`);
   assert.deepEqual(await page.evaluate(() => window.outcome), { code: 'load_failed' });
-  assert.deepEqual(await sandbox.find(id), []);
+  assert.deepEqual(await world.sandbox.find(id), []);
   assert.ok(!problems.some((p) => p.startsWith('pageerror')), problems.join('\n'));
   assert.ok(problems.some((p) => /integrity/i.test(p)), 'Chromium reports the integrity failure');
   await context.close();
 });
 
 test('a loader whose integrity attribute does not match is not run', async () => {
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.route('**/loader.js', async (route) => {
     const response = await route.fetch();
     const body = (await response.text()) + '\n;window.tampered = true;';
     await route.fulfill({ response, body });
   });
-  await page.goto(`${pages.origin}/snippet.html`);
+  await page.goto(`${world.pages.origin}/snippet.html`);
   await page.waitForTimeout(500);
   assert.equal(await page.evaluate(() => window.tampered === true || window.onramp.loaded === true), false);
   await context.close();
 });
 
 test('requests to the collector carry no cookies or credentials', async () => {
-  const { context, page } = await openPage(browser);
-  await context.addCookies([{ name: 'session', value: 'secret', url: sandbox.origin }]);
+  const { context, page } = await openPage(world.browser);
+  await context.addCookies([{ name: 'session', value: 'secret', url: world.sandbox.origin }]);
   const seen = [];
   page.on('request', (request) => {
     if (request.url().endsWith('/api/SaasTrackings') && request.method() === 'POST') seen.push(request.allHeaders());
   });
-  await page.goto(pages.origin + '/snippet.html');
+  await page.goto(world.pages.origin + '/snippet.html');
   const id = uniqueId('no-cookies');
   await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
   await page.evaluate(
     (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id, transport: 'beacon' }),
     id + '-beacon',
   );
-  await sandbox.waitFor(id + '-beacon');
+  await world.sandbox.waitFor(id + '-beacon');
   assert.ok(seen.length >= 2);
   for (const headers of await Promise.all(seen)) {
     assert.equal(headers.cookie, undefined);
