@@ -19,8 +19,9 @@ pub const FIELDS: [Field; 7] = [
     Field::Transport,
 ];
 
-/// The call text decoded: `kinds&t0&t1&t2&t3&t4&t5&t6&k0,k1,…` with every
-/// text and option name percent-encoded (`encodeURIComponent`).
+/// The call text decoded: `kinds&t0&t1&t2&t3&t4&t5&t6&k0,k1,…`, where each
+/// text and option name has its `%`, `&` and `,` escaped as `%25`, `%26` and
+/// `%2c` (any ASCII `%XX` is read; the rest of the text is as given).
 ///
 /// The kind letters, one per field of [`FIELDS`]: `-` absent (`undefined`
 /// or `null`), `s` a string (its text follows), `n` a number, `d` a `Date`
@@ -32,10 +33,10 @@ pub const FIELDS: [Field; 7] = [
 pub struct Call {
     /// One kind letter per field, or `!o` / `!r`.
     pub kinds: String,
-    /// Each field's text (`None` when it did not decode to UTF-8).
-    pub texts: Vec<Option<String>>,
+    /// Each field's text.
+    pub texts: Vec<String>,
     /// The options object's own keys (none for the positional form).
-    pub keys: Vec<Option<String>>,
+    pub keys: Vec<String>,
 }
 
 impl Call {
@@ -44,47 +45,35 @@ impl Call {
         let mut parts = text.split('&');
         let kinds = parts.next().unwrap_or("").to_owned();
         let texts = (0..FIELDS.len())
-            .map(|_| percent_decode(parts.next().unwrap_or("")))
+            .map(|_| unescape(parts.next().unwrap_or("")))
             .collect();
         let keys = match parts.next() {
-            Some(keys) if !keys.is_empty() => keys.split(',').map(percent_decode).collect(),
+            Some(keys) if !keys.is_empty() => keys.split(',').map(unescape).collect(),
             _ => Vec::new(),
         };
         Call { kinds, texts, keys }
     }
 }
 
-/// `%XX` escapes to bytes; `None` unless the result is UTF-8.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let escaped = match (b, bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| h << 4 | l),
-            _ => None,
-        };
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b);
-                i += 1;
+/// Reads `%XX` escapes of ASCII characters; anything else stays as it is.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            let mut ahead = chars.clone();
+            let hex = |c: Option<char>| c.and_then(|c| c.to_digit(16));
+            if let (Some(high), Some(low)) = (hex(ahead.next()), hex(ahead.next())) {
+                if high < 8 {
+                    out.push(char::from((high * 16 + low) as u8));
+                    chars = ahead;
+                    continue;
+                }
             }
         }
+        out.push(c);
     }
-    String::from_utf8(out).ok()
-}
-
-fn hex(digit: u8) -> Option<u8> {
-    match digit {
-        b'0'..=b'9' => Some(digit - b'0'),
-        b'a'..=b'f' => Some(digit - b'a' + 10),
-        b'A'..=b'F' => Some(digit - b'A' + 10),
-        _ => None,
-    }
+    out
 }
 
 const EXPECTED_TEXT: &str = "a string";
@@ -104,7 +93,7 @@ pub fn read<'a>(call: &'a Call, purchased_ms: f64, timeout_ms: f64, known: &[&st
         _ => {}
     }
     for key in &call.keys {
-        check_option_name(key.as_deref().unwrap_or("\u{fffd}"), known)?;
+        check_option_name(key, known)?;
     }
     let kinds = call.kinds.as_bytes();
     let mut texts: [Option<&'a str>; 7] = [None; 7];
@@ -112,22 +101,19 @@ pub fn read<'a>(call: &'a Call, purchased_ms: f64, timeout_ms: f64, known: &[&st
     let mut timeout = None;
     for (i, field) in FIELDS.into_iter().enumerate() {
         let kind = kinds.get(i).copied().unwrap_or(b'-');
-        let text = match call.texts.get(i) {
-            Some(Some(text)) => Some(text.as_str()),
-            _ => None,
-        };
+        let text = call.texts.get(i).map_or("", String::as_str);
         match (field, kind, text) {
             (_, b'-', _) => {}
             (Field::TimeoutMs, b'n', _) => timeout = Some(timeout_ms),
             (Field::TimeoutMs, _, _) => return Err(wrong(field, EXPECTED_NUMBER)),
             (_, b'l', _) => return Err(Error::TooLong(field)),
-            (_, b'c', _) | (_, b's', None) => return Err(Error::InvalidCharacters(field)),
-            (Field::PurchasedAt, b's', Some(text)) => purchased_at = Some(PurchasedAt::Text(text)),
+            (_, b'c', _) => return Err(Error::InvalidCharacters(field)),
+            (Field::PurchasedAt, b's', text) => purchased_at = Some(PurchasedAt::Text(text)),
             (Field::PurchasedAt, b'n' | b'd', _) => purchased_at = Some(PurchasedAt::EpochMs(purchased_ms)),
             (Field::PurchasedAt, _, _) => return Err(wrong(field, EXPECTED_DATE)),
             (_, b's', text) => {
                 if let Some(slot) = texts.get_mut(i) {
-                    *slot = text;
+                    *slot = Some(text);
                 }
             }
             _ => return Err(wrong(field, EXPECTED_TEXT)),
@@ -171,13 +157,13 @@ mod tests {
 
     #[test]
     fn strings_numbers_and_dates() {
-        let call = Call::decode("sssn-n-&pk&Acme%20CRM&c%26%2C%C3%BC&&&&");
+        let call = Call::decode("sssn-n-&pk&Acme%20CRM&c%26%2c%25ü&&&&");
         assert_eq!(
             read(&call, AT, 5_000.0, &TRACKING_OPTIONS),
             Ok(CallInput {
                 partner_key: Some("pk"),
                 service_name: Some("Acme CRM"),
-                customer_id: Some("c&,ü"),
+                customer_id: Some("c&,%ü"),
                 purchased_at: Some(PurchasedAt::EpochMs(AT)),
                 base_url: None,
                 timeout_ms: Some(5_000.0),
@@ -208,10 +194,10 @@ mod tests {
         ));
         // Missing letters and parts count as absent.
         assert_eq!(err(""), None);
-        // A text that is not UTF-8 once decoded.
+        // Escapes of bytes past ASCII are not read: the text stays UTF-8.
         assert_eq!(
-            read_text("--s----&&&%FF", &TRACKING_OPTIONS),
-            Err(Error::InvalidCharacters(Field::CustomerId))
+            read_text("--s----&&&%FF%C3", &TRACKING_OPTIONS),
+            Ok(Some("%FF%C3".into()))
         );
     }
 
@@ -236,9 +222,10 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%41%e2%82%ac%"), Some("aA€%".into()));
-        assert_eq!(percent_decode("%zz%4"), Some("%zz%4".into()));
-        assert_eq!(percent_decode("%C3"), None);
+    fn unescaping() {
+        assert_eq!(unescape("a%41%2c%26%25%"), "aA,&%%");
+        assert_eq!(unescape("%zz%4%é1"), "%zz%4%é1");
+        assert_eq!(unescape("%e2%82%ac"), "%e2%82%ac");
+        assert_eq!(unescape("%2541"), "%41");
     }
 }

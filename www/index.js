@@ -119,8 +119,8 @@ export function flush() {
 }
 
 // The arguments as the core takes them (see src/input.rs): the call text
-// (a kind letter per field, the strings and the option names, each
-// percent-encoded) and purchasedAt and timeoutMs as numbers. Only looks at
+// (a kind letter per field, then the strings and the option names with their
+// `%`, `&` and `,` escaped) and purchasedAt and timeoutMs as numbers. Only looks at
 // the values, never converts one, so no code of the caller's runs but the
 // getters of an options object.
 function read(args, options) {
@@ -135,7 +135,7 @@ function read(args, options) {
     kinds = '!o';
   } else {
     try {
-      if (object) keys = Object.keys(first).map(encodeURIComponent);
+      if (object) keys = Object.keys(first).map(quote);
       FIELDS.forEach((name, i) => {
         const v = object ? first[name] : args[i];
         let kind = 'x';
@@ -145,8 +145,7 @@ function read(args, options) {
           kind = 'l';
           if (v.length <= MAX_UNITS) {
             try {
-              // throws on a lone surrogate
-              text = encodeURIComponent(v);
+              text = quote(v);
               kind = 's';
             } catch {
               kind = 'c';
@@ -168,6 +167,13 @@ function read(args, options) {
     }
   }
   return [[kinds, ...texts, keys].join('&'), at, timeout];
+}
+
+// `%`, `&` and `,` as `%25`, `%26`, `%2c`; throws on a lone surrogate, which
+// the text could not carry into the wasm (TextEncoder would replace it).
+function quote(text) {
+  encodeURIComponent(text);
+  return text.replace(/[%&,]/g, (c) => '%' + c.charCodeAt(0).toString(16));
 }
 
 function load() {
