@@ -85,52 +85,48 @@ impl Endpoint {
 }
 
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), Error> {
-    let (host, port) = if authority.starts_with('[') {
-        let end = authority
-            .find(']')
-            .ok_or(Error::InvalidBaseUrl("an IPv6 host needs a closing ]"))?;
-        let (host, after) = authority.split_at(end + 1);
-        let inner = host.trim_start_matches('[').trim_end_matches(']');
-        if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
-            return Err(Error::InvalidBaseUrl("the IPv6 host is not valid"));
-        }
-        match after.strip_prefix(':') {
-            Some(port) => (host, Some(port)),
-            None if after.is_empty() => (host, None),
-            None => return Err(Error::InvalidBaseUrl("unexpected text after the IPv6 host")),
-        }
-    } else {
-        match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
+    // A port follows the first colon after the host (after the closing
+    // bracket of an IPv6 host).
+    let host_end = match authority.strip_prefix('[') {
+        Some(v6) => v6.find(']').map_or(authority.len(), |at| at + 2),
+        None => authority.find(':').unwrap_or(authority.len()),
+    };
+    let (host, rest) = authority.split_at(host_end.min(authority.len()));
+    let port = match rest.strip_prefix(':') {
+        Some(port) => Some(port),
+        None if rest.is_empty() => None,
+        None => return Err(BAD_HOST),
+    };
+    let valid = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
+        None => {
+            host.len() <= 253
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
         }
     };
-    if host.is_empty() {
-        return Err(Error::InvalidBaseUrl("the host is missing"));
-    }
-    if !host.starts_with('[') {
-        let labels_ok = host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-        if !labels_ok || host.len() > 253 {
-            return Err(Error::InvalidBaseUrl("the host is not a valid name or address"));
-        }
+    if !valid {
+        return Err(BAD_HOST);
     }
     if let Some(port) = port {
-        let valid = !port.is_empty()
-            && port.len() <= 5
-            && port.bytes().all(|b| b.is_ascii_digit())
-            && crate::text::parse_integer(port).is_some_and(|p| (1..=65_535).contains(&p));
-        if !valid {
+        let number = if port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) {
+            crate::text::parse_integer(port)
+        } else {
+            None
+        };
+        if !number.is_some_and(|p| (1..=65_535).contains(&p)) {
             return Err(Error::InvalidBaseUrl("the port must be a number from 1 to 65535"));
         }
     }
     Ok((host, port))
 }
+
+const BAD_HOST: Error = Error::InvalidBaseUrl("the host is missing or not a valid name or address");
 
 /// Bytes allowed unencoded in a path segment (RFC 3986 `pchar`).
 fn is_path_byte(b: u8) -> bool {

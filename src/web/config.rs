@@ -8,9 +8,12 @@ thread_local! {
     static DEFAULTS: RefCell<Defaults> = RefCell::new(Defaults::default());
 }
 
-/// A copy of the current defaults.
-pub fn current() -> Defaults {
-    DEFAULTS.with(|d| d.try_borrow().map(|d| d.clone()).unwrap_or_default())
+/// Runs `f` with the current defaults (without copying them).
+pub fn with<R>(f: impl FnOnce(&Defaults) -> R) -> R {
+    DEFAULTS.with(|d| match d.try_borrow() {
+        Ok(defaults) => f(&defaults),
+        Err(_) => f(&Defaults::default()),
+    })
 }
 
 /// Lays checked defaults over the current ones.

@@ -38,7 +38,7 @@ fn millis(now: f64) -> i64 {
 pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
     let call = Call::decode(call);
     let prepared = input::read(&call, purchased_ms, timeout_ms, &TRACKING_OPTIONS)
-        .and_then(|call| Outbound::prepare(call, &config::current(), Timestamp::from_epoch_ms(now)?));
+        .and_then(|call| config::with(|defaults| Outbound::prepare(call, defaults, Timestamp::from_epoch_ms(now)?)));
     match prepared {
         Ok(outbound) => {
             let mut state = State::decode(store);
@@ -92,7 +92,7 @@ pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_
 /// See [`steps::due`]; answers `{expired, timeoutMs, due, store}`.
 pub fn due(store: &str, now: f64, force: bool) -> String {
     let mut state = State::decode(store);
-    let timeout = config::current().timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+    let timeout = config::with(|defaults| defaults.timeout_ms).unwrap_or(DEFAULT_TIMEOUT_MS);
     let now = millis(now);
     let due = steps::due(&mut state, now, force, timeout);
     with_store(due, &state, now)
