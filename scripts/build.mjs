@@ -19,8 +19,11 @@ const dist = join(root, 'dist');
 const integrity = (file) => 'sha384-' + createHash('sha384').update(readFileSync(file)).digest('base64');
 const run = (cmd, args, env = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
 
+// The dated nightly scripts/setup.sh installs.
+const nightly = readFileSync(join(root, 'scripts/nightly'), 'utf8').trim();
+
 function nightlyHasRustSrc() {
-  const r = spawnSync('rustup', ['component', 'list', '--toolchain', 'nightly', '--installed'], { encoding: 'utf8' });
+  const r = spawnSync('rustup', ['component', 'list', '--toolchain', nightly, '--installed'], { encoding: 'utf8' });
   return r.status === 0 && /^rust-src/m.test(r.stdout);
 }
 
@@ -34,13 +37,13 @@ if (stable) {
   const nightlyDir = join(targetDir, 'nightly');
   run(
     'cargo',
-    ['+nightly', 'build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'onramp-pixel',
+    [`+${nightly}`, 'build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'onramp-pixel',
       '-Zbuild-std=std,panic_abort', '-Zbuild-std-features=optimize_for_size', '--target-dir', nightlyDir],
     { RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none' },
   );
   wasmOut = join(nightlyDir, 'wasm32-unknown-unknown/release/onramp_pixel.wasm');
 }
-console.log(`built the wasm with ${stable ? 'stable Rust' : 'nightly Rust, -Zbuild-std, panic=immediate-abort'}`);
+console.log(`built the wasm with ${stable ? 'stable Rust' : `${nightly}, -Zbuild-std, panic=immediate-abort`}`);
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist);
 run('wasm-bindgen', [

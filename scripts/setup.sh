@@ -10,16 +10,18 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# The shipped wasm is built with nightly's -Zbuild-std (scripts/build.mjs);
-# without nightly the build falls back to stable Rust.
-if [ "${ONRAMP_STABLE:-0}" != 1 ] && ! rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'; then
-  rustup toolchain install nightly --profile minimal --component rust-src \
-    || echo "setup: could not install nightly with rust-src; the wasm will be built with stable Rust"
+# The shipped wasm is built with nightly's -Zbuild-std (scripts/build.mjs),
+# with the dated nightly in scripts/nightly so that sizes are reproducible;
+# without it the build falls back to stable Rust.
+nightly=$(cat scripts/nightly)
+if [ "${ONRAMP_STABLE:-0}" != 1 ] && ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
+  rustup toolchain install "$nightly" --profile minimal --component rust-src \
+    || echo "setup: could not install $nightly with rust-src; the wasm will be built with stable Rust"
 fi
 
 # The fuzz target (fuzz/) runs with cargo-fuzz on nightly; without them the
 # tests run a long property test instead.
-if rustup run nightly rustc --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+if rustup run "$nightly" rustc --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz || echo "setup: could not install cargo-fuzz; the tests will run a long property test instead"
 fi
 

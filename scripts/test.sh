@@ -17,10 +17,11 @@ step "core and sandbox (cargo test)"
 cargo test --workspace
 
 step "fuzz the core (cargo fuzz, 30 s; its corpus is fuzz/corpus/core)"
-if cargo +nightly fuzz --version >/dev/null 2>&1; then
+nightly=$(cat scripts/nightly)
+if cargo "+$nightly" fuzz --version >/dev/null 2>&1; then
   found=$(mktemp -d)
   # New inputs go to a scratch folder; the kept corpus seeds the run.
-  (cd fuzz && cargo +nightly fuzz run core "$found" corpus/core -- -max_total_time=30 -max_len=2048 -print_final_stats=1)
+  (cd fuzz && cargo "+$nightly" fuzz run core "$found" corpus/core -- -max_total_time=30 -max_len=2048 -print_final_stats=1)
   rm -rf "$found"
 else
   echo "no cargo-fuzz on nightly here: a long property test instead"
