@@ -77,7 +77,7 @@ pub mod exports {
         crate::web::settle(store, now, random, id, outcome, retry_after)
     }
 
-    /// What a flush sends: `{expired, timeoutMs, due: [{id, url, body}],
+    /// What a flush sends: `{expired, due: [{id, url, body, timeoutMs}],
     /// store}`; everything not in flight when `force`.
     #[wasm_bindgen]
     pub fn due(store: &str, now: f64, force: bool) -> String {

@@ -6,6 +6,7 @@
 //! occur inside a field: control characters are refused in the tracking's
 //! fields, and the JSON body escapes them).
 
+use crate::options::DEFAULT_TIMEOUT_MS;
 use crate::retry::Verdict;
 use crate::text::{parse_integer, push_decimal};
 
@@ -34,6 +35,8 @@ pub struct Entry {
     pub next_ms: i64,
     /// An attempt is in flight until this time (0: none).
     pub lease_ms: i64,
+    /// The timeout of each attempt, as the call asked for.
+    pub timeout_ms: u32,
 }
 
 /// The queue and the accepted set.
@@ -76,6 +79,11 @@ impl State {
                             failures: u32::try_from(parse_integer(f.next()?)?).ok()?,
                             next_ms: parse_integer(f.next()?)?,
                             lease_ms: parse_integer(f.next()?)?,
+                            // Absent from lines written before it was kept.
+                            timeout_ms: match f.next() {
+                                Some(ms) => u32::try_from(parse_integer(ms)?).ok()?,
+                                None => DEFAULT_TIMEOUT_MS,
+                            },
                         })
                     })();
                     if let Some(entry) = entry {
@@ -106,6 +114,8 @@ impl State {
                 out.push('\t');
             }
             push_decimal(&mut out, e.lease_ms);
+            out.push('\t');
+            push_decimal(&mut out, i64::from(e.timeout_ms));
             out.push('\n');
         }
         for (id, at) in &self.sent {
@@ -214,6 +224,7 @@ mod tests {
             failures: 0,
             next_ms: now,
             lease_ms: 0,
+            timeout_ms: 5_000,
         }
     }
 
@@ -228,6 +239,15 @@ mod tests {
         let damaged = format!("garbage\nq\tonly\ttwo\ns\tx\tnot-a-number\n{text}\u{0}");
         assert_eq!(State::decode(&damaged).queue, s.queue);
         assert_eq!(State::decode("").queue.len(), 0);
+    }
+
+    #[test]
+    fn lines_without_a_timeout_take_the_default() {
+        let state = State::decode("q\tid\thttps://o.example/api/SaasTrackings\t{}\t1\t0\t2\t0\n");
+        assert_eq!(state.queue.first().map(|e| e.timeout_ms), Some(DEFAULT_TIMEOUT_MS));
+        let with = State::decode("q\tid\tu\t{}\t1\t0\t2\t0\t1500\n");
+        assert_eq!(with.queue.first().map(|e| e.timeout_ms), Some(1_500));
+        assert!(State::decode("q\tid\tu\t{}\t1\t0\t2\t0\t-1\n").queue.is_empty());
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub fn admit(state: &mut State, outbound: &Outbound, now: i64) -> (String, Admis
             failures: 0,
             next_ms: now,
             lease_ms: 0,
+            timeout_ms: outbound.timeout_ms,
         })
         .is_some();
     (id, Admission::Queued { dropped })
@@ -208,8 +209,8 @@ impl Settled {
 
 /// What a flush sends: drops what expired, then lists the trackings that
 /// are due (all that are not in flight when `force`) as
-/// `{expired, timeoutMs, due: [{id, url, body}]}`.
-pub fn due(state: &mut State, now: i64, force: bool, timeout_ms: u32) -> Object {
+/// `{expired, due: [{id, url, body, timeoutMs}]}`.
+pub fn due(state: &mut State, now: i64, force: bool) -> Object {
     let expired = state.prune(now);
     let mut list = String::from("[");
     for id in state.due(now, force) {
@@ -222,15 +223,13 @@ pub fn due(state: &mut State, now: i64, force: bool, timeout_ms: u32) -> Object 
                     .string("id", &e.id)
                     .string("url", &e.url)
                     .string("body", &e.body)
+                    .integer("timeoutMs", i64::from(e.timeout_ms))
                     .finish(),
             );
         }
     }
     list.push(']');
-    Object::new()
-        .integer("expired", expired as i64)
-        .integer("timeoutMs", i64::from(timeout_ms))
-        .raw("due", &list)
+    Object::new().integer("expired", expired as i64).raw("due", &list)
 }
 
 /// Milliseconds until the next waiting tracking is due; `None` when
@@ -327,10 +326,11 @@ mod tests {
         let settled = settle(&mut state, &id, Outcome::Status(503), Some("30"), now(), 0.9);
         assert_eq!(settled.retry_at.map(Timestamp::as_millis), Some(NOW + 30_000));
         assert_eq!(next_due_in(&state, NOW), Some(30_000));
-        let waiting = parse(&due(&mut state, NOW, false, 5).finish());
+        let waiting = parse(&due(&mut state, NOW, false).finish());
         assert_eq!(waiting["due"].as_array().map(Vec::len), Some(0));
-        let forced = parse(&due(&mut state, NOW, true, 5).finish());
+        let forced = parse(&due(&mut state, NOW, true).finish());
         assert_eq!(forced["due"][0]["id"], id.as_str());
+        assert_eq!(forced["due"][0]["timeoutMs"], 60_000, "the call's timeout is kept");
         assert_eq!(forced["expired"], 0);
     }
 
@@ -350,7 +350,7 @@ mod tests {
     fn expired_trackings_are_counted_out() {
         let mut state = State::default();
         admit(&mut state, &outbound("c"), NOW - TTL_MS);
-        let listed = parse(&due(&mut state, NOW, true, 5).finish());
+        let listed = parse(&due(&mut state, NOW, true).finish());
         assert_eq!(listed["expired"], 1);
         assert_eq!(next_due_in(&state, NOW), None);
     }

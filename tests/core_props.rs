@@ -109,7 +109,7 @@ proptest! {
         for (op, n, at, delay) in ops {
             let id = n.to_string();
             match op {
-                0 => { state.enqueue(Entry { id, url: "u".into(), body: "{}".into(), created_ms: at, failures: 0, next_ms: at, lease_ms: 0 }); }
+                0 => { state.enqueue(Entry { id, url: "u".into(), body: "{}".into(), created_ms: at, failures: 0, next_ms: at, lease_ms: 0, timeout_ms: (delay % 600_000) as u32 }); }
                 1 => { state.lease(&id, at, at.saturating_add(1)); }
                 2 => state.settle(&id, verdict(Some((delay % 600) as u16)), at, delay),
                 3 => { state.prune(at); }
@@ -152,7 +152,7 @@ proptest! {
         let settled = steps::settle(&mut state, &id, Outcome::from_code(outcome), header.as_deref(), now(), random);
         let answer = settled.answer().finish();
         prop_assert!(serde_json::from_str::<serde_json::Value>(&answer).is_ok(), "{}", answer);
-        let due = steps::due(&mut state, at, true, timeout).finish();
+        let due = steps::due(&mut state, at, true).finish();
         prop_assert!(serde_json::from_str::<serde_json::Value>(&due).is_ok(), "{}", due);
         let _ = steps::next_due_in(&state, at);
     }

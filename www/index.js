@@ -351,10 +351,13 @@ function send(mode) {
   listen();
   const list = step(wasmDue, mode === 'forced');
   if (list.expired) warn('trackings older than 7 days were dropped from the queue');
+  // Wakes for what is not due yet, and for attempts left in flight by a page
+  // that went away, once their lease is over.
+  arm(list.next);
   const attempts = list.due.map((entry) => {
     const one = (acceptedAt) => {
-      if (step(wasmClaim, entry.id, list.timeoutMs, acceptedAt).claim !== GO) return false;
-      const pending = post(entry.url, entry.body, list.timeoutMs);
+      if (step(wasmClaim, entry.id, entry.timeoutMs, acceptedAt).claim !== GO) return false;
+      const pending = post(entry.url, entry.body, entry.timeoutMs);
       if (!pending) {
         settle(entry.id, NETWORK);
         return false;

@@ -58,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = retry_after_ms(other, now);
     let mut state = State::decode(store);
-    let _ = steps::due(&mut state, now.as_millis(), a > 0.0, 1_000).finish();
+    let _ = steps::due(&mut state, now.as_millis(), a > 0.0).finish();
     let _ = steps::next_due_in(&state, now.as_millis());
     assert_eq!(State::decode(&state.encode()), state);
 });

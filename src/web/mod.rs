@@ -10,7 +10,7 @@ pub mod config;
 use crate::error::Error;
 use crate::input::{self, Call};
 use crate::json::{self, Object};
-use crate::options::{CONFIGURE_OPTIONS, DEFAULT_TIMEOUT_MS, TRACKING_OPTIONS};
+use crate::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
 use crate::outbound::Outbound;
 use crate::queue::State;
 use crate::steps::{self, Outcome};
@@ -89,11 +89,10 @@ pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_
     with_store(settled.answer(), &state, now.as_millis())
 }
 
-/// See [`steps::due`]; answers `{expired, timeoutMs, due, store}`.
+/// See [`steps::due`]; answers `{expired, due, store}`.
 pub fn due(store: &str, now: f64, force: bool) -> String {
     let mut state = State::decode(store);
-    let timeout = config::with(|defaults| defaults.timeout_ms).unwrap_or(DEFAULT_TIMEOUT_MS);
     let now = millis(now);
-    let due = steps::due(&mut state, now, force, timeout);
+    let due = steps::due(&mut state, now, force);
     with_store(due, &state, now)
 }

@@ -33,18 +33,23 @@ async function firstResult(page) {
   return page.evaluate(() => window.results[0]);
 }
 
-test('collector down at the call, up at the next page load: delivered once', async () => {
+test('collector down at the call and when the page leaves, up at the next page load: delivered once', async () => {
   const id = uniqueId('down-up');
   const port = new URL(sandbox.origin).port;
   const { context, page, problems } = await openPage(browser);
   await sandbox.stop();
-  await page.goto(confirmation(id));
+  // A short timeout, so that the lease an attempt takes is short (timeout + 2 s).
+  await page.goto(confirmation(id, '&timeout=2000'));
   const result = await firstResult(page);
   assert.deepEqual([result.ok, result.queued, result.error], [false, true, 'network_error']);
+  // Past the first backoff step (at most 1 s): the page's timer or its
+  // pagehide flush tries again and fails too; a request that dies with the
+  // page leaves its lease behind.
+  await page.waitForTimeout(1_100);
   await page.goto(pages.origin + '/next.html');
   sandbox = await startSandbox({ db: join(dir, 'trackings.db'), port: Number(port) });
-  // The next page of the site carries the loader but makes no call: the queue is sent on load.
-  await page.waitForTimeout(1_100); // past the first backoff step (at most 1 s)
+  // The next page of the site carries the loader but makes no call: it sends
+  // the tracking on load, or with its timer once a dead page's lease is over.
   await page.goto(`${pages.origin}/queue.html`);
   const stored = await sandbox.waitFor(id, 15_000);
   assert.equal(stored.length, 1);
