@@ -335,6 +335,18 @@ mod tests {
     }
 
     #[test]
+    fn retries_keep_the_call_s_timeout() {
+        let mut state = State::default();
+        let mut out = outbound("c");
+        out.timeout_ms = 2_500;
+        let (id, _) = admit(&mut state, &out, NOW);
+        let stored = State::decode(&state.encode());
+        let listed = parse(&due(&mut state, NOW, true).finish());
+        assert_eq!(listed["due"][0]["timeoutMs"], 2_500);
+        assert_eq!(stored.find(&id).map(|e| e.timeout_ms), Some(2_500));
+    }
+
+    #[test]
     fn accepted_elsewhere_settles_the_entry() {
         let mut state = State::default();
         let (id, _) = admit(&mut state, &outbound("c"), NOW);
