@@ -213,24 +213,20 @@ function submit(...args) {
   const tracking = JSON.parse(plan.body);
   const result = (ok, transport, extra) =>
     Object.assign({ ok, queued: !ok, status: null, body: null, transport, tracking }, extra);
+  const alreadySent = () => result(true, null, { alreadySent: true });
   const claimed = (acceptedAt) => {
     const claim = step(wasmClaim, plan.id, plan.timeoutMs, acceptedAt).claim;
     if (claim === GO) return attempt(plan, result);
-    return claim === ACCEPTED ? result(true, null, { alreadySent: true }) : result(false, null);
+    return claim === ACCEPTED ? alreadySent() : result(false, null);
   };
-  if (plan.state === 'sent') return Promise.resolve(result(true, null, { alreadySent: true }));
+  if (plan.state === 'sent') return Promise.resolve(alreadySent());
   if (plan.state === 'busy') {
     // The attempt in flight elsewhere settles it; if it dies, the timer retries.
     arm(plan.next);
     return Promise.resolve(result(false, null));
   }
   if (plan.transport === 'beacon') return beacon(plan, result);
-  const locked = withLock(plan.id, () => acceptedAt(plan.id).then(claimed));
-  // A lock request can still be refused (an opaque origin, a sandboxed
-  // frame): then the attempt goes on without the lock.
-  return locked
-    ? locked.catch((error) => (error && error.name === 'OnrampError' ? Promise.reject(error) : claimed(NaN)))
-    : Promise.resolve(claimed(NaN));
+  return guarded(plan.id, claimed);
 }
 
 // One attempt at a claimed tracking, by fetch (or beacon as the fallback).
@@ -320,10 +316,10 @@ function answer(id, pending) {
   return pending
     .then(
       (response) =>
-        response.text().then(
-          (text) => [response.status, response.headers.get('Retry-After'), text],
-          () => [response.status, response.headers.get('Retry-After'), ''],
-        ),
+        response
+          .text()
+          .catch(() => '')
+          .then((text) => [response.status, response.headers.get('Retry-After'), text]),
       (error) => [error && /^(Timeout|Abort)Error$/.test(error.name) ? TIMEOUT : NETWORK, null, ''],
     )
     .then(([status, retryAfter, text]) => {
@@ -364,10 +360,9 @@ function send(mode) {
       }
       return answer(entry.id, pending).then((a) => a.verdict === 'accepted');
     };
-    const locked = mode !== 'leaving' && withLock(entry.id, () => acceptedAt(entry.id).then(one));
-    return locked ? locked.catch(() => one(NaN)) : one(NaN);
+    return guarded(entry.id, one, mode === 'leaving');
   });
-  return Promise.all(attempts.map((a) => Promise.resolve(a).catch(() => false))).then((sent) => ({
+  return Promise.all(attempts.map((a) => a.catch(() => false))).then((sent) => ({
     sent: sent.filter(Boolean).length,
     waiting,
   }));
@@ -396,14 +391,23 @@ function listen() {
   if (g.document) g.document.addEventListener('visibilitychange', leaving);
 }
 
-// Runs `task` holding the exclusive Web Lock of the tracking; null where there
-// are no Web Locks.
-function withLock(id, task) {
-  try {
-    return g.navigator.locks.request('onramp-pixel:' + id, task);
-  } catch {
-    return null;
+// Runs `task(acceptedAt)` holding the tracking's exclusive Web Lock, with
+// what IndexedDB says of it read under the lock, so two tabs never both send
+// it. Without the lock (acceptedAt NaN) when `unlocked`, where there are no
+// Web Locks, or when the lock request is refused (an opaque origin, a
+// sandboxed frame). The task's own OnrampError rejections pass through.
+function guarded(id, task, unlocked) {
+  let locked = null;
+  if (!unlocked) {
+    try {
+      locked = g.navigator.locks.request('onramp-pixel:' + id, () => acceptedAt(id).then(task));
+    } catch {
+      // no Web Locks
+    }
   }
+  return locked
+    ? locked.catch((error) => (error && error.name === 'OnrampError' ? Promise.reject(error) : task(NaN)))
+    : Promise.resolve(task(NaN));
 }
 
 // The set of accepted trackings in IndexedDB, consistent across tabs (unlike

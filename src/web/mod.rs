@@ -30,8 +30,9 @@ fn with_store(answer: Object, state: &State, now: i64) -> String {
         .finish()
 }
 
-fn millis(now: f64) -> i64 {
-    Timestamp::from_epoch_ms(now).map(Timestamp::as_millis).unwrap_or(0)
+/// The JS clock (`Date.now()`); the epoch where it is unusable.
+fn clock(now: f64) -> Timestamp {
+    Timestamp::from_epoch_ms(now).unwrap_or(Timestamp::EPOCH)
 }
 
 /// Validates and queues a call; answers its plan or `{error}`.
@@ -42,7 +43,7 @@ pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64
     match prepared {
         Ok(outbound) => {
             let mut state = State::decode(store);
-            let now = millis(now);
+            let now = clock(now).as_millis();
             let (id, admission) = steps::admit(&mut state, &outbound, now);
             with_store(steps::plan(&outbound, &id, admission), &state, now)
         }
@@ -69,14 +70,14 @@ pub fn configure(call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
 pub fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64) -> String {
     let accepted_at = accepted_at.is_finite().then_some(accepted_at as i64);
     let mut state = State::decode(store);
-    let now = millis(now);
+    let now = clock(now).as_millis();
     let claim = steps::claim(&mut state, id, now, timeout_ms, accepted_at);
     with_store(Object::new().integer("claim", claim as i64), &state, now)
 }
 
 /// See [`steps::settle`]; answers `{verdict, retryAt, error, store}`.
 pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<String>) -> String {
-    let now = Timestamp::from_epoch_ms(now).unwrap_or(Timestamp::EPOCH);
+    let now = clock(now);
     let mut state = State::decode(store);
     let settled = steps::settle(
         &mut state,
@@ -92,7 +93,7 @@ pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_
 /// See [`steps::due`]; answers `{expired, due, store}`.
 pub fn due(store: &str, now: f64, force: bool) -> String {
     let mut state = State::decode(store);
-    let now = millis(now);
+    let now = clock(now).as_millis();
     let due = steps::due(&mut state, now, force);
     with_store(due, &state, now)
 }

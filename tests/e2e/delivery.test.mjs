@@ -23,9 +23,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const faults = (list) => fetch(sandbox.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify(list) });
-const attempts = async (id) =>
-  (await (await fetch(sandbox.origin + '/_sandbox/attempts')).json()).filter((a) => a.customerId === id);
+const faults = (list) => sandbox.faults(list);
+const attempts = async (id) => (await sandbox.attempts()).filter((a) => a.customerId === id);
 const confirmation = (id, extra = '') => `${pages.origin}/queue.html?id=${encodeURIComponent(id)}${extra}`;
 
 async function firstResult(page) {

@@ -32,6 +32,14 @@ export async function startSandbox({ db = ':memory:', port = 0 } = {}) {
       const response = await fetch(origin + '/api/SaasTrackings');
       return response.json();
     },
+    /** Queues faults (`POST /_sandbox/faults`): statuses, Retry-After, delays, drops. */
+    faults(list) {
+      return fetch(origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify(list) });
+    },
+    /** Every POST the sandbox saw, faulted or not (`GET /_sandbox/attempts`). */
+    async attempts() {
+      return (await fetch(origin + '/_sandbox/attempts')).json();
+    },
     async find(customerId) {
       return (await this.trackings()).filter((t) => t.customerId === customerId);
     },

@@ -11,8 +11,6 @@ import { openPage, root, uniqueId, worldForTests } from './helpers.mjs';
 
 const world = worldForTests();
 
-const faults = (list) => fetch(world.sandbox.origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify(list) });
-const attempts = async () => (await (await fetch(world.sandbox.origin + '/_sandbox/attempts')).json()).length;
 
 /**
  * Runs in the page: `send` is the entry under test. Returns, per case, its
@@ -122,10 +120,10 @@ async function checkMatrix(page, problems, mode) {
   // survive everything below.
   const waiting = uniqueId(`${mode}-waiting`);
   // Retry-After holds it back for an hour, so only flush() sends it below.
-  await faults([{ status: 503, times: 1, retryAfter: 3600 }]);
+  await world.sandbox.faults([{ status: 503, times: 1, retryAfter: 3600 }]);
   assert.equal((await track(page, mode, waiting)).queued, true, 'the 503 left the tracking queued');
   const storedBefore = (await world.sandbox.trackings()).length;
-  const attemptsBefore = await attempts();
+  const attemptsBefore = (await world.sandbox.attempts()).length;
 
   const results = await page.evaluate(runMatrix, mode);
   for (const { label, expected, got } of results) {
@@ -138,7 +136,7 @@ async function checkMatrix(page, problems, mode) {
   assert.equal(results.length, 48);
 
   await page.waitForTimeout(200);
-  assert.equal(await attempts(), attemptsBefore, `${mode}: no bad call reached the collector`);
+  assert.equal((await world.sandbox.attempts()).length, attemptsBefore, `${mode}: no bad call reached the collector`);
   assert.equal((await world.sandbox.trackings()).length, storedBefore, `${mode}: nothing was stored`);
   const store = await page.evaluate(() => localStorage.getItem('onramp-pixel:v1') || '');
   assert.ok(store.includes(waiting), `${mode}: the waiting tracking is still queued`);
