@@ -41,7 +41,8 @@ pub mod exports {
     //! keeps the queue in `localStorage` and does the I/O.
     use wasm_bindgen::prelude::wasm_bindgen;
 
-    /// Validates a call and queues it; answers the plan to send it
+    /// Validates a call (with the configured defaults already laid under it
+    /// by the JS entry) and queues it; answers the plan to send it
     /// (`{id, url, body, timeoutMs, transport, fallback, state, dropped,
     /// store}`) or `{error: {code, field, message}}`. `call` is the call
     /// text of [`crate::input::Call`]; `purchased_ms` and `timeout_ms` are
@@ -51,37 +52,26 @@ pub mod exports {
         crate::web::create_saas_tracking(store, now, call, purchased_ms, timeout_ms)
     }
 
-    /// Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for
-    /// later calls; answers `{}`, or `{error}` and changes nothing. The
-    /// arguments are as for `createSaasTracking`.
+    /// The steps other than a call, by number (one export keeps the
+    /// module and its JS glue small):
+    /// - 0 `configure`: checks the options of a `configure()` call (`text`
+    ///   as for `createSaasTracking`, `y` its `timeoutMs`); answers `{}` or
+    ///   `{error}`. The JS entry keeps valid options as defaults and lays
+    ///   them under later calls.
+    /// - 1 `claim`: claims the queued tracking `text` (its id) for one
+    ///   attempt of `x` ms timeout: `{claim, store}` with claim 0 send it
+    ///   (leased now), 1 accepted already, 2 not this attempt's job. `y` is
+    ///   when IndexedDB says it was accepted (epoch ms), or NaN.
+    /// - 2 `settle`: records an attempt's outcome `x` (an HTTP status, or
+    ///   0 network error, 1 timeout, 2 beacon taken, 3 transport
+    ///   unavailable) for the tracking `text` (its id, then a newline and the
+    ///   collector's `Retry-After` when it sent one); `y` in `[0, 1)` draws
+    ///   the backoff's jitter. Answers `{verdict, retryAt, error, store}`.
+    /// - 3 `due`: what a flush sends, `{expired, due: [{id, url, body,
+    ///   timeoutMs}], store}`; everything not in flight when `x` is 1.
     #[wasm_bindgen]
-    pub fn configure(call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
-        crate::web::configure(call, purchased_ms, timeout_ms)
-    }
-
-    /// Claims a queued tracking for one attempt: `{claim, store}` with
-    /// claim 0 send it (leased now), 1 accepted already, 2 not this
-    /// attempt's job. `accepted_at` is when IndexedDB says it was accepted
-    /// (epoch ms), or NaN.
-    #[wasm_bindgen]
-    pub fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64) -> String {
-        crate::web::claim(store, now, id, timeout_ms, accepted_at)
-    }
-
-    /// Records an attempt's outcome (an HTTP status, or 0 network error,
-    /// 1 timeout, 2 beacon taken, 3 transport unavailable) and the
-    /// collector's `Retry-After`; `random` in `[0, 1)` draws the backoff's
-    /// jitter. Answers `{verdict, retryAt, error, store}`.
-    #[wasm_bindgen]
-    pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<String>) -> String {
-        crate::web::settle(store, now, random, id, outcome, retry_after)
-    }
-
-    /// What a flush sends: `{expired, due: [{id, url, body, timeoutMs}],
-    /// store}`; everything not in flight when `force`.
-    #[wasm_bindgen]
-    pub fn due(store: &str, now: f64, force: bool) -> String {
-        crate::web::due(store, now, force)
+    pub fn step(op: u32, store: &str, now: f64, text: &str, x: f64, y: f64) -> String {
+        crate::web::step(op, store, now, text, x, y)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The call's options besides the tracking itself (`baseUrl`, `timeoutMs`,
-//! `transport`), the defaults a `configure()` call sets, and how a transport
-//! is chosen.
+//! `transport`) and how a transport is chosen. The defaults a `configure()`
+//! call sets are checked here too ([`crate::outbound::ConfigureInput`]) and
+//! kept by the JS entry, which lays them under each later call's own
+//! options before the call reaches the core.
 
-use crate::endpoint::Endpoint;
 use crate::error::{Error, Field};
 
 /// The timeout of one request when none is given, as in the original script.
@@ -92,38 +93,6 @@ pub fn timeout_ms(value: f64) -> Result<u32, Error> {
     }
 }
 
-/// Options that apply to every call unless the call gives its own: set
-/// once by `configure()` or the loader's `data-*` attributes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Defaults {
-    /// The collector.
-    pub endpoint: Option<Endpoint>,
-    /// The provider's partner key (already trimmed and checked).
-    pub partner_key: Option<String>,
-    /// The timeout of each request.
-    pub timeout_ms: Option<u32>,
-    /// The transport.
-    pub transport: Option<Transport>,
-}
-
-impl Defaults {
-    /// Lays `newer` over `self`: what `newer` sets wins.
-    pub fn merge(&mut self, newer: Defaults) {
-        if newer.endpoint.is_some() {
-            self.endpoint = newer.endpoint;
-        }
-        if newer.partner_key.is_some() {
-            self.partner_key = newer.partner_key;
-        }
-        if newer.timeout_ms.is_some() {
-            self.timeout_ms = newer.timeout_ms;
-        }
-        if newer.transport.is_some() {
-            self.transport = newer.transport;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,20 +123,5 @@ mod tests {
             Err(Some("customerID".to_owned()))
         );
         assert!(check_option_name("customerId", &CONFIGURE_OPTIONS).is_err());
-    }
-
-    #[test]
-    fn later_defaults_win() {
-        let mut d = Defaults {
-            partner_key: Some("a".into()),
-            timeout_ms: Some(5),
-            ..Defaults::default()
-        };
-        d.merge(Defaults {
-            partner_key: Some("b".into()),
-            ..Defaults::default()
-        });
-        assert_eq!(d.partner_key.as_deref(), Some("b"));
-        assert_eq!(d.timeout_ms, Some(5));
     }
 }

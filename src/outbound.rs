@@ -3,15 +3,15 @@
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Field};
-use crate::options::{timeout_ms, Defaults, Transport, DEFAULT_TIMEOUT_MS};
+use crate::options::{timeout_ms, Transport, DEFAULT_TIMEOUT_MS};
 use crate::time::Timestamp;
 use crate::tracking::{text_field, PurchasedAt, Tracking, TrackingInput};
 
-/// A call's input as read from JS, every part optional where a default can
-/// stand in.
+/// A call's input as read from JS (the configured defaults already laid
+/// under it by the JS entry); what is required and absent is an error.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CallInput<'a> {
-    /// `partnerKey`; falls back to the configured one.
+    /// `partnerKey`.
     pub partner_key: Option<&'a str>,
     /// `serviceName`.
     pub service_name: Option<&'a str>,
@@ -19,7 +19,7 @@ pub struct CallInput<'a> {
     pub customer_id: Option<&'a str>,
     /// `purchasedAt`; `None` means the time of the call.
     pub purchased_at: Option<PurchasedAt<'a>>,
-    /// `baseUrl`; falls back to the configured one.
+    /// `baseUrl`.
     pub base_url: Option<&'a str>,
     /// `timeoutMs`.
     pub timeout_ms: Option<f64>,
@@ -43,40 +43,20 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    /// Validates a call against the configured defaults.
-    pub fn prepare(input: CallInput<'_>, defaults: &Defaults, now: Timestamp) -> Result<Outbound, Error> {
-        let partner_key = match input.partner_key {
-            Some(key) => key,
-            None => defaults
-                .partner_key
-                .as_deref()
-                .ok_or(Error::Missing(Field::PartnerKey))?,
-        };
+    /// Validates a call.
+    pub fn prepare(input: CallInput<'_>, now: Timestamp) -> Result<Outbound, Error> {
         let tracking = Tracking::new(
             TrackingInput {
-                partner_key,
+                partner_key: input.partner_key.ok_or(Error::Missing(Field::PartnerKey))?,
                 service_name: input.service_name.ok_or(Error::Missing(Field::ServiceName))?,
                 customer_id: input.customer_id.ok_or(Error::Missing(Field::CustomerId))?,
                 purchased_at: input.purchased_at.unwrap_or(PurchasedAt::Now),
             },
             now,
         )?;
-        let url = match input.base_url {
-            Some(text) => Endpoint::parse(text)?.trackings_url(),
-            None => defaults
-                .endpoint
-                .as_ref()
-                .ok_or(Error::Missing(Field::BaseUrl))?
-                .trackings_url(),
-        };
-        let timeout_ms = match input.timeout_ms {
-            Some(ms) => timeout_ms(ms)?,
-            None => defaults.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-        };
-        let transport = match input.transport {
-            Some(name) => Transport::parse(name)?,
-            None => defaults.transport.unwrap_or_default(),
-        };
+        let url = Endpoint::parse(input.base_url.ok_or(Error::Missing(Field::BaseUrl))?)?.trackings_url();
+        let timeout_ms = input.timeout_ms.map_or(Ok(DEFAULT_TIMEOUT_MS), timeout_ms)?;
+        let transport = input.transport.map_or(Ok(Transport::Auto), Transport::parse)?;
         let body = tracking.to_json();
         Ok(Outbound {
             tracking,
@@ -102,17 +82,22 @@ pub struct ConfigureInput<'a> {
 }
 
 impl ConfigureInput<'_> {
-    /// Checks every option given; nothing is applied unless all are valid.
-    pub fn check(self) -> Result<Defaults, Error> {
-        Ok(Defaults {
-            endpoint: self.base_url.map(Endpoint::parse).transpose()?,
-            partner_key: self
-                .partner_key
-                .map(|key| text_field(Field::PartnerKey, key).map(str::to_owned))
-                .transpose()?,
-            timeout_ms: self.timeout_ms.map(timeout_ms).transpose()?,
-            transport: self.transport.map(Transport::parse).transpose()?,
-        })
+    /// Checks every option given: the JS entry keeps them as defaults only
+    /// when all are valid.
+    pub fn check(self) -> Result<(), Error> {
+        if let Some(base_url) = self.base_url {
+            Endpoint::parse(base_url)?;
+        }
+        if let Some(key) = self.partner_key {
+            text_field(Field::PartnerKey, key)?;
+        }
+        if let Some(ms) = self.timeout_ms {
+            timeout_ms(ms)?;
+        }
+        if let Some(name) = self.transport {
+            Transport::parse(name)?;
+        }
+        Ok(())
     }
 }
 
@@ -137,7 +122,7 @@ mod tests {
 
     #[test]
     fn a_complete_call() {
-        let out = Outbound::prepare(call(), &Defaults::default(), now());
+        let out = Outbound::prepare(call(), now());
         let out = out.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.url, "https://onramp.example.com/api/SaasTrackings");
         assert_eq!(
@@ -149,38 +134,21 @@ mod tests {
     }
 
     #[test]
-    fn defaults_fill_in_and_calls_override() {
-        let defaults = ConfigureInput {
-            partner_key: Some(" pk_conf "),
+    fn options_given_are_used() {
+        let input = CallInput {
             base_url: Some("http://127.0.0.1:8080"),
-            timeout_ms: Some(5000.0),
-            transport: Some("beacon"),
-        }
-        .check()
-        .unwrap_or_else(|e| panic!("{e}"));
-        let input = CallInput {
-            partner_key: None,
-            base_url: None,
-            ..call()
-        };
-        let out = Outbound::prepare(input, &defaults, now()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out.tracking.partner_key, "pk_conf");
-        assert_eq!(out.url, "http://127.0.0.1:8080/api/SaasTrackings");
-        assert_eq!((out.timeout_ms, out.transport), (5000, Transport::Beacon));
-
-        let input = CallInput {
             timeout_ms: Some(10.0),
             transport: Some("fetch"),
             ..call()
         };
-        let out = Outbound::prepare(input, &defaults, now()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(out.tracking.partner_key, "pk");
+        let out = Outbound::prepare(input, now()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.url, "http://127.0.0.1:8080/api/SaasTrackings");
         assert_eq!((out.timeout_ms, out.transport), (10, Transport::Fetch));
     }
 
     #[test]
     fn missing_parts_name_their_field() {
-        let missing = |input: CallInput<'static>| Outbound::prepare(input, &Defaults::default(), now()).err();
+        let missing = |input: CallInput<'static>| Outbound::prepare(input, now()).err();
         assert_eq!(
             missing(CallInput {
                 partner_key: None,
@@ -227,5 +195,17 @@ mod tests {
             ..ConfigureInput::default()
         };
         assert_eq!(bad.check(), Err(Error::InsecureBaseUrl));
+        let good = ConfigureInput {
+            partner_key: Some(" pk "),
+            base_url: Some("https://onramp.example.com"),
+            timeout_ms: Some(5000.0),
+            transport: Some("beacon"),
+        };
+        assert_eq!(good.check(), Ok(()));
+        let bad_key = ConfigureInput {
+            partner_key: Some(" "),
+            ..ConfigureInput::default()
+        };
+        assert_eq!(bad_key.check(), Err(Error::Empty(Field::PartnerKey)));
     }
 }

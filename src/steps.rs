@@ -241,7 +241,7 @@ pub fn next_due_in(state: &State, now: i64) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::options::{Defaults, Transport};
+    use crate::options::Transport;
     use crate::outbound::CallInput;
     use crate::tracking::PurchasedAt;
 
@@ -261,7 +261,7 @@ mod tests {
             timeout_ms: None,
             transport: None,
         };
-        Outbound::prepare(input, &Defaults::default(), now()).expect("a valid call")
+        Outbound::prepare(input, now()).expect("a valid call")
     }
 
     fn parse(text: &str) -> serde_json::Value {

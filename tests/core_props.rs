@@ -6,7 +6,7 @@
 
 use onramp_pixel::endpoint::Endpoint;
 use onramp_pixel::input::{read, Call};
-use onramp_pixel::options::{timeout_ms, Defaults, Transport, TRACKING_OPTIONS};
+use onramp_pixel::options::{timeout_ms, Transport, TRACKING_OPTIONS};
 use onramp_pixel::outbound::{CallInput, Outbound};
 use onramp_pixel::queue::{Entry, State};
 use onramp_pixel::retry::{backoff_ms, retry_after_ms, verdict, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
@@ -92,7 +92,7 @@ proptest! {
             timeout_ms: timeout,
             transport: transport.as_deref(),
         };
-        let _ = Outbound::prepare(input, &Defaults::default(), now());
+        let _ = Outbound::prepare(input, now());
         let _ = timeout.map(timeout_ms);
         let _ = transport.as_deref().map(Transport::parse);
     }
@@ -132,7 +132,7 @@ proptest! {
     fn call_texts_never_panic(text in texty(), at in any::<f64>(), timeout in any::<f64>()) {
         let call = Call::decode(&text);
         if let Ok(input) = read(&call, at, timeout, &TRACKING_OPTIONS) {
-            let _ = Outbound::prepare(input, &Defaults::default(), now());
+            let _ = Outbound::prepare(input, now());
         }
     }
 

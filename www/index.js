@@ -6,16 +6,16 @@
 // localStorage, Web Locks, IndexedDB, fetch, sendBeacon, timers and page
 // events. Every request is started synchronously inside the caller's task,
 // so a page may navigate away right after a call.
-import initWasm, {
-  createSaasTracking as wasmAdmit,
-  configure as wasmConfigure,
-  claim as wasmClaim,
-  settle as wasmSettle,
-  due as wasmDue,
-} from './onramp_pixel.js';
+import initWasm, { createSaasTracking as wasmAdmit, step as wasmStep } from './onramp_pixel.js';
 
 const g = globalThis;
 const TAG = '[onramp] ';
+// The core's steps (`step` of src/lib.rs; ADMIT is `createSaasTracking`)
+const ADMIT = -1;
+const CONFIGURE = 0;
+const CLAIM = 1;
+const SETTLE = 2;
+const DUE = 3;
 // claim() answers
 const GO = 0;
 const ACCEPTED = 1;
@@ -28,6 +28,8 @@ const STORE = 'accepted';
 const KEY = 'onramp-pixel:v1';
 const FIELDS = ['partnerKey', 'serviceName', 'customerId', 'purchasedAt', 'baseUrl', 'timeoutMs', 'transport'];
 const MAX_UNITS = 16384;
+// The fields configure() may set (partnerKey, baseUrl, timeoutMs, transport).
+const CONFIGURABLE = [0, 4, 5, 6];
 
 let ready = null;
 let loaded = false;
@@ -39,6 +41,9 @@ let db;
 // The queue lives in localStorage; in memory where the page has none or
 // a write failed (private mode, quota, Node), for the life of the page.
 let memory = null;
+// What configure() set, by field, as read() reads it: laid under each later
+// call's own arguments.
+const defaults = [];
 
 function onrampError(code, message, field = null, cause) {
   const error = new Error(message, cause === undefined ? undefined : { cause });
@@ -108,8 +113,12 @@ export function createSaasTracking(...args) {
 /** Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls. */
 export function configure(options) {
   return call((o) => {
-    const answer = JSON.parse(wasmConfigure(...read([o], true)));
-    return answer.error ? Promise.reject(fromCore(answer.error)) : Promise.resolve();
+    const given = read([o], true);
+    const answer = step(CONFIGURE, ...callText(given));
+    if (answer.error) return Promise.reject(fromCore(answer.error));
+    // All options were valid: keep them.
+    for (const i of CONFIGURABLE) if (given.slots[i][0] !== '-') defaults[i] = given.slots[i];
+    return Promise.resolve();
   }, [options]);
 }
 
@@ -118,55 +127,42 @@ export function flush() {
   return call(send, ['forced']);
 }
 
-// The arguments as the core takes them (see src/input.rs): the call text
-// (a kind letter per field, then the strings and the option names with their
-// `%`, `&` and `,` escaped) and purchasedAt and timeoutMs as numbers. Only looks at
-// the values, never converts one, so no code of the caller's runs but the
-// getters of an options object.
+// The arguments as the core takes them (see src/input.rs): each field's
+// [kind letter, text, number] and the option names, or `bad` (`!o`, `!r`).
+// Only looks at the values, never converts one, so no code of the caller's
+// runs but the getters of an options object.
 function read(args, options) {
   const first = args[0];
   const object = first !== null && typeof first === 'object' && !Array.isArray(first);
-  const texts = [];
-  let kinds = '';
-  let at = NaN;
-  let timeout = NaN;
-  let keys = [];
-  if (options && !object) {
-    kinds = '!o';
-  } else {
-    try {
-      if (object) keys = Object.keys(first).map(quote);
-      FIELDS.forEach((name, i) => {
-        const v = object ? first[name] : args[i];
-        let kind = 'x';
-        let text = '';
-        if (v == null) kind = '-';
-        else if (typeof v === 'string') {
-          kind = 'l';
-          if (v.length <= MAX_UNITS) {
-            try {
-              text = quote(v);
-              kind = 's';
-            } catch {
-              kind = 'c';
-            }
-          }
-        } else if (typeof v === 'number') {
-          kind = 'n';
-          if (i === 3) at = v;
-          if (i === 5) timeout = v;
-        } else if (v instanceof Date) {
-          kind = 'd';
-          if (i === 3) at = Date.prototype.getTime.call(v);
+  if (options && !object) return { bad: '!o' };
+  try {
+    const keys = object ? Object.keys(first).map(quote) : [];
+    const slots = FIELDS.map((name, i) => {
+      const v = object ? first[name] : args[i];
+      if (v == null) return ['-', '', NaN];
+      if (typeof v === 'string') {
+        if (v.length > MAX_UNITS) return ['l', '', NaN];
+        try {
+          return ['s', quote(v), NaN];
+        } catch {
+          return ['c', '', NaN];
         }
-        kinds += kind;
-        texts.push(text);
-      });
-    } catch {
-      kinds = '!r';
-    }
+      }
+      if (typeof v === 'number') return ['n', '', v];
+      if (v instanceof Date) return ['d', '', Date.prototype.getTime.call(v)];
+      return ['x', '', NaN];
+    });
+    return { slots, keys };
+  } catch {
+    return { bad: '!r' };
   }
-  return [[kinds, ...texts, keys].join('&'), at, timeout];
+}
+
+// The call text (kind letters, the texts, the option names, joined by `&`)
+// and the numbers beside it: purchasedAt's and timeoutMs'.
+function callText({ bad, slots, keys }) {
+  if (bad) return [bad, NaN, NaN];
+  return [[slots.map((s) => s[0]).join(''), ...slots.map((s) => s[1]), keys].join('&'), slots[3][2], slots[5][2]];
 }
 
 // `%`, `&` and `,` as `%25`, `%26`, `%2c`; throws on a lone surrogate, which
@@ -186,8 +182,10 @@ function load() {
 }
 
 // Runs one step of the core over the stored queue and stores what it changed.
-function step(run, ...args) {
-  const answer = JSON.parse(run(load(), Date.now(), ...args));
+function step(op, arg, x, y) {
+  const store = load();
+  const now = Date.now();
+  const answer = JSON.parse(op === ADMIT ? wasmAdmit(store, now, arg, x, y) : wasmStep(op, store, now, arg, x, y));
   const text = answer.store;
   if (text === undefined) return answer;
   waiting = answer.waiting;
@@ -207,7 +205,9 @@ function step(run, ...args) {
 // lock where there are Web Locks, so two tabs never both send it).
 function submit(...args) {
   listen();
-  const plan = step(wasmAdmit, ...read(args));
+  const call = read(args);
+  if (call.slots) for (const i of CONFIGURABLE) if (call.slots[i][0] === '-' && defaults[i]) call.slots[i] = defaults[i];
+  const plan = step(ADMIT, ...callText(call));
   if (plan.error) return Promise.reject(fromCore(plan.error));
   if (plan.dropped) warn('the queue is full: the oldest waiting tracking was dropped');
   const tracking = JSON.parse(plan.body);
@@ -215,7 +215,7 @@ function submit(...args) {
     Object.assign({ ok, queued: !ok, status: null, body: null, transport, tracking }, extra);
   const alreadySent = () => result(true, null, { alreadySent: true });
   const claimed = (acceptedAt) => {
-    const claim = step(wasmClaim, plan.id, plan.timeoutMs, acceptedAt).claim;
+    const claim = step(CLAIM, plan.id, plan.timeoutMs, acceptedAt).claim;
     if (claim === GO) return attempt(plan, result);
     return claim === ACCEPTED ? alreadySent() : result(false, null);
   };
@@ -286,7 +286,7 @@ function beacon(plan, result, fetchFailed) {
 }
 
 function settle(id, outcome, retryAfter) {
-  const settled = step(wasmSettle, Math.random(), id, outcome, retryAfter);
+  const settled = step(SETTLE, retryAfter == null ? id : id + '\n' + retryAfter, outcome, Math.random());
   arm(settled.next);
   return settled;
 }
@@ -345,14 +345,14 @@ function parse(text) {
 // the page may not live to get). Resolves { sent, waiting }; never rejects.
 function send(mode) {
   listen();
-  const list = step(wasmDue, mode === 'forced');
+  const list = step(DUE, '', mode === 'forced' ? 1 : 0, NaN);
   if (list.expired) warn('trackings older than 7 days were dropped from the queue');
   // Wakes for what is not due yet, and for attempts left in flight by a page
   // that went away, once their lease is over.
   arm(list.next);
   const attempts = list.due.map((entry) => {
     const one = (acceptedAt) => {
-      if (step(wasmClaim, entry.id, entry.timeoutMs, acceptedAt).claim !== GO) return false;
+      if (step(CLAIM, entry.id, entry.timeoutMs, acceptedAt).claim !== GO) return false;
       const pending = post(entry.url, entry.body, entry.timeoutMs);
       if (!pending) {
         settle(entry.id, NETWORK);

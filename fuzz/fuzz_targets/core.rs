@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use onramp_pixel::endpoint::Endpoint;
 use onramp_pixel::input::{read, Call};
-use onramp_pixel::options::{Defaults, CONFIGURE_OPTIONS, TRACKING_OPTIONS};
+use onramp_pixel::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
 use onramp_pixel::outbound::Outbound;
 use onramp_pixel::queue::State;
 use onramp_pixel::retry::retry_after_ms;
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let call = Call::decode(call_text);
     if let Ok(input) = read(&call, a, b, &TRACKING_OPTIONS) {
-        if let Ok(outbound) = Outbound::prepare(input, &Defaults::default(), now) {
+        if let Ok(outbound) = Outbound::prepare(input, now) {
             let mut state = State::decode(store);
             let (id, _) = steps::admit(&mut state, &outbound, now.as_millis());
             let plan = steps::plan(&outbound, &id, steps::Admission::InFlight).finish();

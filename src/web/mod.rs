@@ -3,9 +3,7 @@
 //! call's arguments as text and numbers, and gets back one JSON object
 //! (with the queue text to store, `store`, how many trackings wait, `waiting`,
 //! and when the next is due, `next`).
-//! The configured defaults are the module's only state.
-
-pub mod config;
+//! The module keeps no state between steps.
 
 use crate::error::Error;
 use crate::input::{self, Call};
@@ -39,7 +37,7 @@ fn clock(now: f64) -> Timestamp {
 pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
     let call = Call::decode(call);
     let prepared = input::read(&call, purchased_ms, timeout_ms, &TRACKING_OPTIONS)
-        .and_then(|call| config::with(|defaults| Outbound::prepare(call, defaults, Timestamp::from_epoch_ms(now)?)));
+        .and_then(|call| Outbound::prepare(call, Timestamp::from_epoch_ms(now)?));
     match prepared {
         Ok(outbound) => {
             let mut state = State::decode(store);
@@ -51,23 +49,40 @@ pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64
     }
 }
 
-/// `configure({ baseUrl, partnerKey, timeoutMs, transport })`: all or
-/// nothing, an invalid option changes nothing. Answers `{}` or `{error}`.
-pub fn configure(call: &str, purchased_ms: f64, timeout_ms: f64) -> String {
+/// The steps other than a call, by number: 0 `configure`, 1 `claim`,
+/// 2 `settle`, 3 `due`; `text`, `x` and `y` are each step's arguments (see
+/// `crate::exports::step`).
+pub fn step(op: u32, store: &str, now: f64, text: &str, x: f64, y: f64) -> String {
+    match op {
+        0 => configure(text, y),
+        1 => claim(store, now, text, x, y),
+        2 => {
+            let (id, retry_after) = match text.split_once('\n') {
+                Some((id, retry_after)) => (id, Some(retry_after)),
+                None => (text, None),
+            };
+            settle(store, now, y, id, x, retry_after)
+        }
+        _ => due(store, now, x != 0.0),
+    }
+}
+
+/// `configure({ baseUrl, partnerKey, timeoutMs, transport })`: checks every
+/// option given; answers `{}` or `{error}`. The JS entry keeps the options
+/// as defaults only when all are valid.
+fn configure(call: &str, timeout_ms: f64) -> String {
     let call = Call::decode(call);
     let checked =
-        input::read(&call, purchased_ms, timeout_ms, &CONFIGURE_OPTIONS).and_then(|call| call.as_configure().check());
+        input::read(&call, f64::NAN, timeout_ms, &CONFIGURE_OPTIONS).and_then(|call| call.as_configure().check());
     match checked {
-        Ok(defaults) => {
-            config::merge(defaults);
-            Object::new().finish()
-        }
+        Ok(()) => Object::new().finish(),
         Err(err) => failure(&err),
     }
 }
 
 /// See [`steps::claim`]; answers `{claim, store}`.
-pub fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64) -> String {
+fn claim(store: &str, now: f64, id: &str, timeout_ms: f64, accepted_at: f64) -> String {
+    let timeout_ms = timeout_ms as u32;
     let accepted_at = accepted_at.is_finite().then_some(accepted_at as i64);
     let mut state = State::decode(store);
     let now = clock(now).as_millis();
@@ -76,22 +91,15 @@ pub fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64)
 }
 
 /// See [`steps::settle`]; answers `{verdict, retryAt, error, store}`.
-pub fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<String>) -> String {
+fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<&str>) -> String {
     let now = clock(now);
     let mut state = State::decode(store);
-    let settled = steps::settle(
-        &mut state,
-        id,
-        Outcome::from_code(outcome),
-        retry_after.as_deref(),
-        now,
-        random,
-    );
+    let settled = steps::settle(&mut state, id, Outcome::from_code(outcome), retry_after, now, random);
     with_store(settled.answer(), &state, now.as_millis())
 }
 
 /// See [`steps::due`]; answers `{expired, due, store}`.
-pub fn due(store: &str, now: f64, force: bool) -> String {
+fn due(store: &str, now: f64, force: bool) -> String {
     let mut state = State::decode(store);
     let now = clock(now).as_millis();
     let due = steps::due(&mut state, now, force);

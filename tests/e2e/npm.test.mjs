@@ -40,7 +40,7 @@ test('imported entry loads the wasm lazily and once, and sends', async () => {
   await context.close();
 });
 
-test('configure() then the positional form; a repeat is not sent again', async () => {
+test('configure() then the positional form; a repeat is not sent again; options given with a call win; a refused configure() changes nothing', async () => {
   const { context, page, problems } = await npmPage();
   const id = uniqueId('npm-configured');
   const result = await page.evaluate(async (id) => {
@@ -48,10 +48,22 @@ test('configure() then the positional form; a repeat is not sent again', async (
     await pixel.configure({ baseUrl: collector + '/', partnerKey: 'pk_conf' });
     const first = await pixel.createSaasTracking(undefined, 'svc', id, new Date('2026-11-26T10:00:00Z'));
     const second = await pixel.createSaasTracking(undefined, 'svc', id, new Date('2026-11-26T10:00:00Z'));
-    const badConfig = await pixel.configure({ baseUrl: 'ftp://x' }).catch((e) => [e.code, e.field]);
-    return { first: first.status, second: [second.ok, second.alreadySent, second.status], badConfig };
+    const badConfig = await pixel.configure({ partnerKey: 'pk_bad', baseUrl: 'ftp://x' }).catch((e) => [e.code, e.field]);
+    const own = await pixel.createSaasTracking({ partnerKey: 'pk_own', serviceName: 'svc', customerId: id + '-own' });
+    const after = await pixel.createSaasTracking(undefined, 'svc', id + '-after');
+    return {
+      first: first.status,
+      second: [second.ok, second.alreadySent, second.status],
+      badConfig,
+      later: [own.tracking.partnerKey, after.tracking.partnerKey, own.status, after.status],
+    };
   }, id);
-  assert.deepEqual(result, { first: 201, second: [true, true, null], badConfig: ['invalid_base_url', 'baseUrl'] });
+  assert.deepEqual(result, {
+    first: 201,
+    second: [true, true, null],
+    badConfig: ['invalid_base_url', 'baseUrl'],
+    later: ['pk_own', 'pk_conf', 201, 201],
+  });
   const stored = await sandbox.find(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
