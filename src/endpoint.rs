@@ -20,54 +20,33 @@ impl Endpoint {
     /// slashes removed).
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
         let text = text.trim();
-        // The scheme ends at the first colon; "//" must follow it.
-        let (scheme, rest) = text
-            .find(':')
-            .map(|at| text.split_at(at))
-            .and_then(|(scheme, rest)| Some((scheme, rest.strip_prefix("://")?)))
-            .ok_or(Error::InvalidBaseUrl(
-                "expected an absolute URL such as https://onramp.example.com",
-            ))?;
+        let (scheme, rest) = text.split_once("://").ok_or(Error::InvalidBaseUrl)?;
         let scheme = scheme.to_ascii_lowercase();
-        if scheme != "https" && scheme != "http" {
-            return Err(Error::InvalidBaseUrl("the scheme must be https:"));
-        }
-        if rest.contains(['?', '#']) {
-            return Err(Error::InvalidBaseUrl("a query or fragment is not allowed"));
-        }
-        let (authority, path) = match rest.find('/') {
-            Some(at) => rest.split_at(at),
-            None => (rest, ""),
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = path.trim_end_matches('/');
+        // A port follows the host (after the closing bracket of an IPv6 host).
+        let host_end = match authority.strip_prefix('[') {
+            Some(v6) => v6.find(']').map_or(0, |at| at + 2),
+            None => authority.find(':').unwrap_or(authority.len()),
         };
-        if authority.contains('@') {
-            return Err(Error::InvalidBaseUrl("credentials are not allowed in the URL"));
-        }
-        let (host, port) = split_host_port(authority)?;
+        let (host, port) = authority.split_at(host_end);
         let host = host.to_ascii_lowercase();
+        let valid = (scheme == "https" || scheme == "http")
+            && valid_host(host.as_bytes())
+            && (port.is_empty() || valid_port(port.as_bytes()))
+            && path
+                .split('/')
+                .skip(1)
+                .all(|segment| !matches!(segment, "" | "." | "..") && segment.bytes().all(is_path_byte));
+        if !valid {
+            return Err(Error::InvalidBaseUrl);
+        }
         if scheme == "http" && !LOOPBACK_HOSTS.contains(&host.as_str()) {
             return Err(Error::InsecureBaseUrl);
         }
-        let path = path.trim_end_matches('/');
-        for segment in path.split('/').skip(1) {
-            if segment.is_empty() || segment == "." || segment == ".." {
-                return Err(Error::InvalidBaseUrl("the path has an empty, . or .. segment"));
-            }
-            if !segment.bytes().all(is_path_byte) {
-                return Err(Error::InvalidBaseUrl(
-                    "the path has a character that must be percent-encoded",
-                ));
-            }
-        }
-        let mut base = String::with_capacity(text.len());
-        base.push_str(&scheme);
-        base.push_str("://");
-        base.push_str(&host);
-        if let Some(port) = port {
-            base.push(':');
-            base.push_str(port);
-        }
-        base.push_str(path);
-        Ok(Endpoint { base })
+        Ok(Endpoint {
+            base: crate::text::concat(&[&scheme, "://", &host, port, path]),
+        })
     }
 
     /// The normalised base URL.
@@ -77,56 +56,35 @@ impl Endpoint {
 
     /// `{base}/api/SaasTrackings`.
     pub fn trackings_url(&self) -> String {
-        let mut url = String::with_capacity(self.base.len() + TRACKINGS_PATH.len());
-        url.push_str(&self.base);
-        url.push_str(TRACKINGS_PATH);
-        url
+        crate::text::concat(&[&self.base, TRACKINGS_PATH])
     }
 }
 
-fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), Error> {
-    // A port follows the first colon after the host (after the closing
-    // bracket of an IPv6 host).
-    let host_end = match authority.strip_prefix('[') {
-        Some(v6) => v6.find(']').map_or(authority.len(), |at| at + 2),
-        None => authority.find(':').unwrap_or(authority.len()),
-    };
-    let (host, rest) = authority.split_at(host_end.min(authority.len()));
-    let port = match rest.strip_prefix(':') {
-        Some(port) => Some(port),
-        None if rest.is_empty() => None,
-        None => return Err(BAD_HOST),
-    };
-    let valid = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(v6) => !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
-        None => {
-            host.len() <= 253
-                && host.split('.').all(|label| {
-                    !label.is_empty()
-                        && label.len() <= 63
-                        && !label.starts_with('-')
-                        && !label.ends_with('-')
-                        && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                })
-        }
-    };
-    if !valid {
-        return Err(BAD_HOST);
-    }
-    if let Some(port) = port {
-        let number = if port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()) {
-            crate::text::parse_integer(port)
-        } else {
-            None
-        };
-        if !number.is_some_and(|p| (1..=65_535).contains(&p)) {
-            return Err(Error::InvalidBaseUrl("the port must be a number from 1 to 65535"));
+/// A host name (labels of letters, digits and inner hyphens) or a
+/// bracketed IPv6 address.
+fn valid_host(host: &[u8]) -> bool {
+    match host {
+        [b'[', v6 @ .., b']'] => !v6.is_empty() && v6.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
+        _ => {
+            host.len() <= 253 && host.split(|&b| b == b'.').all(|label| {
+                matches!((label.first(), label.last()), (Some(first), Some(last)) if *first != b'-' && *last != b'-')
+                    && label.len() <= 63
+                    && label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+            })
         }
     }
-    Ok((host, port))
 }
 
-const BAD_HOST: Error = Error::InvalidBaseUrl("the host is missing or not a valid name or address");
+/// `:` and a port number from 1 to 65535.
+fn valid_port(port: &[u8]) -> bool {
+    match port {
+        [b':', digits @ ..] if (1..=5).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit) => {
+            let number = digits.iter().fold(0_u32, |n, &d| n * 10 + u32::from(d - b'0'));
+            (1..=65_535).contains(&number)
+        }
+        _ => false,
+    }
+}
 
 /// Bytes allowed unencoded in a path segment (RFC 3986 `pchar`).
 fn is_path_byte(b: u8) -> bool {

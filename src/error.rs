@@ -59,11 +59,11 @@ pub enum Error {
     /// A string field holds a control character or a lone surrogate.
     InvalidCharacters(Field),
     /// `purchasedAt` is not a date this pixel understands.
-    InvalidDate(&'static str),
+    InvalidDate,
     /// `purchasedAt` is before 2000 or more than a day in the future.
     DateOutOfRange,
     /// The base URL is not an absolute URL of the accepted form.
-    InvalidBaseUrl(&'static str),
+    InvalidBaseUrl,
     /// The base URL uses plain `http:` to a host other than loopback.
     InsecureBaseUrl,
     /// An option has a value outside its accepted set or range.
@@ -95,9 +95,9 @@ impl Error {
             Error::Empty(_) => "empty_field",
             Error::TooLong(_) => "too_long",
             Error::InvalidCharacters(_) => "invalid_characters",
-            Error::InvalidDate(_) => "invalid_date",
+            Error::InvalidDate => "invalid_date",
             Error::DateOutOfRange => "date_out_of_range",
-            Error::InvalidBaseUrl(_) => "invalid_base_url",
+            Error::InvalidBaseUrl => "invalid_base_url",
             Error::InsecureBaseUrl => "insecure_base_url",
             Error::InvalidOption { .. } => "invalid_option",
             Error::UnknownOption(_) => "unknown_option",
@@ -117,8 +117,8 @@ impl Error {
             | Error::TooLong(f)
             | Error::InvalidCharacters(f)
             | Error::InvalidOption { field: f, .. } => Some(f.name()),
-            Error::InvalidDate(_) | Error::DateOutOfRange => Some(Field::PurchasedAt.name()),
-            Error::InvalidBaseUrl(_) | Error::InsecureBaseUrl => Some(Field::BaseUrl.name()),
+            Error::InvalidDate | Error::DateOutOfRange => Some(Field::PurchasedAt.name()),
+            Error::InvalidBaseUrl | Error::InsecureBaseUrl => Some(Field::BaseUrl.name()),
             Error::UnknownOption(name) => Some(name),
             Error::TransportUnavailable => Some(Field::Transport.name()),
             Error::Network | Error::Timeout | Error::Rejected(_) => None,
@@ -135,13 +135,21 @@ impl Error {
             Error::Empty(_) => [field, " must not be empty", ""],
             Error::TooLong(_) => [field, " is longer than ", "the maximum of 512 characters"],
             Error::InvalidCharacters(_) => [field, " contains a control character", " or a lone surrogate"],
-            Error::InvalidDate(why) => ["purchasedAt is not a valid date: ", why, ""],
+            Error::InvalidDate => [
+                "purchasedAt is not a valid date: expected YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS[.sss]]",
+                " with Z or ±HH:MM (years 0001 to 9999), a Date or epoch milliseconds",
+                "",
+            ],
             Error::DateOutOfRange => [
                 "purchasedAt must be after 2000-01-01",
                 " and at most one day in the future",
                 "",
             ],
-            Error::InvalidBaseUrl(why) => ["baseUrl is not valid: ", why, ""],
+            Error::InvalidBaseUrl => [
+                "baseUrl is not valid: expected https://host[:port][/path] (port 1 to 65535,",
+                " the path percent-encoded, no empty, . or .. segment),",
+                " without credentials, query or fragment",
+            ],
             Error::InsecureBaseUrl => [
                 "baseUrl must use https: ",
                 "(plain http: is allowed only for localhost, 127.0.0.1 and [::1])",

@@ -32,97 +32,26 @@ impl Timestamp {
     /// `date.getTime()`): finite, with a four-digit year; a fraction of a
     /// millisecond is dropped.
     pub fn from_epoch_ms(ms: f64) -> Result<Timestamp, Error> {
-        if !ms.is_finite() {
-            return Err(Error::InvalidDate("not a finite number"));
-        }
         let ms = ms.floor();
-        if ms < MIN_MS as f64 || ms > MAX_MS as f64 {
-            return Err(Error::InvalidDate("outside the years 0001 to 9999"));
+        // NaN fails both comparisons.
+        if ms >= MIN_MS as f64 && ms <= MAX_MS as f64 {
+            Ok(Timestamp(ms as i64))
+        } else {
+            Err(Error::InvalidDate)
         }
-        Ok(Timestamp(ms as i64))
     }
 
     /// Parses `YYYY-MM-DD` (midnight UTC) or an RFC 3339 / ISO 8601 date-time
     /// with a time zone: `YYYY-MM-DDTHH:MM[:SS[.fff…]](Z|±HH:MM|±HHMM|±HH)`.
-    /// `t` or a space may stand for `T`, `z` for `Z`. Digits past the
-    /// millisecond are dropped. A date-time without a time zone is refused,
-    /// since it would be read differently on every visitor's machine.
+    /// `t` or a space may stand for `T`, `z` for `Z`, a comma for the
+    /// decimal point. Digits past the millisecond are dropped. A date-time
+    /// without a time zone is refused, since it would be read differently
+    /// on every visitor's machine.
     pub fn parse(text: &str) -> Result<Timestamp, Error> {
-        let mut c = Cursor::new(text.trim());
-        let year = c.digits(4).ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        c.expect(b'-').ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        let month = c.digits(2).ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        c.expect(b'-').ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        let day = c.digits(2).ok_or(Error::InvalidDate("expected YYYY-MM-DD"))?;
-        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-            return Err(Error::InvalidDate("no such day"));
-        }
-        let days = days_from_civil(year, month, day);
-        if c.at_end() {
-            return Ok(Timestamp(days * MS_PER_DAY));
-        }
-        if !matches!(c.next(), Some(b'T' | b't' | b' ')) {
-            return Err(Error::InvalidDate("expected T between date and time"));
-        }
-        let hour = c.digits(2).ok_or(Error::InvalidDate("expected HH:MM"))?;
-        c.expect(b':').ok_or(Error::InvalidDate("expected HH:MM"))?;
-        let minute = c.digits(2).ok_or(Error::InvalidDate("expected HH:MM"))?;
-        let mut second = 0;
-        let mut millis = 0;
-        if c.peek() == Some(b':') {
-            c.next();
-            second = c.digits(2).ok_or(Error::InvalidDate("expected seconds as SS"))?;
-            if matches!(c.peek(), Some(b'.' | b',')) {
-                c.next();
-                let mut scale = 100;
-                let mut any = false;
-                while let Some(d) = c.peek().filter(u8::is_ascii_digit) {
-                    c.next();
-                    any = true;
-                    millis += i64::from(d - b'0') * scale;
-                    scale /= 10;
-                }
-                if !any {
-                    return Err(Error::InvalidDate("expected digits after the decimal point"));
-                }
-            }
-        }
-        if hour > 23 || minute > 59 || second > 59 {
-            return Err(Error::InvalidDate("no such time of day"));
-        }
-        let offset_minutes = match c.next() {
-            Some(b'Z' | b'z') => 0,
-            Some(sign @ (b'+' | b'-')) => {
-                let h = c.digits(2).ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?;
-                if c.peek() == Some(b':') {
-                    c.next();
-                }
-                let m = if c.at_end() {
-                    0
-                } else {
-                    c.digits(2).ok_or(Error::InvalidDate("expected a ±HH:MM offset"))?
-                };
-                if h > 23 || m > 59 {
-                    return Err(Error::InvalidDate("no such time zone offset"));
-                }
-                let total = h * 60 + m;
-                if sign == b'-' {
-                    -total
-                } else {
-                    total
-                }
-            }
-            None => return Err(Error::InvalidDate("a time needs a time zone (Z or ±HH:MM)")),
-            Some(_) => return Err(Error::InvalidDate("unexpected text after the time")),
-        };
-        if !c.at_end() {
-            return Err(Error::InvalidDate("unexpected text after the time zone"));
-        }
-        let ms = days * MS_PER_DAY + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis;
-        if !(MIN_MS..=MAX_MS).contains(&ms) {
-            return Err(Error::InvalidDate("outside the years 0001 to 9999"));
-        }
-        Ok(Timestamp(ms))
+        read(text.trim().as_bytes())
+            .filter(|ms| (MIN_MS..=MAX_MS).contains(ms))
+            .map(Timestamp)
+            .ok_or(Error::InvalidDate)
     }
 
     /// Refuses dates before 2000 and more than a day after `now`.
@@ -203,42 +132,70 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
-/// A byte cursor that never indexes out of bounds.
-struct Cursor<'a> {
-    bytes: std::slice::Iter<'a, u8>,
+/// The number written with the `len` digits at `at`, if they are digits.
+fn number(b: &[u8], at: usize, len: usize) -> Option<i64> {
+    b.get(at..at + len)?.iter().try_fold(0, |value, &d| {
+        d.is_ascii_digit().then(|| value * 10 + i64::from(d - b'0'))
+    })
 }
 
-impl<'a> Cursor<'a> {
-    fn new(text: &'a str) -> Self {
-        Cursor {
-            bytes: text.as_bytes().iter(),
+/// Epoch milliseconds of a date or date-time text (see [`Timestamp::parse`]);
+/// the fields are at fixed places up to the seconds.
+fn read(b: &[u8]) -> Option<i64> {
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    let (year, month, day) = (number(b, 0, 4)?, number(b, 5, 2)?, number(b, 8, 2)?);
+    if !at(4, b'-') || !at(7, b'-') || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    let mut ms = days_from_civil(year, month, day) * MS_PER_DAY;
+    let Some(&sep) = b.get(10) else {
+        return Some(ms);
+    };
+    let (hour, minute) = (number(b, 11, 2)?, number(b, 14, 2)?);
+    if !matches!(sep, b'T' | b't' | b' ') || !at(13, b':') {
+        return None;
+    }
+    let mut second = 0;
+    let mut end = 16;
+    if at(16, b':') {
+        second = number(b, 17, 2)?;
+        end = 19;
+        if at(19, b'.') || at(19, b',') {
+            end = 20;
+            let mut scale = 100;
+            while let Some(d) = number(b, end, 1) {
+                ms += d * scale;
+                scale /= 10;
+                end += 1;
+            }
+            if end == 20 {
+                return None;
+            }
         }
     }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.clone().next().copied()
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
     }
-
-    fn next(&mut self) -> Option<u8> {
-        self.bytes.next().copied()
-    }
-
-    fn at_end(&self) -> bool {
-        self.bytes.len() == 0
-    }
-
-    fn expect(&mut self, byte: u8) -> Option<()> {
-        (self.next()? == byte).then_some(())
-    }
-
-    fn digits(&mut self, count: usize) -> Option<i64> {
-        let mut value = 0;
-        for _ in 0..count {
-            let b = self.next().filter(u8::is_ascii_digit)?;
-            value = value * 10 + i64::from(b - b'0');
+    let offset = match b.get(end..)? {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), zone @ ..] => {
+            let h = number(zone, 0, 2)?;
+            let m = match zone.get(2..)? {
+                [] | [b':'] => 0,
+                [b':', m @ ..] | m => number(m, 0, 2).filter(|_| m.len() == 2)?,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            if *sign == b'-' {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            }
         }
-        Some(value)
-    }
+        _ => return None,
+    };
+    Some(ms + ((hour * 60 + minute - offset) * 60 + second) * 1000)
 }
 
 #[cfg(test)]
