@@ -1,6 +1,7 @@
 //! The collector's base URL and the tracking endpoint below it.
 
 use crate::error::Error;
+use crate::text::{split, split_once};
 
 /// The path of the tracking endpoint below the base URL.
 pub const TRACKINGS_PATH: &str = "/api/SaasTrackings";
@@ -19,23 +20,27 @@ impl Endpoint {
     /// Checks and normalises a base URL (scheme and host lowercased, trailing
     /// slashes removed).
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
-        let text = text.trim();
-        let (scheme, rest) = text.split_once("://").ok_or(Error::InvalidBaseUrl)?;
+        let text = text.trim_ascii();
+        // The scheme ends at the first colon; "//" must follow it.
+        let (scheme, rest) = split_once(text, b':').ok_or(Error::InvalidBaseUrl)?;
+        let rest = rest.strip_prefix("//").ok_or(Error::InvalidBaseUrl)?;
         let scheme = scheme.to_ascii_lowercase();
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let path = path.trim_end_matches('/');
+        let (authority, path) = cut(rest, find(rest, b'/').unwrap_or(rest.len()));
+        let path = path
+            .get(..path.bytes().rposition(|b| b != b'/').map_or(0, |at| at + 1))
+            .unwrap_or("");
         // A port follows the host (after the closing bracket of an IPv6 host).
-        let host_end = match authority.strip_prefix('[') {
-            Some(v6) => v6.find(']').map_or(0, |at| at + 2),
-            None => authority.find(':').unwrap_or(authority.len()),
+        let host_end = if authority.as_bytes().first() == Some(&b'[') {
+            find(authority, b']').map_or(0, |at| at + 1)
+        } else {
+            find(authority, b':').unwrap_or(authority.len())
         };
-        let (host, port) = authority.split_at(host_end);
+        let (host, port) = cut(authority, host_end);
         let host = host.to_ascii_lowercase();
         let valid = (scheme == "https" || scheme == "http")
             && valid_host(host.as_bytes())
             && (port.is_empty() || valid_port(port.as_bytes()))
-            && path
-                .split('/')
+            && split(path, b'/')
                 .skip(1)
                 .all(|segment| !matches!(segment, "" | "." | "..") && segment.bytes().all(is_path_byte));
         if !valid {
@@ -58,6 +63,16 @@ impl Endpoint {
     pub fn trackings_url(&self) -> String {
         crate::text::concat(&[&self.base, TRACKINGS_PATH])
     }
+}
+
+/// Where the byte `b` (ASCII) first is in `text`.
+fn find(text: &str, b: u8) -> Option<usize> {
+    text.bytes().position(|c| c == b)
+}
+
+/// `text` split at `at`, a place found by [`find`] (or its length).
+fn cut(text: &str, at: usize) -> (&str, &str) {
+    (text.get(..at).unwrap_or(""), text.get(at..).unwrap_or(""))
 }
 
 /// A host name (labels of letters, digits and inner hyphens) or a

@@ -6,6 +6,7 @@
 use crate::error::{Error, Field};
 use crate::options::check_option_name;
 use crate::outbound::{CallInput, ConfigureInput};
+use crate::text::split;
 use crate::tracking::PurchasedAt;
 
 /// The fields, in the order of the call text.
@@ -42,13 +43,13 @@ pub struct Call {
 impl Call {
     /// Decodes the call text; missing parts are empty.
     pub fn decode(text: &str) -> Call {
-        let mut parts = text.split('&');
+        let mut parts = split(text, b'&');
         let kinds = parts.next().unwrap_or("").to_owned();
         let texts = (0..FIELDS.len())
             .map(|_| unescape(parts.next().unwrap_or("")))
             .collect();
         let keys = match parts.next() {
-            Some(keys) if !keys.is_empty() => keys.split(',').map(unescape).collect(),
+            Some(keys) if !keys.is_empty() => split(keys, b',').map(unescape).collect(),
             _ => Vec::new(),
         };
         Call { kinds, texts, keys }
@@ -57,22 +58,23 @@ impl Call {
 
 /// Reads `%XX` escapes of ASCII characters; anything else stays as it is.
 fn unescape(text: &str) -> String {
+    let hex = |at: usize| char::from(*text.as_bytes().get(at)?).to_digit(16);
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '%' {
-            let mut ahead = chars.clone();
-            let hex = |c: Option<char>| c.and_then(|c| c.to_digit(16));
-            if let (Some(high), Some(low)) = (hex(ahead.next()), hex(ahead.next())) {
-                if high < 8 {
-                    out.push(char::from((high * 16 + low) as u8));
-                    chars = ahead;
-                    continue;
-                }
+    let mut copied = 0;
+    let mut at = 0;
+    while at < text.len() {
+        if text.as_bytes().get(at) == Some(&b'%') {
+            if let (Some(high @ 0..=7), Some(low)) = (hex(at + 1), hex(at + 2)) {
+                out.push_str(text.get(copied..at).unwrap_or(""));
+                out.push(char::from((high * 16 + low) as u8));
+                at += 3;
+                copied = at;
+                continue;
             }
         }
-        out.push(c);
+        at += 1;
     }
+    out.push_str(text.get(copied..).unwrap_or(""));
     out
 }
 

@@ -85,23 +85,37 @@ pub fn error(err: &Error) -> String {
 /// Appends `value` as a JSON string. Escapes what JSON requires, and U+2028
 /// and U+2029 too, so the text is also valid JavaScript.
 pub fn push_string(out: &mut String, value: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    const HEX: &str = "0123456789abcdef";
+    let bytes = value.as_bytes();
     out.push('"');
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let n = c as u32;
-                out.push_str("\\u");
-                for shift in [12, 8, 4, 0] {
-                    let nibble = HEX.get(((n >> shift) & 0xf) as usize).copied().unwrap_or(b'0');
-                    out.push(char::from(nibble));
-                }
+    let mut copied = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        // U+2028 and U+2029 are E2 80 A8 and E2 80 A9 in UTF-8: escaped at
+        // their last byte.
+        let separator = at >= 2 && (b == 0xa8 || b == 0xa9) && bytes.get(at - 2..at) == Some(&[0xe2, 0x80][..]);
+        if b != b'"' && b != b'\\' && b >= 0x20 && !separator {
+            continue;
+        }
+        let start = if separator { at - 2 } else { at };
+        out.push_str(value.get(copied..start).unwrap_or(""));
+        copied = at + 1;
+        if b == b'"' || b == b'\\' {
+            out.push('\\');
+            out.push(char::from(b));
+        } else {
+            let n = if separator {
+                0x2000 | usize::from(b - 0x80)
+            } else {
+                usize::from(b)
+            };
+            out.push_str("\\u");
+            for shift in [12, 8, 4, 0] {
+                let at = (n >> shift) & 0xf;
+                out.push_str(HEX.get(at..=at).unwrap_or("0"));
             }
-            c => out.push(c),
         }
     }
+    out.push_str(value.get(copied..).unwrap_or(""));
     out.push('"');
 }
 

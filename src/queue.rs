@@ -8,7 +8,7 @@
 
 use crate::options::DEFAULT_TIMEOUT_MS;
 use crate::retry::Verdict;
-use crate::text::{parse_integer, push_decimal};
+use crate::text::{parse_integer, push_decimal, split};
 
 /// The most trackings kept waiting; the oldest is dropped past it.
 pub const MAX_QUEUED: usize = 100;
@@ -66,8 +66,8 @@ impl State {
     /// store loses at most those lines.
     pub fn decode(text: &str) -> State {
         let mut state = State::default();
-        for line in text.lines() {
-            let mut f = line.split('\t');
+        for line in split(text, b'\n') {
+            let mut f = split(line, b'\t');
             match f.next() {
                 Some("q") => {
                     let entry = (|| {

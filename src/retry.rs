@@ -53,7 +53,7 @@ pub fn backoff_ms(failures: u32, random: f64) -> u64 {
 /// date (`Sun, 06 Nov 1994 08:49:37 GMT`) relative to `now`; capped at
 /// [`MAX_RETRY_AFTER_MS`]. `None` when the value is not understood.
 pub fn retry_after_ms(value: &str, now: Timestamp) -> Option<u64> {
-    let value = value.trim();
+    let value = value.trim_ascii();
     let ms = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Too many digits to parse is longer than the cap anyway.
         crate::text::parse_integer(value).map_or(u64::MAX, |s| s.unsigned_abs().saturating_mul(1000))
@@ -73,34 +73,27 @@ pub fn next_delay_ms(failures: u32, random: f64, retry_after: Option<u64>) -> u6
 /// IMF-fixdate, the one HTTP date form senders must use:
 /// `Sun, 06 Nov 1994 08:49:37 GMT`. Returns epoch milliseconds.
 fn parse_http_date(value: &str) -> Option<i64> {
-    const MONTHS: [(&str, &str); 12] = [
-        ("Jan", "01"),
-        ("Feb", "02"),
-        ("Mar", "03"),
-        ("Apr", "04"),
-        ("May", "05"),
-        ("Jun", "06"),
-        ("Jul", "07"),
-        ("Aug", "08"),
-        ("Sep", "09"),
-        ("Oct", "10"),
-        ("Nov", "11"),
-        ("Dec", "12"),
-    ];
-    let rest = value.split_once(',')?.1.strip_prefix(' ')?;
-    let mut parts = rest.split(' ');
-    let day = parts.next()?;
-    let month = parts.next()?;
-    let year = parts.next()?;
-    let time = parts.next()?;
-    if parts.next()? != "GMT" || parts.next().is_some() {
+    const MONTHS: &str = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const NUMBERS: &str = "010203040506070809101112";
+    // After the day name and its comma: " 06 Nov 1994 08:49:37 GMT".
+    let (_, rest) = crate::text::split_once(value, b',')?;
+    let b = rest.as_bytes();
+    let spaces = [0, 3, 7, 12, 21].iter().all(|&at| b.get(at) == Some(&b' '));
+    if b.len() != 25 || !spaces || rest.get(22..)? != "GMT" {
         return None;
     }
-    let month_text = MONTHS.iter().find(|(name, _)| *name == month)?.1;
-    if day.len() != 2 || year.len() != 4 || time.len() != 8 {
-        return None;
-    }
-    let iso = crate::text::concat(&[year, "-", month_text, "-", day, "T", time, "Z"]);
+    let month = rest.get(4..7)?;
+    let index = (0..12).find(|i| MONTHS.get(i * 3..i * 3 + 3) == Some(month))?;
+    let iso = crate::text::concat(&[
+        rest.get(8..12)?,
+        "-",
+        NUMBERS.get(index * 2..index * 2 + 2)?,
+        "-",
+        rest.get(1..3)?,
+        "T",
+        rest.get(13..21)?,
+        "Z",
+    ]);
     Timestamp::parse(&iso).ok().map(Timestamp::as_millis)
 }
 

@@ -1,6 +1,6 @@
-//! Integers to and from decimal text and joining strings, written out so
-//! that the shipped wasm carries neither `core::fmt` nor std's generic
-//! parsing and joining machinery.
+//! Integers to and from decimal text, joining and splitting strings,
+//! written out so that the shipped wasm carries neither `core::fmt` nor
+//! std's generic parsing, joining and pattern-searching machinery.
 
 /// Appends the decimal text of `value`.
 pub fn push_decimal(out: &mut String, value: i64) {
@@ -35,10 +35,8 @@ pub fn decimal(value: i64) -> String {
 /// Parses an optional `-` and ASCII digits; `None` for anything else or a
 /// value outside `i64`.
 pub fn parse_integer(text: &str) -> Option<i64> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(digits) => (true, digits),
-        None => (false, text),
-    };
+    let negative = text.as_bytes().first() == Some(&b'-');
+    let digits = text.get(usize::from(negative)..).unwrap_or("");
     if digits.is_empty() {
         return None;
     }
@@ -54,6 +52,44 @@ pub fn parse_integer(text: &str) -> Option<i64> {
         Some(value)
     } else {
         value.checked_neg()
+    }
+}
+
+/// `text` before and after the first byte `sep` (ASCII), like
+/// `str::split_once` with a `char`, as a plain byte loop.
+pub fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == sep)?;
+    Some((text.get(..at)?, text.get(at + 1..)?))
+}
+
+/// The parts of `text` between the bytes `sep` (ASCII), like `str::split`
+/// with a `char`.
+pub fn split(text: &str, sep: u8) -> Split<'_> {
+    Split { rest: Some(text), sep }
+}
+
+/// The iterator of [`split`].
+#[derive(Clone, Debug)]
+pub struct Split<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let text = self.rest?;
+        match split_once(text, self.sep) {
+            Some((part, rest)) => {
+                self.rest = Some(rest);
+                Some(part)
+            }
+            None => {
+                self.rest = None;
+                Some(text)
+            }
+        }
     }
 }
 
@@ -89,5 +125,17 @@ mod tests {
     #[test]
     fn joins() {
         assert_eq!(concat(&["a", "", "bc"]), "abc");
+    }
+
+    #[test]
+    fn splits_like_std() {
+        for text in ["", "a", "a&b", "&", "&&a&", "é&ü&"] {
+            assert_eq!(
+                split(text, b'&').collect::<Vec<_>>(),
+                text.split('&').collect::<Vec<_>>(),
+                "{text:?}"
+            );
+            assert_eq!(split_once(text, b'&'), text.split_once('&'), "{text:?}");
+        }
     }
 }

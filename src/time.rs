@@ -48,7 +48,7 @@ impl Timestamp {
     /// without a time zone is refused, since it would be read differently
     /// on every visitor's machine.
     pub fn parse(text: &str) -> Result<Timestamp, Error> {
-        read(text.trim().as_bytes())
+        read(text.trim_ascii().as_bytes())
             .filter(|ms| (MIN_MS..=MAX_MS).contains(ms))
             .map(Timestamp)
             .ok_or(Error::InvalidDate)

@@ -99,11 +99,19 @@ pub fn text_field(field: Field, value: &str) -> Result<&str, Error> {
     if value.is_empty() {
         return Err(Error::Empty(field));
     }
-    if value.chars().nth(MAX_FIELD_CHARS).is_some() {
+    // Characters are counted by their first bytes (UTF-8 continuation
+    // bytes are 0b10xxxxxx).
+    if value.bytes().filter(|b| b & 0xc0 != 0x80).count() > MAX_FIELD_CHARS {
         return Err(Error::TooLong(field));
     }
-    if value.chars().any(char::is_control) {
-        return Err(Error::InvalidCharacters(field));
+    // Control characters: C0 and DEL, and C1 (U+0080 to U+009F, in UTF-8
+    // 0xC2 then 0x80 to 0x9F).
+    let mut after_c2 = false;
+    for b in value.bytes() {
+        if b < 0x20 || b == 0x7f || (after_c2 && b < 0xa0) {
+            return Err(Error::InvalidCharacters(field));
+        }
+        after_c2 = b == 0xc2;
     }
     Ok(value)
 }

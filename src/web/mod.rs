@@ -57,7 +57,7 @@ pub fn step(op: u32, store: &str, now: f64, text: &str, x: f64, y: f64) -> Strin
         0 => configure(text, y),
         1 => claim(store, now, text, x, y),
         2 => {
-            let (id, retry_after) = match text.split_once('\n') {
+            let (id, retry_after) = match crate::text::split_once(text, b'\n') {
                 Some((id, retry_after)) => (id, Some(retry_after)),
                 None => (text, None),
             };
