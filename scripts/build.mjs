@@ -49,6 +49,7 @@ mkdirSync(dist);
 run('wasm-bindgen', [
   '--target', 'web',
   '--no-typescript',
+  '--encode-into', 'always',
   '--out-dir', dist,
   '--out-name', 'onramp_pixel',
   wasmOut,

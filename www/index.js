@@ -6,7 +6,7 @@
 // localStorage, Web Locks, IndexedDB, fetch, sendBeacon, timers and page
 // events. Every request is started synchronously inside the caller's task,
 // so a page may navigate away right after a call.
-import initWasm, { createSaasTracking as wasmAdmit, step as wasmStep } from './onramp_pixel.js';
+import { initSync, createSaasTracking as wasmAdmit, step as wasmStep } from './onramp_pixel.js';
 
 const g = globalThis;
 const TAG = '[onramp] ';
@@ -64,29 +64,43 @@ const warn = (message) => g.console && g.console.warn(TAG + message);
 export function init(source) {
   if (!ready) {
     const input = source ?? new URL('./onramp_pixel_bg.wasm', import.meta.url);
-    ready = initWasm({ module_or_path: input }).then(
-      () => {
-        loaded = true;
-        // Trackings left waiting by an earlier page are sent on load, when due.
-        send('due');
-      },
-      (cause) => {
-        ready = null;
-        // A Content Security Policy without 'wasm-unsafe-eval' refuses to
-        // compile the module: say so, rather than a vague load failure.
-        if (/Content Security Policy|unsafe-eval/.test(String(cause && cause.message))) {
-          throw onrampError(
-            'wasm_blocked',
-            "the page's Content Security Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to script-src",
-            null,
-            cause,
-          );
-        }
-        throw onrampError('load_failed', 'the onramp-pixel WebAssembly module could not be loaded', null, cause);
-      },
-    );
+    ready = Promise.resolve(typeof input === 'string' || input instanceof URL ? fetch(input) : input)
+      .then(compile)
+      .then((module) => initSync({ module }))
+      .then(
+        () => {
+          loaded = true;
+          // Trackings left waiting by an earlier page are sent on load, when due.
+          send('due');
+        },
+        (cause) => {
+          ready = null;
+          // A Content Security Policy without 'wasm-unsafe-eval' refuses to
+          // compile the module: say so, rather than a vague load failure.
+          if (/Content Security Policy|unsafe-eval/.test(String(cause && cause.message))) {
+            throw onrampError(
+              'wasm_blocked',
+              "the page's Content Security Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to script-src",
+              null,
+              cause,
+            );
+          }
+          throw onrampError('load_failed', 'the onramp-pixel WebAssembly module could not be loaded', null, cause);
+        },
+      );
   }
   return ready;
+}
+
+// Compiles the module while it downloads (WebAssembly.compileStreaming,
+// where the server sends application/wasm), else from its bytes; the
+// instance is made at once from the compiled module.
+function compile(source) {
+  const W = WebAssembly;
+  if (!(g.Response && source instanceof Response)) return source instanceof W.Module ? source : W.compile(source);
+  if (!source.ok) throw new Error('HTTP ' + source.status);
+  const bytes = () => source.arrayBuffer().then((b) => W.compile(b));
+  return W.compileStreaming ? W.compileStreaming(source.clone()).catch(bytes) : bytes();
 }
 
 function call(fn, args) {

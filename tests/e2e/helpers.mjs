@@ -68,12 +68,14 @@ const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '
  * Serves tests/e2e/pages/ (with {{COLLECTOR}} and {{LOADER_INTEGRITY}}
  * replaced) and the built package under /pkg/ on its own loopback origin, as
  * a provider's site would; /tampered/ serves the package with one byte of the
- * wasm changed, /csp-no-wasm.html is csp.html without 'wasm-unsafe-eval'.
+ * wasm changed, /untyped/ serves it with the wasm as
+ * application/octet-stream, /csp-no-wasm.html is csp.html without
+ * 'wasm-unsafe-eval'.
  */
 export async function startPageServer(collector) {
   const server = http.createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const packaged = path.match(/^\/(pkg|tampered)\/(.*)$/);
+    const packaged = path.match(/^\/(pkg|tampered|untyped)\/(.*)$/);
     const wasmless = path === '/csp-no-wasm.html';
     const page = wasmless ? '/csp.html' : path;
     const file = packaged ? join(root, 'dist', packaged[2]) : join(root, 'tests/e2e/pages', page);
@@ -88,7 +90,8 @@ export async function startPageServer(collector) {
         body = Buffer.from(body);
         body[body.length - 1] ^= 1;
       }
-      res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' });
+      const untyped = packaged?.[1] === 'untyped' && extname(file) === '.wasm';
+      res.writeHead(200, { 'content-type': (!untyped && types[extname(file)]) || 'application/octet-stream' });
       res.end(body);
     } catch {
       res.writeHead(404).end();

@@ -40,6 +40,36 @@ test('imported entry loads the wasm lazily and once, and sends', async () => {
   await context.close();
 });
 
+test('the wasm compiles while it downloads when served as application/wasm, from its bytes otherwise', async () => {
+  for (const [folder, used] of [
+    ['pkg', ['compileStreaming']],
+    ['untyped', ['compileStreaming', 'compile']],
+  ]) {
+    const { context, page, problems } = await npmPage();
+    const id = uniqueId('npm-compile-' + folder);
+    const result = await page.evaluate(
+      async ([folder, id]) => {
+        const used = [];
+        for (const name of ['compileStreaming', 'compile']) {
+          const original = WebAssembly[name];
+          WebAssembly[name] = (...args) => {
+            used.push(name);
+            return original.apply(WebAssembly, args);
+          };
+        }
+        const { pixel, collector } = window;
+        await pixel.init(new URL(`/${folder}/onramp_pixel_bg.wasm`, location.href));
+        const sent = await pixel.createSaasTracking({ partnerKey: 'pk_npm', serviceName: 'svc', customerId: id, baseUrl: collector });
+        return { used, status: sent.status };
+      },
+      [folder, id],
+    );
+    assert.deepEqual(result, { used, status: 201 }, folder);
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
+});
+
 test('configure() then the positional form; a repeat is not sent again; options given with a call win; a refused configure() changes nothing', async () => {
   const { context, page, problems } = await npmPage();
   const id = uniqueId('npm-configured');
