@@ -17,16 +17,17 @@ pub const TTL_MS: i64 = 7 * 24 * 3_600_000;
 /// The most accepted trackings remembered (the reload guard).
 pub const MAX_SENT: usize = 1_000;
 
-/// A tracking waiting to be accepted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
+/// A tracking waiting to be accepted. Its texts borrow from the stored
+/// text or from the call that queued it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry<'a> {
     /// The idempotency key: the collector URL and the natural key
     /// (partnerKey, serviceName, customerId).
-    pub id: String,
+    pub id: &'a str,
     /// `{baseUrl}/api/SaasTrackings`.
-    pub url: String,
+    pub url: &'a str,
     /// The JSON body.
-    pub body: String,
+    pub body: &'a str,
     /// When it was first queued (epoch ms).
     pub created_ms: i64,
     /// Failed attempts so far.
@@ -41,11 +42,11 @@ pub struct Entry {
 
 /// The queue and the accepted set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct State {
+pub struct State<'a> {
     /// Waiting trackings, oldest first.
-    pub queue: Vec<Entry>,
+    pub queue: Vec<Entry<'a>>,
     /// Accepted trackings' ids with when they were accepted, oldest first.
-    pub sent: Vec<(String, i64)>,
+    pub sent: Vec<(&'a str, i64)>,
 }
 
 /// The idempotency key of a tracking sent to `url`.
@@ -61,38 +62,39 @@ pub fn id(url: &str, partner_key: &str, service_name: &str, customer_id: &str) -
     ])
 }
 
-impl State {
+/// A stored number that fits a `u32`.
+fn small(text: &str) -> Option<u32> {
+    u32::try_from(parse_integer(text)?).ok()
+}
+
+impl<'a> State<'a> {
     /// Reads stored text; lines that do not parse are skipped, so a damaged
     /// store loses at most those lines.
-    pub fn decode(text: &str) -> State {
+    pub fn decode(text: &'a str) -> State<'a> {
         let mut state = State::default();
         for line in split(text, b'\n') {
             let mut f = split(line, b'\t');
             match f.next() {
                 Some("q") => {
+                    let mut next = || f.next();
                     let entry = (|| {
                         Some(Entry {
-                            id: f.next()?.to_owned(),
-                            url: f.next()?.to_owned(),
-                            body: f.next()?.to_owned(),
-                            created_ms: parse_integer(f.next()?)?,
-                            failures: u32::try_from(parse_integer(f.next()?)?).ok()?,
-                            next_ms: parse_integer(f.next()?)?,
-                            lease_ms: parse_integer(f.next()?)?,
+                            id: next()?,
+                            url: next()?,
+                            body: next()?,
+                            created_ms: parse_integer(next()?)?,
+                            failures: small(next()?)?,
+                            next_ms: parse_integer(next()?)?,
+                            lease_ms: parse_integer(next()?)?,
                             // Absent from lines written before it was kept.
-                            timeout_ms: match f.next() {
-                                Some(ms) => u32::try_from(parse_integer(ms)?).ok()?,
-                                None => DEFAULT_TIMEOUT_MS,
-                            },
+                            timeout_ms: next().map_or(Some(DEFAULT_TIMEOUT_MS), small)?,
                         })
                     })();
-                    if let Some(entry) = entry {
-                        state.queue.push(entry);
-                    }
+                    state.queue.extend(entry);
                 }
                 Some("s") => {
                     if let (Some(id), Some(Some(at))) = (f.next(), f.next().map(parse_integer)) {
-                        state.sent.push((id.to_owned(), at));
+                        state.sent.push((id, at));
                     }
                 }
                 _ => {}
@@ -105,16 +107,14 @@ impl State {
     pub fn encode(&self) -> String {
         let mut out = String::new();
         for e in &self.queue {
-            for text in ["q", &e.id, &e.url, &e.body] {
+            for text in ["q", e.id, e.url, e.body] {
                 out.push_str(text);
                 out.push('\t');
             }
-            for number in [e.created_ms, i64::from(e.failures), e.next_ms] {
+            for number in [e.created_ms, i64::from(e.failures), e.next_ms, e.lease_ms] {
                 push_decimal(&mut out, number);
                 out.push('\t');
             }
-            push_decimal(&mut out, e.lease_ms);
-            out.push('\t');
             push_decimal(&mut out, i64::from(e.timeout_ms));
             out.push('\n');
         }
@@ -139,18 +139,18 @@ impl State {
 
     /// Whether the tracking was already accepted.
     pub fn was_sent(&self, id: &str) -> bool {
-        self.sent.iter().any(|(sent, _)| sent == id)
+        self.sent.iter().any(|(sent, _)| *sent == id)
     }
 
     /// The waiting tracking with this id.
-    pub fn find(&self, id: &str) -> Option<&Entry> {
+    pub fn find(&self, id: &str) -> Option<&Entry<'a>> {
         self.queue.iter().find(|e| e.id == id)
     }
 
     /// Queues a tracking unless it is already waiting; returns the oldest
     /// tracking dropped to stay within [`MAX_QUEUED`].
-    pub fn enqueue(&mut self, entry: Entry) -> Option<Entry> {
-        if self.find(&entry.id).is_some() {
+    pub fn enqueue(&mut self, entry: Entry<'a>) -> Option<Entry<'a>> {
+        if self.find(entry.id).is_some() {
             return None;
         }
         self.queue.push(entry);
@@ -171,37 +171,31 @@ impl State {
 
     /// Applies an attempt's verdict: accepted ones leave the queue and are
     /// remembered, rejected ones leave it, the others wait `delay_ms` more.
-    pub fn settle(&mut self, id: &str, verdict: Verdict, now: i64, delay_ms: u64) {
-        match verdict {
-            Verdict::Accepted => {
-                self.queue.retain(|e| e.id != id);
-                if !self.was_sent(id) {
-                    self.sent.push((id.to_owned(), now));
-                    if self.sent.len() > MAX_SENT {
-                        self.sent.remove(0);
-                    }
-                }
+    pub fn settle(&mut self, id: &'a str, verdict: Verdict, now: i64, delay_ms: u64) {
+        if verdict == Verdict::Retry {
+            if let Some(e) = self.queue.iter_mut().find(|e| e.id == id) {
+                e.failures = e.failures.saturating_add(1);
+                e.next_ms = now.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX));
+                e.lease_ms = 0;
             }
-            Verdict::Rejected => self.queue.retain(|e| e.id != id),
-            Verdict::Retry => {
-                if let Some(e) = self.queue.iter_mut().find(|e| e.id == id) {
-                    e.failures = e.failures.saturating_add(1);
-                    e.next_ms = now.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX));
-                    e.lease_ms = 0;
-                }
+            return;
+        }
+        self.queue.retain(|e| e.id != id);
+        if verdict == Verdict::Accepted && !self.was_sent(id) {
+            self.sent.push((id, now));
+            if self.sent.len() > MAX_SENT {
+                self.sent.remove(0);
             }
         }
     }
 
-    /// The ids of the trackings that may be sent now: no attempt is in
-    /// flight and their wait is over (or `force`: a retry asked for by the
-    /// provider, or the browser coming back online).
-    pub fn due(&self, now: i64, force: bool) -> Vec<String> {
+    /// The trackings that may be sent now: no attempt is in flight and
+    /// their wait is over (or `force`: a retry asked for by the provider, or
+    /// the browser coming back online).
+    pub fn due(&self, now: i64, force: bool) -> impl Iterator<Item = &Entry<'a>> {
         self.queue
             .iter()
-            .filter(|e| (force || e.next_ms <= now) && e.lease_ms <= now)
-            .map(|e| e.id.clone())
-            .collect()
+            .filter(move |e| (force || e.next_ms <= now) && e.lease_ms <= now)
     }
 
     /// When the next waiting tracking becomes due, if any.
@@ -214,12 +208,17 @@ impl State {
 mod tests {
     use super::*;
 
-    fn entry(n: usize, now: i64) -> Entry {
+    /// Test texts live for the whole test run.
+    fn keep(text: String) -> &'static str {
+        Box::leak(text.into_boxed_str())
+    }
+
+    fn entry(n: usize, now: i64) -> Entry<'static> {
         let customer = format!("c{n}");
         Entry {
-            id: id("https://o.example/api/SaasTrackings", "pk", "svc", &customer),
-            url: "https://o.example/api/SaasTrackings".into(),
-            body: format!("{{\"customerId\":\"{customer}\\t\"}}"),
+            id: keep(id("https://o.example/api/SaasTrackings", "pk", "svc", &customer)),
+            url: "https://o.example/api/SaasTrackings",
+            body: keep(format!("{{\"customerId\":\"{customer}\\t\"}}")),
             created_ms: now,
             failures: 0,
             next_ms: now,
@@ -233,7 +232,7 @@ mod tests {
         let mut s = State::default();
         s.enqueue(entry(1, 10));
         s.enqueue(entry(2, 20));
-        s.settle(&entry(2, 0).id, Verdict::Accepted, 30, 0);
+        s.settle(entry(2, 0).id, Verdict::Accepted, 30, 0);
         let text = s.encode();
         assert_eq!(State::decode(&text), s);
         let damaged = format!("garbage\nq\tonly\ttwo\ns\tx\tnot-a-number\n{text}\u{0}");
@@ -266,27 +265,28 @@ mod tests {
     fn verdicts_move_entries() {
         let mut s = State::default();
         let e = entry(1, 0);
-        s.enqueue(e.clone());
-        assert!(s.lease(&e.id, 0, 60_000));
-        assert!(!s.lease(&e.id, 1_000, 61_000), "one attempt at a time");
-        assert!(s.due(1_000, false).is_empty());
-        assert!(s.due(1_000, true).is_empty(), "not even forced while in flight");
-        s.settle(&e.id, Verdict::Retry, 2_000, 5_000);
+        s.enqueue(e);
+        let due = |s: &State<'static>, at, force| s.due(at, force).map(|e| e.id).collect::<Vec<_>>();
+        assert!(s.lease(e.id, 0, 60_000));
+        assert!(!s.lease(e.id, 1_000, 61_000), "one attempt at a time");
+        assert!(due(&s, 1_000, false).is_empty());
+        assert!(due(&s, 1_000, true).is_empty(), "not even forced while in flight");
+        s.settle(e.id, Verdict::Retry, 2_000, 5_000);
         assert_eq!(
-            s.find(&e.id).map(|e| (e.failures, e.next_ms, e.lease_ms)),
+            s.find(e.id).map(|e| (e.failures, e.next_ms, e.lease_ms)),
             Some((1, 7_000, 0))
         );
-        assert!(s.due(6_999, false).is_empty());
-        assert_eq!(s.due(6_999, true), vec![e.id.clone()]);
-        assert_eq!(s.due(7_000, false), vec![e.id.clone()]);
+        assert!(due(&s, 6_999, false).is_empty());
+        assert_eq!(due(&s, 6_999, true), vec![e.id]);
+        assert_eq!(due(&s, 7_000, false), vec![e.id]);
         assert_eq!(s.next_due(3_000), Some(7_000));
-        s.settle(&e.id, Verdict::Accepted, 8_000, 0);
-        assert!(s.find(&e.id).is_none());
-        assert!(s.was_sent(&e.id));
+        s.settle(e.id, Verdict::Accepted, 8_000, 0);
+        assert!(s.find(e.id).is_none());
+        assert!(s.was_sent(e.id));
         s.enqueue(entry(2, 0));
-        s.settle(&entry(2, 0).id, Verdict::Rejected, 9_000, 0);
+        s.settle(entry(2, 0).id, Verdict::Rejected, 9_000, 0);
         assert!(s.queue.is_empty());
-        assert!(!s.was_sent(&entry(2, 0).id));
+        assert!(!s.was_sent(entry(2, 0).id));
     }
 
     #[test]
@@ -294,10 +294,10 @@ mod tests {
         let mut s = State::default();
         s.enqueue(entry(1, 0));
         s.enqueue(entry(2, TTL_MS));
-        s.settle(&entry(2, 0).id, Verdict::Accepted, 0, 0);
+        s.settle(entry(2, 0).id, Verdict::Accepted, 0, 0);
         s.enqueue(entry(3, TTL_MS));
         assert_eq!(s.prune(TTL_MS), 1);
         assert_eq!(s.queue.len(), 1);
-        assert!(!s.was_sent(&entry(2, 0).id));
+        assert!(!s.was_sent(entry(2, 0).id));
     }
 }

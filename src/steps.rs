@@ -39,22 +39,26 @@ impl Admission {
     }
 }
 
-/// Queues a validated call before anything is sent.
-pub fn admit(state: &mut State, outbound: &Outbound, now: i64) -> (String, Admission) {
+/// The idempotency key of a validated call (see [`queue::id`]).
+pub fn id(outbound: &Outbound) -> String {
     let t = &outbound.tracking;
-    let id = queue::id(&outbound.url, &t.partner_key, &t.service_name, &t.customer_id);
+    queue::id(&outbound.url, &t.partner_key, &t.service_name, &t.customer_id)
+}
+
+/// Queues a validated call, whose [`id`] is `id`, before anything is sent.
+pub fn admit<'a>(state: &mut State<'a>, outbound: &'a Outbound, id: &'a str, now: i64) -> Admission {
     state.prune(now);
-    if state.was_sent(&id) {
-        return (id, Admission::AlreadySent);
+    if state.was_sent(id) {
+        return Admission::AlreadySent;
     }
-    if state.find(&id).is_some_and(|e| e.lease_ms > now) {
-        return (id, Admission::InFlight);
+    if state.find(id).is_some_and(|e| e.lease_ms > now) {
+        return Admission::InFlight;
     }
     let dropped = state
         .enqueue(Entry {
-            id: id.clone(),
-            url: outbound.url.clone(),
-            body: outbound.body.clone(),
+            id,
+            url: &outbound.url,
+            body: &outbound.body,
             created_ms: now,
             failures: 0,
             next_ms: now,
@@ -62,7 +66,7 @@ pub fn admit(state: &mut State, outbound: &Outbound, now: i64) -> (String, Admis
             timeout_ms: outbound.timeout_ms,
         })
         .is_some();
-    (id, Admission::Queued { dropped })
+    Admission::Queued { dropped }
 }
 
 /// The plan the JS side follows for an admitted call:
@@ -95,7 +99,7 @@ pub enum Claim {
 /// Claims a waiting tracking for one attempt. `accepted_at` is when the
 /// accepted set in IndexedDB (consistent across tabs, unlike
 /// `localStorage`) says it was accepted, if it does.
-pub fn claim(state: &mut State, id: &str, now: i64, timeout_ms: u32, accepted_at: Option<i64>) -> Claim {
+pub fn claim<'a>(state: &mut State<'a>, id: &'a str, now: i64, timeout_ms: u32, accepted_at: Option<i64>) -> Claim {
     if accepted_at.is_some_and(|at| now.saturating_sub(at) < TTL_MS) {
         state.settle(id, Verdict::Accepted, now, 0);
         return Claim::Accepted;
@@ -154,9 +158,9 @@ pub struct Settled {
 
 /// Records an attempt's outcome in the queue. `retry_after` is the
 /// collector's `Retry-After` header; `random` in `[0, 1)` draws the jitter.
-pub fn settle(
-    state: &mut State,
-    id: &str,
+pub fn settle<'a>(
+    state: &mut State<'a>,
+    id: &'a str,
     outcome: Outcome,
     retry_after: Option<&str>,
     now: Timestamp,
@@ -213,20 +217,18 @@ impl Settled {
 pub fn due(state: &mut State, now: i64, force: bool) -> Object {
     let expired = state.prune(now);
     let mut list = String::from("[");
-    for id in state.due(now, force) {
-        if let Some(e) = state.find(&id) {
-            if list.len() > 1 {
-                list.push(',');
-            }
-            list.push_str(
-                &Object::new()
-                    .string("id", &e.id)
-                    .string("url", &e.url)
-                    .string("body", &e.body)
-                    .integer("timeoutMs", i64::from(e.timeout_ms))
-                    .finish(),
-            );
+    for e in state.due(now, force) {
+        if list.len() > 1 {
+            list.push(',');
         }
+        list.push_str(
+            &Object::new()
+                .string("id", e.id)
+                .string("url", e.url)
+                .string("body", e.body)
+                .integer("timeoutMs", i64::from(e.timeout_ms))
+                .finish(),
+        );
     }
     list.push(']');
     Object::new().integer("expired", expired as i64).raw("due", &list)
@@ -272,7 +274,8 @@ mod tests {
     fn a_call_is_queued_then_claimed_then_settled() {
         let mut state = State::default();
         let out = outbound("c1");
-        let (id, admission) = admit(&mut state, &out, NOW);
+        let id = super::id(&out);
+        let admission = admit(&mut state, &out, &id, NOW);
         assert_eq!(admission, Admission::Queued { dropped: false });
         let plan = parse(&plan(&out, &id, admission).finish());
         assert_eq!(plan["state"], "go");
@@ -283,14 +286,14 @@ mod tests {
         assert_eq!(parse(plan["body"].as_str().unwrap_or(""))["customerId"], "c1");
 
         assert_eq!(claim(&mut state, &id, NOW, 1_000, None), Claim::Go);
-        assert_eq!(admit(&mut state, &out, NOW + 10).1, Admission::InFlight);
+        assert_eq!(admit(&mut state, &out, &id, NOW + 10), Admission::InFlight);
         assert_eq!(claim(&mut state, &id, NOW + 10, 1_000, None), Claim::Busy);
 
         let settled = settle(&mut state, &id, Outcome::Status(201), None, now(), 0.5);
         assert_eq!(settled.verdict, Verdict::Accepted);
         assert_eq!(settled.retry_at, None);
         assert!(state.queue.is_empty());
-        assert_eq!(admit(&mut state, &out, NOW + 20).1, Admission::AlreadySent);
+        assert_eq!(admit(&mut state, &out, &id, NOW + 20), Admission::AlreadySent);
         assert_eq!(claim(&mut state, &id, NOW + 20, 1_000, None), Claim::Accepted);
     }
 
@@ -308,8 +311,10 @@ mod tests {
             (200.5, Verdict::Retry, Some("network_error")),
         ];
         for (code, verdict, error) in cases {
+            let out = outbound("c");
+            let id = super::id(&out);
             let mut state = State::default();
-            let (id, _) = admit(&mut state, &outbound("c"), NOW);
+            admit(&mut state, &out, &id, NOW);
             let settled = settle(&mut state, &id, Outcome::from_code(code), None, now(), 0.0);
             assert_eq!(settled.verdict, verdict, "code {code}");
             assert_eq!(settled.error.as_ref().map(Error::code), error, "code {code}");
@@ -321,8 +326,10 @@ mod tests {
 
     #[test]
     fn retry_after_sets_the_next_attempt() {
+        let out = outbound("c");
+        let id = super::id(&out);
         let mut state = State::default();
-        let (id, _) = admit(&mut state, &outbound("c"), NOW);
+        admit(&mut state, &out, &id, NOW);
         let settled = settle(&mut state, &id, Outcome::Status(503), Some("30"), now(), 0.9);
         assert_eq!(settled.retry_at.map(Timestamp::as_millis), Some(NOW + 30_000));
         assert_eq!(next_due_in(&state, NOW), Some(30_000));
@@ -336,11 +343,13 @@ mod tests {
 
     #[test]
     fn retries_keep_the_call_s_timeout() {
-        let mut state = State::default();
         let mut out = outbound("c");
         out.timeout_ms = 2_500;
-        let (id, _) = admit(&mut state, &out, NOW);
-        let stored = State::decode(&state.encode());
+        let id = super::id(&out);
+        let mut state = State::default();
+        admit(&mut state, &out, &id, NOW);
+        let text = state.encode();
+        let stored = State::decode(&text);
         let listed = parse(&due(&mut state, NOW, true).finish());
         assert_eq!(listed["due"][0]["timeoutMs"], 2_500);
         assert_eq!(stored.find(&id).map(|e| e.timeout_ms), Some(2_500));
@@ -348,20 +357,24 @@ mod tests {
 
     #[test]
     fn accepted_elsewhere_settles_the_entry() {
+        let (c, d) = (outbound("c"), outbound("d"));
+        let (id_c, id_d) = (super::id(&c), super::id(&d));
         let mut state = State::default();
-        let (id, _) = admit(&mut state, &outbound("c"), NOW);
-        assert_eq!(claim(&mut state, &id, NOW, 1_000, Some(NOW - 5)), Claim::Accepted);
+        admit(&mut state, &c, &id_c, NOW);
+        assert_eq!(claim(&mut state, &id_c, NOW, 1_000, Some(NOW - 5)), Claim::Accepted);
         assert!(state.queue.is_empty());
-        assert!(state.was_sent(&id));
+        assert!(state.was_sent(&id_c));
         // A record older than the TTL does not count.
-        let (id, _) = admit(&mut state, &outbound("d"), NOW);
-        assert_eq!(claim(&mut state, &id, NOW, 1_000, Some(NOW - TTL_MS)), Claim::Go);
+        admit(&mut state, &d, &id_d, NOW);
+        assert_eq!(claim(&mut state, &id_d, NOW, 1_000, Some(NOW - TTL_MS)), Claim::Go);
     }
 
     #[test]
     fn expired_trackings_are_counted_out() {
+        let out = outbound("c");
+        let id = super::id(&out);
         let mut state = State::default();
-        admit(&mut state, &outbound("c"), NOW - TTL_MS);
+        admit(&mut state, &out, &id, NOW - TTL_MS);
         let listed = parse(&due(&mut state, NOW, true).finish());
         assert_eq!(listed["expired"], 1);
         assert_eq!(next_due_in(&state, NOW), None);

@@ -35,15 +35,17 @@ fuzz_target!(|data: &[u8]| {
     let call = Call::decode(call_text);
     if let Ok(input) = read(&call, a, b, &TRACKING_OPTIONS) {
         if let Ok(outbound) = Outbound::prepare(input, now) {
+            let id = steps::id(&outbound);
             let mut state = State::decode(store);
-            let (id, _) = steps::admit(&mut state, &outbound, now.as_millis());
+            steps::admit(&mut state, &outbound, &id, now.as_millis());
             let plan = steps::plan(&outbound, &id, steps::Admission::InFlight).finish();
             assert!(plan.starts_with('{') && plan.ends_with('}'));
             let claim = steps::claim(&mut state, &id, now.as_millis(), 1_000, None);
             let _ = claim;
             let settled = steps::settle(&mut state, &id, Outcome::from_code(a), Some(other), now, b);
             let _ = settled.answer().finish();
-            assert_eq!(State::decode(&state.encode()), state);
+            let text = state.encode();
+            assert_eq!(State::decode(&text), state);
         }
     }
     if let Ok(input) = read(&call, a, b, &CONFIGURE_OPTIONS) {
@@ -60,5 +62,6 @@ fuzz_target!(|data: &[u8]| {
     let mut state = State::decode(store);
     let _ = steps::due(&mut state, now.as_millis(), a > 0.0).finish();
     let _ = steps::next_due_in(&state, now.as_millis());
-    assert_eq!(State::decode(&state.encode()), state);
+    let text = state.encode();
+    assert_eq!(State::decode(&text), state);
 });
