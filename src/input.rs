@@ -20,62 +20,45 @@ pub const FIELDS: [Field; 7] = [
     Field::Transport,
 ];
 
-/// The call text decoded: `kinds&t0&t1&t2&t3&t4&t5&t6&k0,k1,…`, where each
-/// text and option name has its `%`, `&` and `,` escaped as `%25`, `%26` and
-/// `%2c` (any ASCII `%XX` is read; the rest of the text is as given).
+/// The call text decoded: `kinds`, then each field's text, then the options
+/// object's own keys, all separated by NUL (U+0000). A string holding a NUL
+/// is never passed (kind `c`: the field rules refuse control characters
+/// anyway), and the JS entry writes a NUL in a key as U+FFFD, so no text
+/// needs escaping.
 ///
 /// The kind letters, one per field of [`FIELDS`]: `-` absent (`undefined`
 /// or `null`), `s` a string (its text follows), `n` a number, `d` a `Date`
 /// (both passed as numbers beside the text), `l` a string over 16,384
-/// UTF-16 units (not passed), `c` a string with a lone surrogate (not
-/// passed), anything else a value of another type. The kinds are `!o`
+/// UTF-16 units (not passed), `c` a string with a lone surrogate or a NUL
+/// (not passed), anything else a value of another type. The kinds are `!o`
 /// when the options argument is not an object, `!r` when reading it threw.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Call {
+pub struct Call<'a> {
     /// One kind letter per field, or `!o` / `!r`.
-    pub kinds: String,
+    pub kinds: &'a str,
     /// Each field's text.
-    pub texts: Vec<String>,
-    /// The options object's own keys (none for the positional form).
-    pub keys: Vec<String>,
+    pub texts: [&'a str; 7],
+    /// The options object's own keys, NUL-separated (empty: none, as for
+    /// the positional form).
+    pub keys: &'a str,
 }
 
-impl Call {
+impl<'a> Call<'a> {
     /// Decodes the call text; missing parts are empty.
-    pub fn decode(text: &str) -> Call {
-        let mut parts = split(text, b'&');
-        let kinds = parts.next().unwrap_or("").to_owned();
-        let texts = (0..FIELDS.len())
-            .map(|_| unescape(parts.next().unwrap_or("")))
-            .collect();
-        let keys = match parts.next() {
-            Some(keys) if !keys.is_empty() => split(keys, b',').map(unescape).collect(),
-            _ => Vec::new(),
-        };
-        Call { kinds, texts, keys }
-    }
-}
-
-/// Reads `%XX` escapes of ASCII characters; anything else stays as it is.
-fn unescape(text: &str) -> String {
-    let hex = |at: usize| char::from(*text.as_bytes().get(at)?).to_digit(16);
-    let mut out = String::with_capacity(text.len());
-    let mut copied = 0;
-    let mut at = 0;
-    while at < text.len() {
-        if text.as_bytes().get(at) == Some(&b'%') {
-            if let (Some(high @ 0..=7), Some(low)) = (hex(at + 1), hex(at + 2)) {
-                out.push_str(text.get(copied..at).unwrap_or(""));
-                out.push(char::from((high * 16 + low) as u8));
-                at += 3;
-                copied = at;
-                continue;
-            }
+    pub fn decode(text: &'a str) -> Call<'a> {
+        let (kinds, mut rest) = crate::text::split_once(text, 0).unwrap_or((text, ""));
+        let mut texts = [""; 7];
+        for slot in &mut texts {
+            let (part, after) = crate::text::split_once(rest, 0).unwrap_or((rest, ""));
+            *slot = part;
+            rest = after;
         }
-        at += 1;
+        Call {
+            kinds,
+            texts,
+            keys: rest,
+        }
     }
-    out.push_str(text.get(copied..).unwrap_or(""));
-    out
 }
 
 const EXPECTED_TEXT: &str = "a string";
@@ -88,14 +71,16 @@ fn wrong(field: Field, expected: &'static str) -> Error {
 
 /// Reads a call whose options object may only have the names in `known`;
 /// `purchased_ms` and `timeout_ms` are the numbers passed beside the text.
-pub fn read<'a>(call: &'a Call, purchased_ms: f64, timeout_ms: f64, known: &[&str]) -> Result<CallInput<'a>, Error> {
-    match call.kinds.as_str() {
+pub fn read<'a>(call: &Call<'a>, purchased_ms: f64, timeout_ms: f64, known: &[&str]) -> Result<CallInput<'a>, Error> {
+    match call.kinds {
         "!o" => return Err(wrong(Field::Options, "an object")),
         "!r" => return Err(wrong(Field::Options, "an object whose properties can be read")),
         _ => {}
     }
-    for key in &call.keys {
-        check_option_name(key, known)?;
+    if !call.keys.is_empty() {
+        for key in split(call.keys, 0) {
+            check_option_name(key, known)?;
+        }
     }
     let kinds = call.kinds.as_bytes();
     let mut texts: [Option<&'a str>; 7] = [None; 7];
@@ -103,7 +88,7 @@ pub fn read<'a>(call: &'a Call, purchased_ms: f64, timeout_ms: f64, known: &[&st
     let mut timeout = None;
     for (i, field) in FIELDS.into_iter().enumerate() {
         let kind = kinds.get(i).copied().unwrap_or(b'-');
-        let text = call.texts.get(i).map_or("", String::as_str);
+        let text = call.texts.get(i).copied().unwrap_or("");
         match (field, kind, text) {
             (_, b'-', _) => {}
             (Field::TimeoutMs, b'n', _) => timeout = Some(timeout_ms),
@@ -159,20 +144,20 @@ mod tests {
 
     #[test]
     fn strings_numbers_and_dates() {
-        let call = Call::decode("sssn-n-&pk&Acme%20CRM&c%26%2c%25ü&&&&");
+        let call = Call::decode("sssn-n-\0pk\0Acme CRM\0c&,%20ü\0\0\0\0");
         assert_eq!(
             read(&call, AT, 5_000.0, &TRACKING_OPTIONS),
             Ok(CallInput {
                 partner_key: Some("pk"),
                 service_name: Some("Acme CRM"),
-                customer_id: Some("c&,%ü"),
+                customer_id: Some("c&,%20ü"),
                 purchased_at: Some(PurchasedAt::EpochMs(AT)),
                 base_url: None,
                 timeout_ms: Some(5_000.0),
                 transport: None,
             })
         );
-        let call = Call::decode("-ssd---&&svc&c&&&&");
+        let call = Call::decode("-ssd---\0\0svc\0c\0\0\0\0");
         assert_eq!(read(&call, AT, 0.0, &TRACKING_OPTIONS).map(|c| c.partner_key), Ok(None));
     }
 
@@ -196,38 +181,33 @@ mod tests {
         ));
         // Missing letters and parts count as absent.
         assert_eq!(err(""), None);
-        // Escapes of bytes past ASCII are not read: the text stays UTF-8.
-        assert_eq!(
-            read_text("--s----&&&%FF%C3", &TRACKING_OPTIONS),
-            Ok(Some("%FF%C3".into()))
-        );
     }
 
     #[test]
     fn unknown_option_names_are_refused_by_name() {
         assert_eq!(
-            read_text("-------&&&&&&&&customerID", &TRACKING_OPTIONS),
+            read_text("-------\0\0\0\0\0\0\0\0customerID", &TRACKING_OPTIONS),
             Err(Error::UnknownOption("customerID".into()))
         );
         assert_eq!(
-            read_text("-------&&&&&&&&partnerKey,serviceName", &CONFIGURE_OPTIONS),
+            read_text("-------\0\0\0\0\0\0\0\0partnerKey\0serviceName", &CONFIGURE_OPTIONS),
             Err(Error::UnknownOption("serviceName".into()))
         );
         assert_eq!(
-            read_text("-------&&&&&&&&partnerKey,service%2CName", &TRACKING_OPTIONS),
+            read_text("-------\0\0\0\0\0\0\0\0partnerKey\0service,Name", &TRACKING_OPTIONS),
             Err(Error::UnknownOption("service,Name".into()))
         );
         assert_eq!(
-            read_text("--s----&&&c&&&&&partnerKey,customerId", &TRACKING_OPTIONS),
+            read_text("--s----\0\0\0c\0\0\0\0\0partnerKey\0customerId", &TRACKING_OPTIONS),
             Ok(Some("c".into()))
         );
     }
 
     #[test]
-    fn unescaping() {
-        assert_eq!(unescape("a%41%2c%26%25%"), "aA,&%%");
-        assert_eq!(unescape("%zz%4%é1"), "%zz%4%é1");
-        assert_eq!(unescape("%e2%82%ac"), "%e2%82%ac");
-        assert_eq!(unescape("%2541"), "%41");
+    fn texts_are_taken_as_they_are() {
+        let call = Call::decode("sss\0a%41\0&b,c\0é\0\0\0\0\0k");
+        assert_eq!(call.texts, ["a%41", "&b,c", "é", "", "", "", ""]);
+        assert_eq!(call.keys, "k");
+        assert_eq!(Call::decode("!o").texts, [""; 7]);
     }
 }

@@ -150,17 +150,13 @@ function read(args, options) {
   const object = first !== null && typeof first === 'object' && !Array.isArray(first);
   if (options && !object) return { bad: '!o' };
   try {
-    const keys = object ? Object.keys(first).map(quote) : [];
+    const keys = object ? Object.keys(first).map((key) => key.replaceAll('\0', '\ufffd')) : [];
     const slots = FIELDS.map((name, i) => {
       const v = object ? first[name] : args[i];
       if (v == null) return ['-', '', NaN];
       if (typeof v === 'string') {
         if (v.length > MAX_UNITS) return ['l', '', NaN];
-        try {
-          return ['s', quote(v), NaN];
-        } catch {
-          return ['c', '', NaN];
-        }
+        return wellFormed(v) ? ['s', v, NaN] : ['c', '', NaN];
       }
       if (typeof v === 'number') return ['n', '', v];
       if (v instanceof Date) return ['d', '', Date.prototype.getTime.call(v)];
@@ -172,18 +168,23 @@ function read(args, options) {
   }
 }
 
-// The call text (kind letters, the texts, the option names, joined by `&`)
+// The call text (kind letters, the texts, the option names, joined by NUL)
 // and the numbers beside it: purchasedAt's and timeoutMs'.
 function callText({ bad, slots, keys }) {
   if (bad) return [bad, NaN, NaN];
-  return [[slots.map((s) => s[0]).join(''), ...slots.map((s) => s[1]), keys].join('&'), slots[3][2], slots[5][2]];
+  return [[slots.map((s) => s[0]).join(''), ...slots.map((s) => s[1]), ...keys].join('\0'), slots[3][2], slots[5][2]];
 }
 
-// `%`, `&` and `,` as `%25`, `%26`, `%2c`; throws on a lone surrogate, which
-// the text could not carry into the wasm (TextEncoder would replace it).
-function quote(text) {
-  encodeURIComponent(text);
-  return text.replace(/[%&,]/g, (c) => '%' + c.charCodeAt(0).toString(16));
+// Whether the text can be passed as it is: no lone surrogate (which
+// TextEncoder would replace) and no NUL (the call text's separator, and a
+// control character the core refuses anyway).
+function wellFormed(text) {
+  try {
+    encodeURIComponent(text);
+    return !text.includes('\0');
+  } catch {
+    return false;
+  }
 }
 
 function load() {

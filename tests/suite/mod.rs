@@ -9,7 +9,7 @@ use onramp_pixel::exports::{create_saas_tracking, step};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const COLLECTOR: &str = "https%3A%2F%2Fcollector.example";
+const COLLECTOR: &str = "https://collector.example";
 
 fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap()
@@ -27,21 +27,21 @@ fn now() -> f64 {
     js_sys::Date::now()
 }
 
-/// The call text of an options object with these fields (percent-encoded).
+/// The call text of an options object with these fields.
 fn call_text(customer: &str, purchased_at: &str, extra_kinds: &str) -> String {
     let kinds = ["sss", if purchased_at.is_empty() { "-" } else { "s" }, "s", extra_kinds].concat();
     [
         &kinds,
         "pk_wasm",
-        "Acme%20CRM",
+        "Acme CRM",
         customer,
         purchased_at,
         COLLECTOR,
         "",
         "",
-        "partnerKey,serviceName,customerId,baseUrl",
+        "partnerKey\0serviceName\0customerId\0baseUrl",
     ]
-    .join("&")
+    .join("\0")
 }
 
 // The steps of the `step` export, by their names.
@@ -84,7 +84,7 @@ fn expect_error(answer: &JsValue, code: &str, field: Option<&str>) {
 
 #[wasm_bindgen_test]
 fn a_call_is_validated_queued_and_planned() {
-    let answer = plan("", &call_text("c-1", "2026-01-02T03%3A04%3A05%2B01%3A00", "--"));
+    let answer = plan("", &call_text("c-1", "2026-01-02T03:04:05+01:00", "--"));
     assert_eq!(text(&answer, "state").as_deref(), Some("go"));
     assert_eq!(
         text(&answer, "url").as_deref(),
@@ -101,7 +101,7 @@ fn a_call_is_validated_queued_and_planned() {
 
 #[wasm_bindgen_test]
 fn numbers_and_dates_arrive_beside_the_text() {
-    let call = ["sssnsn-&pk&svc&c&&", COLLECTOR, "&&"].concat();
+    let call = ["sssnsn-\0pk\0svc\0c\0\0", COLLECTOR, "\0\0"].concat();
     let answer = json(&create_saas_tracking("", now(), &call, 1_767_323_045_999.0, 5_000.0));
     let body = json(&text(&answer, "body").unwrap());
     assert_eq!(text(&body, "purchasedAt").as_deref(), Some("2026-01-02T03:04:05.999Z"));
@@ -116,31 +116,39 @@ fn bad_values_are_refused_with_code_and_field() {
         ("x------", "invalid_type", Some("partnerKey")),
         ("!o", "invalid_type", Some("options")),
         ("!r", "invalid_type", Some("options")),
-        ("ss-----&pk&svc", "missing_field", Some("customerId")),
-        ("ssl----&pk&svc", "too_long", Some("customerId")),
-        ("ssc----&pk&svc", "invalid_characters", Some("customerId")),
-        ("sss----&pk&svc&a%07b", "invalid_characters", Some("customerId")),
-        ("sss----&pk&%20%20&c", "empty_field", Some("serviceName")),
-        ("ssss---&pk&svc&c&2026-13-45", "invalid_date", Some("purchasedAt")),
-        ("ssss---&pk&svc&c&1999-12-31", "date_out_of_range", Some("purchasedAt")),
+        ("ss-----\0pk\0svc", "missing_field", Some("customerId")),
+        ("ssl----\0pk\0svc", "too_long", Some("customerId")),
+        ("ssc----\0pk\0svc", "invalid_characters", Some("customerId")),
+        ("sss----\0pk\0svc\0a\u{7}b", "invalid_characters", Some("customerId")),
+        ("sss----\0pk\0  \0c", "empty_field", Some("serviceName")),
+        ("ssss---\0pk\0svc\0c\x002026-13-45", "invalid_date", Some("purchasedAt")),
         (
-            "sss-s--&pk&svc&c&&javascript%3Aalert(1)",
+            "ssss---\0pk\0svc\0c\x001999-12-31",
+            "date_out_of_range",
+            Some("purchasedAt"),
+        ),
+        (
+            "sss-s--\0pk\0svc\0c\0\0javascript:alert(1)",
             "invalid_base_url",
             Some("baseUrl"),
         ),
         (
-            "sss-s--&pk&svc&c&&http%3A%2F%2Fonramp.example",
+            "sss-s--\0pk\0svc\0c\0\0http://onramp.example",
             "insecure_base_url",
             Some("baseUrl"),
         ),
-        ("sss----&pk&svc&c&&&&&custmerId", "unknown_option", Some("custmerId")),
+        (
+            "sss----\0pk\0svc\0c\0\0\0\0\0custmerId",
+            "unknown_option",
+            Some("custmerId"),
+        ),
     ];
     for (call, code, field) in cases {
         expect_error(&plan("", call), code, field);
     }
-    let transport = ["sss-s-s&pk&svc&c&&", COLLECTOR, "&&pigeon"].concat();
+    let transport = ["sss-s-s\0pk\0svc\0c\0\0", COLLECTOR, "\0\0pigeon"].concat();
     expect_error(&plan("", &transport), "invalid_option", Some("transport"));
-    let timeout = ["sss-sn-&pk&svc&c&&", COLLECTOR, "&&"].concat();
+    let timeout = ["sss-sn-\0pk\0svc\0c\0\0", COLLECTOR, "\0\0"].concat();
     let answer = json(&create_saas_tracking("", now(), &timeout, f64::NAN, -1.0));
     expect_error(&answer, "invalid_option", Some("timeoutMs"));
 }
@@ -248,20 +256,20 @@ fn a_damaged_store_loses_only_what_is_damaged() {
 fn configure_checks_every_option() {
     let configured = |call: &str| json(&configure(call, f64::NAN));
     expect_error(
-        &configured("----s--&&&&&ftp%3A%2F%2Fx"),
+        &configured("----s--\0\0\0\0\0ftp://x"),
         "invalid_base_url",
         Some("baseUrl"),
     );
     expect_error(
-        &configured("-------&&&&&&&&customerId"),
+        &configured("-------\0\0\0\0\0\0\0\0customerId"),
         "unknown_option",
         Some("customerId"),
     );
     expect_error(&configured("!o"), "invalid_type", Some("options"));
     expect_error(&json(&configure("-----n-", 0.5)), "invalid_option", Some("timeoutMs"));
-    let ok = configured(&["s---s--&pk_configured&&&&", COLLECTOR, "&&&partnerKey,baseUrl"].concat());
+    let ok = configured(&["s---s--\0pk_configured\0\0\0\0", COLLECTOR, "\0\0\0partnerKey\0baseUrl"].concat());
     assert!(get(&ok, "error").is_undefined());
     // The module keeps nothing: defaults are the JS entry's to lay under calls.
-    let positional = "-ss----&&svc&c-positional";
+    let positional = "-ss----\0\0svc\0c-positional";
     expect_error(&plan("", positional), "missing_field", Some("partnerKey"));
 }
