@@ -1,7 +1,6 @@
 //! The collector's base URL and the tracking endpoint below it.
 
 use crate::error::Error;
-use crate::text::{split, split_once};
 
 /// The path of the tracking endpoint below the base URL.
 pub const TRACKINGS_PATH: &str = "/api/SaasTrackings";
@@ -22,36 +21,38 @@ impl Endpoint {
     pub fn parse(text: &str) -> Result<Endpoint, Error> {
         let text = text.trim_ascii();
         // The scheme ends at the first colon; "//" must follow it.
-        let (scheme, rest) = split_once(text, b':').ok_or(Error::InvalidBaseUrl)?;
-        let rest = rest.strip_prefix("//").ok_or(Error::InvalidBaseUrl)?;
-        let scheme = scheme.to_ascii_lowercase();
-        let (authority, path) = cut(rest, find(rest, b'/').unwrap_or(rest.len()));
-        let path = path
-            .get(..path.bytes().rposition(|b| b != b'/').map_or(0, |at| at + 1))
-            .unwrap_or("");
+        let colon = find(text, b':').unwrap_or(0);
+        let start = colon + 3;
+        let rest = text.get(start..).unwrap_or("");
+        let end = start + find(rest, b'/').unwrap_or(rest.len());
+        // Scheme, host and port, lowercased.
+        let mut base = text.get(..end).unwrap_or("").to_ascii_lowercase();
+        let authority = base.get(start..).unwrap_or("");
         // A port follows the host (after the closing bracket of an IPv6 host).
         let host_end = if authority.as_bytes().first() == Some(&b'[') {
             find(authority, b']').map_or(0, |at| at + 1)
         } else {
             find(authority, b':').unwrap_or(authority.len())
         };
-        let (host, port) = cut(authority, host_end);
-        let host = host.to_ascii_lowercase();
-        let valid = (scheme == "https" || scheme == "http")
+        let (host, port) = (authority.get(..host_end).unwrap_or(""), authority.get(host_end..).unwrap_or(""));
+        let path = text.get(end..).unwrap_or("");
+        let path = path
+            .get(..path.bytes().rposition(|b| b != b'/').map_or(0, |at| at + 1))
+            .unwrap_or("");
+        let scheme = base.get(..start).unwrap_or("");
+        let http = scheme == "http://";
+        let valid = (http || scheme == "https://")
             && valid_host(host.as_bytes())
             && (port.is_empty() || valid_port(port.as_bytes()))
-            && split(path, b'/')
-                .skip(1)
-                .all(|segment| !matches!(segment, "" | "." | "..") && segment.bytes().all(is_path_byte));
+            && path.as_bytes().split(|&b| b == b'/').skip(1).all(valid_segment);
         if !valid {
             return Err(Error::InvalidBaseUrl);
         }
-        if scheme == "http" && !LOOPBACK_HOSTS.contains(&host.as_str()) {
+        if http && !LOOPBACK_HOSTS.contains(&host) {
             return Err(Error::InsecureBaseUrl);
         }
-        Ok(Endpoint {
-            base: crate::text::concat(&[&scheme, "://", &host, port, path]),
-        })
+        base.push_str(path);
+        Ok(Endpoint { base })
     }
 
     /// The normalised base URL.
@@ -70,24 +71,41 @@ fn find(text: &str, b: u8) -> Option<usize> {
     text.bytes().position(|c| c == b)
 }
 
-/// `text` split at `at`, a place found by [`find`] (or its length).
-fn cut(text: &str, at: usize) -> (&str, &str) {
-    (text.get(..at).unwrap_or(""), text.get(at..).unwrap_or(""))
+/// A host name (labels of letters, digits and inner hyphens, at most 63
+/// bytes each and 253 in all) or a bracketed IPv6 address.
+fn valid_host(host: &[u8]) -> bool {
+    if let [b'[', v6 @ .., b']'] = host {
+        return !v6.is_empty() && v6.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    }
+    let mut label = 0;
+    let mut previous = b'.';
+    for &b in host {
+        if b == b'.' {
+            // No empty label, none ending with a hyphen.
+            if previous == b'.' || previous == b'-' {
+                return false;
+            }
+            label = 0;
+        } else if b.is_ascii_alphanumeric() || (b == b'-' && previous != b'.') {
+            label += 1;
+            if label > 63 {
+                return false;
+            }
+        } else {
+            return false;
+        }
+        previous = b;
+    }
+    host.len() <= 253 && previous != b'.' && previous != b'-'
 }
 
-/// A host name (labels of letters, digits and inner hyphens) or a
-/// bracketed IPv6 address.
-fn valid_host(host: &[u8]) -> bool {
-    match host {
-        [b'[', v6 @ .., b']'] => !v6.is_empty() && v6.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.'),
-        _ => {
-            host.len() <= 253 && host.split(|&b| b == b'.').all(|label| {
-                matches!((label.first(), label.last()), (Some(first), Some(last)) if *first != b'-' && *last != b'-')
-                    && label.len() <= 63
-                    && label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
-            })
-        }
-    }
+/// A path segment: not empty, `.` or `..`, every byte allowed unencoded
+/// (RFC 3986 `pchar`).
+fn valid_segment(segment: &[u8]) -> bool {
+    !matches!(segment, b"" | b"." | b"..")
+        && segment
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%".contains(&b))
 }
 
 /// `:` and a port number from 1 to 65535.
@@ -99,11 +117,6 @@ fn valid_port(port: &[u8]) -> bool {
         }
         _ => false,
     }
-}
-
-/// Bytes allowed unencoded in a path segment (RFC 3986 `pchar`).
-fn is_path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%".contains(&b)
 }
 
 #[cfg(test)]
