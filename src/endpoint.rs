@@ -34,7 +34,10 @@ impl Endpoint {
         } else {
             find(authority, b':').unwrap_or(authority.len())
         };
-        let (host, port) = (authority.get(..host_end).unwrap_or(""), authority.get(host_end..).unwrap_or(""));
+        let (host, port) = (
+            authority.get(..host_end).unwrap_or(""),
+            authority.get(host_end..).unwrap_or(""),
+        );
         let path = text.get(end..).unwrap_or("");
         let path = path
             .get(..path.bytes().rposition(|b| b != b'/').map_or(0, |at| at + 1))

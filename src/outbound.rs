@@ -5,7 +5,7 @@ use crate::endpoint::Endpoint;
 use crate::error::{Error, Field};
 use crate::options::{timeout_ms, Transport, DEFAULT_TIMEOUT_MS};
 use crate::time::Timestamp;
-use crate::tracking::{text_field, PurchasedAt, Tracking, TrackingInput};
+use crate::tracking::{text_field, PurchasedAt, TrackingInput};
 
 /// A call's input as read from JS (the configured defaults already laid
 /// under it by the JS entry); what is required and absent is an error.
@@ -30,8 +30,8 @@ pub struct CallInput<'a> {
 /// A validated tracking with everything needed to send it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outbound {
-    /// The tracking.
-    pub tracking: Tracking,
+    /// The idempotency key ([`crate::queue::id`]).
+    pub id: String,
     /// `{baseUrl}/api/SaasTrackings`.
     pub url: String,
     /// The JSON body.
@@ -45,23 +45,20 @@ pub struct Outbound {
 impl Outbound {
     /// Validates a call.
     pub fn prepare(input: CallInput<'_>, now: Timestamp) -> Result<Outbound, Error> {
-        let tracking = Tracking::new(
-            TrackingInput {
-                partner_key: input.partner_key.ok_or(Error::Missing(Field::PartnerKey))?,
-                service_name: input.service_name.ok_or(Error::Missing(Field::ServiceName))?,
-                customer_id: input.customer_id.ok_or(Error::Missing(Field::CustomerId))?,
-                purchased_at: input.purchased_at.unwrap_or(PurchasedAt::Now),
-            },
-            now,
-        )?;
+        let tracking = TrackingInput {
+            partner_key: input.partner_key.ok_or(Error::Missing(Field::PartnerKey))?,
+            service_name: input.service_name.ok_or(Error::Missing(Field::ServiceName))?,
+            customer_id: input.customer_id.ok_or(Error::Missing(Field::CustomerId))?,
+            purchased_at: input.purchased_at.unwrap_or(PurchasedAt::Now),
+        }
+        .check(now)?;
         let url = Endpoint::parse(input.base_url.ok_or(Error::Missing(Field::BaseUrl))?)?.trackings_url();
         let timeout_ms = input.timeout_ms.map_or(Ok(DEFAULT_TIMEOUT_MS), timeout_ms)?;
         let transport = input.transport.map_or(Ok(Transport::Auto), Transport::parse)?;
-        let body = tracking.to_json();
         Ok(Outbound {
-            tracking,
+            id: crate::queue::id(&url, tracking.partner_key, tracking.service_name, tracking.customer_id),
+            body: tracking.to_json(),
             url,
-            body,
             timeout_ms,
             transport,
         })

@@ -7,7 +7,7 @@
 use crate::error::Error;
 use crate::json::{self, Object};
 use crate::outbound::Outbound;
-use crate::queue::{self, Entry, State, TTL_MS};
+use crate::queue::{Entry, State, TTL_MS};
 use crate::retry::{self, Verdict};
 use crate::time::Timestamp;
 
@@ -39,14 +39,9 @@ impl Admission {
     }
 }
 
-/// The idempotency key of a validated call (see [`queue::id`]).
-pub fn id(outbound: &Outbound) -> String {
-    let t = &outbound.tracking;
-    queue::id(&outbound.url, &t.partner_key, &t.service_name, &t.customer_id)
-}
-
-/// Queues a validated call, whose [`id`] is `id`, before anything is sent.
-pub fn admit<'a>(state: &mut State<'a>, outbound: &'a Outbound, id: &'a str, now: i64) -> Admission {
+/// Queues a validated call before anything is sent.
+pub fn admit<'a>(state: &mut State<'a>, outbound: &'a Outbound, now: i64) -> Admission {
+    let id = outbound.id.as_str();
     state.prune(now);
     if state.was_sent(id) {
         return Admission::AlreadySent;
@@ -71,9 +66,9 @@ pub fn admit<'a>(state: &mut State<'a>, outbound: &'a Outbound, id: &'a str, now
 
 /// The plan the JS side follows for an admitted call:
 /// `{id, url, body, timeoutMs, transport, fallback, state, dropped}`.
-pub fn plan(outbound: &Outbound, id: &str, admission: Admission) -> Object {
+pub fn plan(outbound: &Outbound, admission: Admission) -> Object {
     Object::new()
-        .string("id", id)
+        .string("id", &outbound.id)
         .string("url", &outbound.url)
         .string("body", &outbound.body)
         .integer("timeoutMs", i64::from(outbound.timeout_ms))
@@ -274,10 +269,10 @@ mod tests {
     fn a_call_is_queued_then_claimed_then_settled() {
         let mut state = State::default();
         let out = outbound("c1");
-        let id = super::id(&out);
-        let admission = admit(&mut state, &out, &id, NOW);
+        let id = out.id.clone();
+        let admission = admit(&mut state, &out, NOW);
         assert_eq!(admission, Admission::Queued { dropped: false });
-        let plan = parse(&plan(&out, &id, admission).finish());
+        let plan = parse(&plan(&out, admission).finish());
         assert_eq!(plan["state"], "go");
         assert_eq!(plan["url"], "https://collector.example/api/SaasTrackings");
         assert_eq!(plan["timeoutMs"], 60_000);
@@ -286,14 +281,14 @@ mod tests {
         assert_eq!(parse(plan["body"].as_str().unwrap_or(""))["customerId"], "c1");
 
         assert_eq!(claim(&mut state, &id, NOW, 1_000, None), Claim::Go);
-        assert_eq!(admit(&mut state, &out, &id, NOW + 10), Admission::InFlight);
+        assert_eq!(admit(&mut state, &out, NOW + 10), Admission::InFlight);
         assert_eq!(claim(&mut state, &id, NOW + 10, 1_000, None), Claim::Busy);
 
         let settled = settle(&mut state, &id, Outcome::Status(201), None, now(), 0.5);
         assert_eq!(settled.verdict, Verdict::Accepted);
         assert_eq!(settled.retry_at, None);
         assert!(state.queue.is_empty());
-        assert_eq!(admit(&mut state, &out, &id, NOW + 20), Admission::AlreadySent);
+        assert_eq!(admit(&mut state, &out, NOW + 20), Admission::AlreadySent);
         assert_eq!(claim(&mut state, &id, NOW + 20, 1_000, None), Claim::Accepted);
     }
 
@@ -312,9 +307,9 @@ mod tests {
         ];
         for (code, verdict, error) in cases {
             let out = outbound("c");
-            let id = super::id(&out);
+            let id = out.id.clone();
             let mut state = State::default();
-            admit(&mut state, &out, &id, NOW);
+            admit(&mut state, &out, NOW);
             let settled = settle(&mut state, &id, Outcome::from_code(code), None, now(), 0.0);
             assert_eq!(settled.verdict, verdict, "code {code}");
             assert_eq!(settled.error.as_ref().map(Error::code), error, "code {code}");
@@ -327,9 +322,9 @@ mod tests {
     #[test]
     fn retry_after_sets_the_next_attempt() {
         let out = outbound("c");
-        let id = super::id(&out);
+        let id = out.id.clone();
         let mut state = State::default();
-        admit(&mut state, &out, &id, NOW);
+        admit(&mut state, &out, NOW);
         let settled = settle(&mut state, &id, Outcome::Status(503), Some("30"), now(), 0.9);
         assert_eq!(settled.retry_at.map(Timestamp::as_millis), Some(NOW + 30_000));
         assert_eq!(next_due_in(&state, NOW), Some(30_000));
@@ -345,9 +340,9 @@ mod tests {
     fn retries_keep_the_call_s_timeout() {
         let mut out = outbound("c");
         out.timeout_ms = 2_500;
-        let id = super::id(&out);
+        let id = out.id.clone();
         let mut state = State::default();
-        admit(&mut state, &out, &id, NOW);
+        admit(&mut state, &out, NOW);
         let text = state.encode();
         let stored = State::decode(&text);
         let listed = parse(&due(&mut state, NOW, true).finish());
@@ -358,23 +353,22 @@ mod tests {
     #[test]
     fn accepted_elsewhere_settles_the_entry() {
         let (c, d) = (outbound("c"), outbound("d"));
-        let (id_c, id_d) = (super::id(&c), super::id(&d));
+        let (id_c, id_d) = (c.id.clone(), d.id.clone());
         let mut state = State::default();
-        admit(&mut state, &c, &id_c, NOW);
+        admit(&mut state, &c, NOW);
         assert_eq!(claim(&mut state, &id_c, NOW, 1_000, Some(NOW - 5)), Claim::Accepted);
         assert!(state.queue.is_empty());
         assert!(state.was_sent(&id_c));
         // A record older than the TTL does not count.
-        admit(&mut state, &d, &id_d, NOW);
+        admit(&mut state, &d, NOW);
         assert_eq!(claim(&mut state, &id_d, NOW, 1_000, Some(NOW - TTL_MS)), Claim::Go);
     }
 
     #[test]
     fn expired_trackings_are_counted_out() {
         let out = outbound("c");
-        let id = super::id(&out);
         let mut state = State::default();
-        admit(&mut state, &out, &id, NOW - TTL_MS);
+        admit(&mut state, &out, NOW - TTL_MS);
         let listed = parse(&due(&mut state, NOW, true).finish());
         assert_eq!(listed["expired"], 1);
         assert_eq!(next_due_in(&state, NOW), None);

@@ -47,24 +47,59 @@ pub struct Tracking {
     pub purchased_at: String,
 }
 
+/// A valid tracking's fields, borrowed from the caller's input (trimmed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked<'a> {
+    /// The key issued to the provider at onboarding.
+    pub partner_key: &'a str,
+    /// The marketplace's name of the provider's service.
+    pub service_name: &'a str,
+    /// The marketplace account that signed up.
+    pub customer_id: &'a str,
+    /// When the account was purchased.
+    pub purchased_at: Timestamp,
+}
+
+impl<'a> TrackingInput<'a> {
+    /// Validates and normalises the caller's input; `now` is the time of the
+    /// call, used when `purchasedAt` is not given and for its range check.
+    pub fn check(self, now: Timestamp) -> Result<Checked<'a>, Error> {
+        Ok(Checked {
+            partner_key: text_field(Field::PartnerKey, self.partner_key)?,
+            service_name: text_field(Field::ServiceName, self.service_name)?,
+            customer_id: text_field(Field::CustomerId, self.customer_id)?,
+            purchased_at: match self.purchased_at {
+                PurchasedAt::Now => now,
+                PurchasedAt::Text(text) => Timestamp::parse(text)?,
+                PurchasedAt::EpochMs(ms) => Timestamp::from_epoch_ms(ms)?,
+            }
+            .check_range(now)?,
+        })
+    }
+}
+
+impl Checked<'_> {
+    /// The JSON body (see [`Tracking::to_json`]).
+    pub fn to_json(&self) -> String {
+        json_body(
+            self.partner_key,
+            self.service_name,
+            self.customer_id,
+            &self.purchased_at.to_rfc3339(),
+        )
+    }
+}
+
 impl Tracking {
     /// Validates and normalises the caller's input; `now` is the time of the
     /// call, used when `purchasedAt` is not given and for its range check.
     pub fn new(input: TrackingInput<'_>, now: Timestamp) -> Result<Tracking, Error> {
-        let partner_key = text_field(Field::PartnerKey, input.partner_key)?;
-        let service_name = text_field(Field::ServiceName, input.service_name)?;
-        let customer_id = text_field(Field::CustomerId, input.customer_id)?;
-        let purchased_at = match input.purchased_at {
-            PurchasedAt::Now => now,
-            PurchasedAt::Text(text) => Timestamp::parse(text)?,
-            PurchasedAt::EpochMs(ms) => Timestamp::from_epoch_ms(ms)?,
-        }
-        .check_range(now)?;
+        let checked = input.check(now)?;
         Ok(Tracking {
-            partner_key: partner_key.to_owned(),
-            service_name: service_name.to_owned(),
-            customer_id: customer_id.to_owned(),
-            purchased_at: purchased_at.to_rfc3339(),
+            partner_key: checked.partner_key.to_owned(),
+            service_name: checked.service_name.to_owned(),
+            customer_id: checked.customer_id.to_owned(),
+            purchased_at: checked.purchased_at.to_rfc3339(),
         })
     }
 
@@ -77,19 +112,26 @@ impl Tracking {
     /// The JSON body, with the fields in the contract's order. Written by
     /// hand so that the shipped wasm needs no JSON library.
     pub fn to_json(&self) -> String {
-        let mut out =
-            String::with_capacity(96 + self.partner_key.len() + self.service_name.len() + self.customer_id.len());
-        out.push_str("{\"partnerKey\":");
-        crate::json::push_string(&mut out, &self.partner_key);
-        out.push_str(",\"serviceName\":");
-        crate::json::push_string(&mut out, &self.service_name);
-        out.push_str(",\"customerId\":");
-        crate::json::push_string(&mut out, &self.customer_id);
-        out.push_str(",\"purchasedAt\":");
-        crate::json::push_string(&mut out, &self.purchased_at);
-        out.push('}');
-        out
+        json_body(
+            &self.partner_key,
+            &self.service_name,
+            &self.customer_id,
+            &self.purchased_at,
+        )
     }
+}
+
+fn json_body(partner_key: &str, service_name: &str, customer_id: &str, purchased_at: &str) -> String {
+    let mut out = String::from("{\"partnerKey\":");
+    crate::json::push_string(&mut out, partner_key);
+    out.push_str(",\"serviceName\":");
+    crate::json::push_string(&mut out, service_name);
+    out.push_str(",\"customerId\":");
+    crate::json::push_string(&mut out, customer_id);
+    out.push_str(",\"purchasedAt\":");
+    crate::json::push_string(&mut out, purchased_at);
+    out.push('}');
+    out
 }
 
 /// Trims a string field and checks it: not empty, at most

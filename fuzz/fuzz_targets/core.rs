@@ -35,14 +35,14 @@ fuzz_target!(|data: &[u8]| {
     let call = Call::decode(call_text);
     if let Ok(input) = read(&call, a, b, &TRACKING_OPTIONS) {
         if let Ok(outbound) = Outbound::prepare(input, now) {
-            let id = steps::id(&outbound);
+            let id = outbound.id.as_str();
             let mut state = State::decode(store);
-            steps::admit(&mut state, &outbound, &id, now.as_millis());
-            let plan = steps::plan(&outbound, &id, steps::Admission::InFlight).finish();
+            steps::admit(&mut state, &outbound, now.as_millis());
+            let plan = steps::plan(&outbound, steps::Admission::InFlight).finish();
             assert!(plan.starts_with('{') && plan.ends_with('}'));
-            let claim = steps::claim(&mut state, &id, now.as_millis(), 1_000, None);
+            let claim = steps::claim(&mut state, id, now.as_millis(), 1_000, None);
             let _ = claim;
-            let settled = steps::settle(&mut state, &id, Outcome::from_code(a), Some(other), now, b);
+            let settled = steps::settle(&mut state, id, Outcome::from_code(a), Some(other), now, b);
             let _ = settled.answer().finish();
             let text = state.encode();
             assert_eq!(State::decode(&text), state);

@@ -42,9 +42,8 @@ pub fn create_saas_tracking(store: &str, now: f64, call: &str, purchased_ms: f64
         Ok(outbound) => {
             let mut state = State::decode(store);
             let now = clock(now).as_millis();
-            let id = steps::id(&outbound);
-            let admission = steps::admit(&mut state, &outbound, &id, now);
-            with_store(steps::plan(&outbound, &id, admission), &state, now)
+            let admission = steps::admit(&mut state, &outbound, now);
+            with_store(steps::plan(&outbound, admission), &state, now)
         }
         Err(err) => failure(&err),
     }
