@@ -5,7 +5,10 @@
 // The wasm is built with nightly's -Zbuild-std and panic=immediate-abort when
 // nightly has rust-src (scripts/setup.sh installs it): that drops the panic
 // formatting machinery, about a fifth of the wasm; std is built for size and
-// without panic locations. `--stable` (or
+// without panic locations. All MIR optimizations run (-Zmir-opt-level=3, the
+// non-experimental ones; unsound passes sit behind another flag) with every
+// function's MIR inlinable across crates, std's included: together about
+// 1.9 KB gzip off the wasm, measured. `--stable` (or
 // ONRAMP_STABLE=1) builds with stable Rust instead.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -39,7 +42,11 @@ if (stable) {
     'cargo',
     [`+${nightly}`, 'build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'onramp-pixel',
       '-Zbuild-std=std,panic_abort', '-Zbuild-std-features=optimize_for_size', '--target-dir', nightlyDir],
-    { RUSTFLAGS: '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none' },
+    {
+      RUSTFLAGS:
+        '-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none' +
+        ' -Zmir-opt-level=3 -Zcross-crate-inline-threshold=always',
+    },
   );
   wasmOut = join(nightlyDir, 'wasm32-unknown-unknown/release/onramp_pixel.wasm');
 }
