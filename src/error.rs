@@ -86,26 +86,70 @@ pub enum Error {
     Rejected(u16),
 }
 
+/// Each variant's code, in the order of [`Error::index`].
+const CODES: [&str; 15] = [
+    "missing_field",
+    "invalid_type",
+    "empty_field",
+    "too_long",
+    "invalid_characters",
+    "invalid_date",
+    "date_out_of_range",
+    "invalid_base_url",
+    "insecure_base_url",
+    "invalid_option",
+    "unknown_option",
+    "transport_unavailable",
+    "network_error",
+    "timeout",
+    "rejected",
+];
+
+/// Each variant's message after the field's name, in the order of
+/// [`Error::index`]; what the variant carries follows it.
+const TEXTS: [&str; 15] = [
+    " is required",
+    " must be ",
+    " must not be empty",
+    " is longer than 512 characters",
+    " has a control character or a lone surrogate",
+    " is not a valid date: use YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.sss]] with Z or ±HH:MM, a Date or epoch ms",
+    " must be after 2000-01-01 and at most one day in the future",
+    " must be https://host[:port][/path] without credentials, query or fragment",
+    " must use https: (http: only for localhost, 127.0.0.1 and [::1])",
+    " must be ",
+    " is not a known option",
+    " is unavailable here or refused the request",
+    "the collector could not be reached",
+    "the collector did not answer in time",
+    "the collector refused the tracking for good (HTTP ",
+];
+
 impl Error {
-    /// The stable, machine-readable code of the error.
-    pub const fn code(&self) -> &'static str {
+    /// The variant's place in the tables of codes and messages.
+    const fn index(&self) -> usize {
         match self {
-            Error::Missing(_) => "missing_field",
-            Error::WrongType { .. } => "invalid_type",
-            Error::Empty(_) => "empty_field",
-            Error::TooLong(_) => "too_long",
-            Error::InvalidCharacters(_) => "invalid_characters",
-            Error::InvalidDate => "invalid_date",
-            Error::DateOutOfRange => "date_out_of_range",
-            Error::InvalidBaseUrl => "invalid_base_url",
-            Error::InsecureBaseUrl => "insecure_base_url",
-            Error::InvalidOption { .. } => "invalid_option",
-            Error::UnknownOption(_) => "unknown_option",
-            Error::TransportUnavailable => "transport_unavailable",
-            Error::Network => "network_error",
-            Error::Timeout => "timeout",
-            Error::Rejected(_) => "rejected",
+            Error::Missing(_) => 0,
+            Error::WrongType { .. } => 1,
+            Error::Empty(_) => 2,
+            Error::TooLong(_) => 3,
+            Error::InvalidCharacters(_) => 4,
+            Error::InvalidDate => 5,
+            Error::DateOutOfRange => 6,
+            Error::InvalidBaseUrl => 7,
+            Error::InsecureBaseUrl => 8,
+            Error::InvalidOption { .. } => 9,
+            Error::UnknownOption(_) => 10,
+            Error::TransportUnavailable => 11,
+            Error::Network => 12,
+            Error::Timeout => 13,
+            Error::Rejected(_) => 14,
         }
+    }
+
+    /// The stable, machine-readable code of the error.
+    pub fn code(&self) -> &'static str {
+        CODES.get(self.index()).copied().unwrap_or_default()
     }
 
     /// The offending field's name, when the error is about one field.
@@ -125,51 +169,24 @@ impl Error {
         }
     }
 
-    /// A readable sentence for people; built without `core::fmt` so that the
-    /// shipped wasm stays small.
+    /// A readable sentence for people (the field's name, then what is
+    /// wrong); built without `core::fmt` so that the shipped wasm stays
+    /// small.
     pub fn message(&self) -> String {
-        let field = self.field().unwrap_or("");
-        let parts: [&str; 3] = match self {
-            Error::Missing(_) => [field, " is required", ""],
-            Error::WrongType { expected, .. } => [field, " must be ", expected],
-            Error::Empty(_) => [field, " must not be empty", ""],
-            Error::TooLong(_) => [field, " is longer than 512 characters", ""],
-            Error::InvalidCharacters(_) => [field, " has a control character or a lone surrogate", ""],
-            Error::InvalidDate => [
-                "purchasedAt is not a valid date: use YYYY-MM-DD, ",
-                "YYYY-MM-DDTHH:MM[:SS[.sss]] with Z or ±HH:MM, a Date or epoch ms",
-                "",
-            ],
-            Error::DateOutOfRange => [
-                "purchasedAt must be after 2000-01-01",
-                " and at most one day in the future",
-                "",
-            ],
-            Error::InvalidBaseUrl => [
-                "baseUrl must be https://host[:port][/path]",
-                " without credentials, query or fragment",
-                "",
-            ],
-            Error::InsecureBaseUrl => [
-                "baseUrl must use https: ",
-                "(http: only for localhost, 127.0.0.1 and [::1])",
-                "",
-            ],
-            Error::InvalidOption { expected, .. } => [field, " must be ", expected],
-            Error::UnknownOption(_) => ["unknown option \"", field, "\""],
-            Error::TransportUnavailable => [
-                "the transport is unavailable here",
-                " or refused the request",
-                "",
-            ],
-            Error::Network => ["the collector could not be reached", "", ""],
-            Error::Timeout => ["the collector did not answer in time", "", ""],
-            Error::Rejected(status) => {
-                let status = crate::text::decimal(i64::from(*status));
-                return crate::text::concat(&["the collector refused the tracking for good (HTTP ", &status, ")"]);
+        let status;
+        let tail = match self {
+            Error::WrongType { expected, .. } | Error::InvalidOption { expected, .. } => expected,
+            Error::Rejected(code) => {
+                status = crate::text::concat(&[&crate::text::decimal(i64::from(*code)), ")"]);
+                status.as_str()
             }
+            _ => "",
         };
-        crate::text::concat(&parts)
+        crate::text::concat(&[
+            self.field().unwrap_or(""),
+            TEXTS.get(self.index()).copied().unwrap_or_default(),
+            tail,
+        ])
     }
 }
 
@@ -197,7 +214,7 @@ mod tests {
 
         let e = Error::UnknownOption("custmerId".into());
         assert_eq!(e.field(), Some("custmerId"));
-        assert_eq!(e.message(), "unknown option \"custmerId\"");
+        assert_eq!(e.message(), "custmerId is not a known option");
 
         assert_eq!(Error::DateOutOfRange.field(), Some("purchasedAt"));
         assert_eq!(Error::InsecureBaseUrl.field(), Some("baseUrl"));
