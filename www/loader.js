@@ -2,7 +2,7 @@
    Replaces the queue stub window.onramp, replays the calls queued before it loaded, in order.
    The build bundles it with the npm entry and the wasm glue into one classic script, so the
    page makes two requests: this file and the .wasm beside it. */
-import * as pixel from './index.js';
+import { configure, createSaasTracking, flush, init } from './index.js';
 
 (function (w, d) {
   'use strict';
@@ -74,9 +74,8 @@ import * as pixel from './index.js';
   // The build writes the wasm's SHA-384 here: a .wasm that does not match it
   // is refused (Subresource Integrity), as the page's integrity attribute
   // does for this file.
-  pixel
-    .init(fetch(new URL('onramp_pixel_bg.wasm', base).href, { integrity: WASM_INTEGRITY }))
-    .then(function () { return ready(pixel); })
+  init(fetch(new URL('onramp_pixel_bg.wasm', base).href, { integrity: WASM_INTEGRITY }))
+    .then(function () { return ready({ configure: configure, createSaasTracking: createSaasTracking, flush: flush }); })
     .catch(function (cause) {
       failure = cause && cause.code ? cause : fail('load_failed', 'the onramp-pixel module could not be loaded');
       if (w.console) w.console.warn('[onramp] ' + failure.code + ': ' + failure.message);
