@@ -76,21 +76,35 @@ impl<'a> State<'a> {
             let mut f = split(line, b'\t');
             match f.next() {
                 Some("q") => {
-                    let mut next = || f.next();
-                    let entry = (|| {
-                        Some(Entry {
-                            id: next()?,
-                            url: next()?,
-                            body: next()?,
-                            created_ms: parse_integer(next()?)?,
-                            failures: small(next()?)?,
-                            next_ms: parse_integer(next()?)?,
-                            lease_ms: parse_integer(next()?)?,
-                            // Absent from lines written before it was kept.
-                            timeout_ms: next().map_or(Some(DEFAULT_TIMEOUT_MS), small)?,
-                        })
-                    })();
-                    state.queue.extend(entry);
+                    let (Some(id), Some(url), Some(body)) = (f.next(), f.next(), f.next()) else {
+                        continue;
+                    };
+                    // created, failures, next, lease and (absent from lines
+                    // written before it was kept) the timeout.
+                    let mut numbers = [0, 0, 0, 0, i64::from(DEFAULT_TIMEOUT_MS)];
+                    let mut read = 0;
+                    for (slot, text) in numbers.iter_mut().zip(&mut f) {
+                        match parse_integer(text) {
+                            Some(n) => *slot = n,
+                            None => read = 9,
+                        }
+                        read += 1;
+                    }
+                    let [created_ms, failures, next_ms, lease_ms, timeout_ms] = numbers;
+                    if let (4 | 5, Ok(failures), Ok(timeout_ms)) =
+                        (read, u32::try_from(failures), u32::try_from(timeout_ms))
+                    {
+                        state.queue.push(Entry {
+                            id,
+                            url,
+                            body,
+                            created_ms,
+                            failures,
+                            next_ms,
+                            lease_ms,
+                            timeout_ms,
+                        });
+                    }
                 }
                 Some("s") => {
                     if let (Some(id), Some(Some(at))) = (f.next(), f.next().map(parse_integer)) {
