@@ -62,11 +62,6 @@ pub fn id(url: &str, partner_key: &str, service_name: &str, customer_id: &str) -
     ])
 }
 
-/// A stored number that fits a `u32`.
-fn small(text: &str) -> Option<u32> {
-    u32::try_from(parse_integer(text)?).ok()
-}
-
 impl<'a> State<'a> {
     /// Reads stored text; lines that do not parse are skipped, so a damaged
     /// store loses at most those lines.
