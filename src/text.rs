@@ -93,6 +93,42 @@ impl<'a> Iterator for Split<'a> {
     }
 }
 
+/// `text` without the white space (Unicode `White_Space`, as `str::trim`)
+/// at either end, found over bytes: std's `trim` decodes characters both
+/// ways and looks them up in a table.
+pub fn trim(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let (mut start, mut end, mut at) = (None, 0, 0);
+    while at < bytes.len() {
+        match space_at(bytes.get(at..).unwrap_or_default()) {
+            0 => {
+                start = start.or(Some(at));
+                // Byte by byte: no white space begins with a UTF-8
+                // continuation byte.
+                at += 1;
+                end = at;
+            }
+            length => at += length,
+        }
+    }
+    text.get(start.unwrap_or(0)..end).unwrap_or_default()
+}
+
+/// The length of the white space character at the start of `bytes`, or 0:
+/// U+0009 to U+000D, U+0020, U+0085, U+00A0, U+1680, U+2000 to U+200A,
+/// U+2028, U+2029, U+202F, U+205F and U+3000, in UTF-8.
+fn space_at(bytes: &[u8]) -> usize {
+    match bytes {
+        [0x09..=0x0d | 0x20, ..] => 1,
+        [0xc2, 0x85 | 0xa0, ..] => 2,
+        [0xe1, 0x9a, 0x80, ..]
+        | [0xe2, 0x80, 0x80..=0x8a | 0xa8 | 0xa9 | 0xaf, ..]
+        | [0xe2, 0x81, 0x9f, ..]
+        | [0xe3, 0x80, 0x80, ..] => 3,
+        _ => 0,
+    }
+}
+
 /// The parts one after another.
 pub fn concat(parts: &[&str]) -> String {
     let mut out = String::new();
@@ -125,6 +161,26 @@ mod tests {
     #[test]
     fn joins() {
         assert_eq!(concat(&["a", "", "bc"]), "abc");
+    }
+
+    #[test]
+    fn trims_like_std() {
+        for text in [
+            "",
+            " ",
+            " a ",
+            "\u{a0}\u{3000}a b\u{2028}\u{85}",
+            "\u{feff}a\u{feff}",
+            "é\u{200a}",
+            "\u{200b}x",
+            "\t\n\r x\u{1680}",
+        ] {
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+        }
+        for c in (0..0x11_0000).filter_map(char::from_u32) {
+            let text = format!("{c}a{c}");
+            assert_eq!(trim(&text), text.trim(), "U+{:04X}", c as u32);
+        }
     }
 
     #[test]

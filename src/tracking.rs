@@ -137,7 +137,7 @@ fn json_body(partner_key: &str, service_name: &str, customer_id: &str, purchased
 /// Trims a string field and checks it: not empty, at most
 /// [`MAX_FIELD_CHARS`] characters, no control characters.
 pub fn text_field(field: Field, value: &str) -> Result<&str, Error> {
-    let value = value.trim();
+    let value = crate::text::trim(value);
     if value.is_empty() {
         return Err(Error::Empty(field));
     }

@@ -98,6 +98,12 @@ proptest! {
     }
 
     #[test]
+    fn trims_like_std(text in texty(), any_text in any::<String>()) {
+        prop_assert_eq!(onramp_pixel::text::trim(&text), text.trim());
+        prop_assert_eq!(onramp_pixel::text::trim(&any_text), any_text.trim());
+    }
+
+    #[test]
     fn damaged_stores_never_panic_and_decode_stably(text in prop::collection::vec(texty(), 0..8)) {
         let joined = text.join("\n");
         let state = State::decode(&joined);
