@@ -73,28 +73,23 @@ pub fn next_delay_ms(failures: u32, random: f64, retry_after: Option<u64>) -> u6
 /// IMF-fixdate, the one HTTP date form senders must use:
 /// `Sun, 06 Nov 1994 08:49:37 GMT`. Returns epoch milliseconds.
 fn parse_http_date(value: &str) -> Option<i64> {
-    const MONTHS: &str = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    const NUMBERS: &str = "010203040506070809101112";
+    const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
     // After the day name and its comma: " 06 Nov 1994 08:49:37 GMT".
     let (_, rest) = crate::text::split_once(value, b',')?;
     let b = rest.as_bytes();
     let spaces = [0, 3, 7, 12, 21].iter().all(|&at| b.get(at) == Some(&b' '));
-    if b.len() != 25 || !spaces || rest.get(22..)? != "GMT" {
+    if b.len() != 25 || !spaces || b.get(22..) != Some(b"GMT") {
         return None;
     }
-    let month = rest.get(4..7)?;
-    let index = (0..12).find(|i| MONTHS.get(i * 3..i * 3 + 3) == Some(month))?;
-    let iso = crate::text::concat(&[
-        rest.get(8..12)?,
-        "-",
-        NUMBERS.get(index * 2..index * 2 + 2)?,
-        "-",
-        rest.get(1..3)?,
-        "T",
-        rest.get(13..21)?,
-        "Z",
-    ]);
-    Timestamp::parse(&iso).ok().map(Timestamp::as_millis)
+    let month = (0..12).position(|i| MONTHS.get(i * 3..i * 3 + 3) == b.get(4..7))? + 1;
+    // Rewritten as `YYYY-MM-DDTHH:MM:SSZ` for the date parser.
+    let mut iso = *b"YYYY-MM-DDTHH:MM:SSZ";
+    for (to, from, len) in [(0, 8, 4), (8, 1, 2), (11, 13, 8)] {
+        iso.get_mut(to..to + len)?.copy_from_slice(b.get(from..from + len)?);
+    }
+    iso.get_mut(5..7)?
+        .copy_from_slice(&[b'0' + (month / 10) as u8, b'0' + (month % 10) as u8]);
+    crate::time::parse_bytes(&iso)
 }
 
 #[cfg(test)]
