@@ -4,21 +4,21 @@
    page makes two requests: this file and the .wasm beside it. */
 import { configure, createSaasTracking, flush, init } from './index.js';
 
-(function (w, d) {
-  'use strict';
-  var stub = w.onramp;
+((w, d) => {
+  const stub = w.onramp;
   if (stub && stub.loaded) return; // included twice: the first one serves
-  var script = d.currentScript;
-  var base = (script && script.src) || d.baseURI;
-  var data = (script && script.dataset) || {};
-  var queued = (stub && stub.q) || [];
-  var waiting = [];
-  var api = null;
-  var failure = null;
-  var noop = function () {};
+  const script = d.currentScript;
+  const base = (script && script.src) || d.baseURI;
+  const data = (script && script.dataset) || {};
+  let queued = (stub && stub.q) || [];
+  let waiting = [];
+  let ready = false;
+  let failure = null;
+  const noop = () => {};
+  const api = { configure, createSaasTracking, flush };
 
   function fail(code, message) {
-    var e = new Error(message);
+    const e = new Error(message);
     e.name = 'OnrampError';
     e.code = code;
     e.field = null;
@@ -26,48 +26,34 @@ import { configure, createSaasTracking, flush, init } from './index.js';
   }
 
   function run(args) {
-    var list = Array.prototype.slice.call(args);
-    var command = list.shift();
-    var callback = typeof list[list.length - 1] === 'function' ? list.pop() : null;
-    var promise;
-    if (failure) promise = Promise.reject(failure);
-    else if (command === 'createSaasTracking' || command === 'configure' || command === 'flush') promise = api[command].apply(null, list);
-    else promise = Promise.reject(fail('unknown_command', 'unknown onramp command: ' + String(command)));
-    if (callback) {
-      promise.then(function (result) { callback(null, result); }, function (error) { callback(error); });
-    } else {
-      promise.catch(function (error) {
-        if (w.console) w.console.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
-      });
-    }
+    const [command, ...list] = args;
+    const callback = typeof list[list.length - 1] === 'function' ? list.pop() : null;
+    const promise = failure
+      ? Promise.reject(failure)
+      : command === 'createSaasTracking' || command === 'configure' || command === 'flush'
+        ? api[command](...list)
+        : Promise.reject(fail('unknown_command', 'unknown onramp command: ' + String(command)));
+    if (callback) promise.then((result) => callback(null, result), callback);
+    else
+      promise.catch((error) =>
+        w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message),
+      );
     promise.catch(noop); // never an unhandled rejection on the host page
     return promise;
   }
 
-  function onramp() {
-    if (api || failure) return run(arguments);
-    var args = arguments;
-    var promise = new Promise(function (resolve, reject) { waiting.push([args, resolve, reject]); });
+  function onramp(...args) {
+    if (ready || failure) return run(args);
+    const promise = new Promise((resolve, reject) => waiting.push([args, resolve, reject]));
     promise.catch(noop);
     return promise;
   }
   onramp.loaded = true;
   w.onramp = onramp;
 
-  function ready(module) {
-    api = module;
-    var defaults = {};
-    if (data.baseUrl) defaults.baseUrl = data.baseUrl;
-    if (data.partnerKey) defaults.partnerKey = data.partnerKey;
-    if (data.transport) defaults.transport = data.transport;
-    if (data.timeoutMs) defaults.timeoutMs = Number(data.timeoutMs);
-    return run(['configure', defaults]).catch(noop);
-  }
-
   function replay() {
-    var i;
-    for (i = 0; i < queued.length; i++) run(queued[i]);
-    for (i = 0; i < waiting.length; i++) run(waiting[i][0]).then(waiting[i][1], waiting[i][2]);
+    for (const args of queued) run(args);
+    for (const [args, resolve, reject] of waiting) run(args).then(resolve, reject);
     queued = waiting = [];
   }
 
@@ -75,10 +61,18 @@ import { configure, createSaasTracking, flush, init } from './index.js';
   // is refused (Subresource Integrity), as the page's integrity attribute
   // does for this file.
   init(fetch(new URL('onramp_pixel_bg.wasm', base).href, { integrity: WASM_INTEGRITY }))
-    .then(function () { return ready({ configure: configure, createSaasTracking: createSaasTracking, flush: flush }); })
-    .catch(function (cause) {
+    .then(() => {
+      ready = true;
+      // The defaults of the script tag's data-* attributes.
+      const defaults = {};
+      for (const name of ['baseUrl', 'partnerKey', 'transport', 'timeoutMs']) {
+        if (data[name]) defaults[name] = name === 'timeoutMs' ? Number(data[name]) : data[name];
+      }
+      return run(['configure', defaults]).catch(noop);
+    })
+    .catch((cause) => {
       failure = cause && cause.code ? cause : fail('load_failed', 'the onramp-pixel module could not be loaded');
-      if (w.console) w.console.warn('[onramp] ' + failure.code + ': ' + failure.message);
+      w.console?.warn('[onramp] ' + failure.code + ': ' + failure.message);
     })
     .then(replay);
 })(window, document);
