@@ -46,7 +46,7 @@ let memory = null;
 const defaults = [];
 
 function onrampError(code, message, field = null, cause) {
-  const error = new Error(message, cause === undefined ? undefined : { cause });
+  const error = new Error(message, { cause });
   error.name = 'OnrampError';
   error.code = code;
   error.field = field;
@@ -280,9 +280,7 @@ function beacon(plan, result, fetchFailed) {
   if (nav && typeof nav.sendBeacon === 'function') {
     if (!fetchFailed) {
       try {
-        g.fetch(plan.url, { method: 'POST', body: plan.body, keepalive: true, credentials: 'omit', mode: 'no-cors' }).catch(
-          () => {},
-        );
+        keepalive(plan.url, plan.body, { mode: 'no-cors' }).catch(() => {});
         taken = true;
       } catch {
         // fetch refused to start: sendBeacon below
@@ -306,20 +304,20 @@ function settle(id, outcome, retryAfter) {
   return settled;
 }
 
-// A keepalive POST of the JSON body without cookies, started now; null when
-// fetch is missing or refuses to start.
+// A keepalive POST without cookies, started now (it may outlive the page).
+const keepalive = (url, body, init) =>
+  g.fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit', ...init });
+
+// The JSON body by a keepalive POST, started now; null when fetch is missing
+// or refuses to start.
 function post(url, body, timeoutMs) {
   try {
-    const init = {
-      method: 'POST',
+    const A = g.AbortSignal;
+    return keepalive(url, body, {
       headers: { 'Content-Type': 'application/json' },
-      body,
-      keepalive: true,
-      credentials: 'omit',
       mode: 'cors',
-    };
-    if (g.AbortSignal && AbortSignal.timeout) init.signal = AbortSignal.timeout(timeoutMs);
-    return g.fetch(url, init);
+      signal: A && A.timeout ? A.timeout(timeoutMs) : undefined,
+    });
   } catch {
     return null;
   }
