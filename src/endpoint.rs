@@ -5,8 +5,6 @@ use crate::error::Error;
 /// The path of the tracking endpoint below the base URL.
 pub const TRACKINGS_PATH: &str = "/api/SaasTrackings";
 
-const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
-
 /// A checked collector base URL: `https://host[:port][/prefix]`, or plain
 /// `http://` for a loopback host; no credentials, query or fragment, no
 /// trailing slash.
@@ -51,7 +49,7 @@ impl Endpoint {
         if !valid {
             return Err(Error::InvalidBaseUrl);
         }
-        if http && !LOOPBACK_HOSTS.contains(&host) {
+        if http && !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
             return Err(Error::InsecureBaseUrl);
         }
         base.push_str(path);
