@@ -64,9 +64,10 @@ pub mod exports {
     ///   when IndexedDB says it was accepted (epoch ms), or NaN.
     /// - 2 `settle`: records an attempt's outcome `x` (an HTTP status, or
     ///   0 network error, 1 timeout, 2 beacon taken, 3 transport
-    ///   unavailable) for the tracking `text` (its id, then a newline and the
-    ///   collector's `Retry-After` when it sent one); `y` in `[0, 1)` draws
-    ///   the backoff's jitter. Answers `{verdict, retryAt, error, store}`.
+    ///   unavailable) for the tracking `text` (its id; when the collector
+    ///   sent a `Retry-After`, then a newline, its value, a newline and the
+    ///   value read by `Date.parse`); `y` in `[0, 1)` draws the backoff's
+    ///   jitter. Answers `{verdict, retryAt, error, store}`.
     /// - 3 `due`: what a flush sends, `{expired, due: [{id, url, body,
     ///   timeoutMs}], store}`; everything not in flight when `x` is 1.
     #[wasm_bindgen]

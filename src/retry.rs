@@ -49,17 +49,28 @@ pub fn backoff_ms(failures: u32, random: f64) -> u64 {
     ((ceiling as f64 * random) as u64).max(100)
 }
 
-/// The delay a `Retry-After` header asks for: whole seconds, or an HTTP
-/// date (`Sun, 06 Nov 1994 08:49:37 GMT`) relative to `now`; capped at
-/// [`MAX_RETRY_AFTER_MS`]. `None` when the value is not understood.
-pub fn retry_after_ms(value: &str, now: Timestamp) -> Option<u64> {
-    let value = value.trim_ascii();
+/// A `Retry-After` header as the JS side passes it: its value, and the
+/// date the value names as the browser's `Date.parse` reads it (epoch ms),
+/// if it reads one. `Date.parse` takes all three HTTP-date forms
+/// (IMF-fixdate, RFC 850, asctime), as recipients must.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryAfter<'a> {
+    /// The header's value.
+    pub value: &'a str,
+    /// The value read as a date.
+    pub date_ms: Option<i64>,
+}
+
+/// The delay a `Retry-After` header asks for: whole seconds, or a date
+/// relative to `now`; capped at [`MAX_RETRY_AFTER_MS`]. `None` when the
+/// value is neither.
+pub fn retry_after_ms(header: RetryAfter<'_>, now: Timestamp) -> Option<u64> {
+    let value = header.value.trim_ascii();
     let ms = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         // Too many digits to parse is longer than the cap anyway.
         crate::text::parse_integer(value).map_or(u64::MAX, |s| s.unsigned_abs().saturating_mul(1000))
     } else {
-        let at = parse_http_date(value)?;
-        u64::try_from(at.saturating_sub(now.as_millis())).unwrap_or(0)
+        u64::try_from(header.date_ms?.saturating_sub(now.as_millis())).unwrap_or(0)
     };
     Some(ms.min(MAX_RETRY_AFTER_MS))
 }
@@ -68,28 +79,6 @@ pub fn retry_after_ms(value: &str, now: Timestamp) -> Option<u64> {
 /// sent one, the backoff otherwise.
 pub fn next_delay_ms(failures: u32, random: f64, retry_after: Option<u64>) -> u64 {
     retry_after.unwrap_or_else(|| backoff_ms(failures, random))
-}
-
-/// IMF-fixdate, the one HTTP date form senders must use:
-/// `Sun, 06 Nov 1994 08:49:37 GMT`. Returns epoch milliseconds.
-fn parse_http_date(value: &str) -> Option<i64> {
-    const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
-    // After the day name and its comma: " 06 Nov 1994 08:49:37 GMT".
-    let (_, rest) = crate::text::split_once(value, b',')?;
-    let b = rest.as_bytes();
-    let spaces = [0, 3, 7, 12, 21].iter().all(|&at| b.get(at) == Some(&b' '));
-    if b.len() != 25 || !spaces || b.get(22..) != Some(b"GMT") {
-        return None;
-    }
-    let month = (0..12).position(|i| MONTHS.get(i * 3..i * 3 + 3) == b.get(4..7))? + 1;
-    // Rewritten as `YYYY-MM-DDTHH:MM:SSZ` for the date parser.
-    let mut iso = *b"YYYY-MM-DDTHH:MM:SSZ";
-    for (to, from, len) in [(0, 8, 4), (8, 1, 2), (11, 13, 8)] {
-        iso.get_mut(to..to + len)?.copy_from_slice(b.get(from..from + len)?);
-    }
-    iso.get_mut(5..7)?
-        .copy_from_slice(&[b'0' + (month / 10) as u8, b'0' + (month % 10) as u8]);
-    crate::time::parse_bytes(&iso)
 }
 
 #[cfg(test)]
@@ -138,21 +127,21 @@ mod tests {
     #[test]
     fn retry_after_in_seconds_or_as_a_date() {
         let now = Timestamp::parse("2026-11-26T18:43:01Z").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(retry_after_ms("2", now), Some(2_000));
-        assert_eq!(retry_after_ms(" 0 ", now), Some(0));
-        assert_eq!(retry_after_ms("99999999", now), Some(MAX_RETRY_AFTER_MS));
-        assert_eq!(retry_after_ms("Thu, 26 Nov 2026 18:43:31 GMT", now), Some(30_000));
-        assert_eq!(retry_after_ms("Thu, 26 Nov 2026 18:40:00 GMT", now), Some(0));
-        for bad in [
-            "",
-            "-1",
-            "1.5",
-            "soon",
-            "Thu, 26 Nov 2026 18:43:31 UTC",
-            "26 Nov 2026",
-            "Thu, 26 Foo 2026 18:43:31 GMT",
-        ] {
-            assert_eq!(retry_after_ms(bad, now), None, "{bad:?}");
+        let at = |value, date_ms| retry_after_ms(RetryAfter { value, date_ms }, now);
+        let ms = now.as_millis();
+        assert_eq!(at("2", None), Some(2_000));
+        assert_eq!(at(" 0 ", None), Some(0));
+        assert_eq!(at("99999999", None), Some(MAX_RETRY_AFTER_MS));
+        // Digits are seconds, whatever Date.parse makes of them.
+        assert_eq!(at("120", Some(-58_000_000_000_000)), Some(120_000));
+        assert_eq!(at("Thu, 26 Nov 2026 18:43:31 GMT", Some(ms + 30_000)), Some(30_000));
+        assert_eq!(at("Thu, 26 Nov 2026 18:40:00 GMT", Some(ms - 181_000)), Some(0));
+        assert_eq!(
+            at("Fri, 27 Nov 2026 18:43:01 GMT", Some(ms + 86_400_000)),
+            Some(MAX_RETRY_AFTER_MS)
+        );
+        for bad in ["", "-1", "1.5", "soon"] {
+            assert_eq!(at(bad, None), None, "{bad:?}");
         }
         assert_eq!(next_delay_ms(1, 0.5, Some(7_000)), 7_000);
         assert_eq!(next_delay_ms(1, 0.5, None), 500);

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::json::{self, Object};
 use crate::outbound::Outbound;
 use crate::queue::{Entry, State, TTL_MS};
-use crate::retry::{self, Verdict};
+use crate::retry::{self, RetryAfter, Verdict};
 use crate::time::Timestamp;
 
 /// How much longer than its timeout an attempt holds its lease.
@@ -157,7 +157,7 @@ pub fn settle<'a>(
     state: &mut State<'a>,
     id: &'a str,
     outcome: Outcome,
-    retry_after: Option<&str>,
+    retry_after: Option<RetryAfter<'_>>,
     now: Timestamp,
     random: f64,
 ) -> Settled {
@@ -176,7 +176,7 @@ pub fn settle<'a>(
     };
     let now_ms = now.as_millis();
     let failures = state.find(id).map_or(0, |e| e.failures).saturating_add(1);
-    let retry_after = retry_after.and_then(|v| retry::retry_after_ms(v, now));
+    let retry_after = retry_after.and_then(|header| retry::retry_after_ms(header, now));
     let delay = retry::next_delay_ms(failures, random, retry_after);
     state.settle(id, verdict, now_ms, delay);
     let retry_at = state
@@ -325,7 +325,11 @@ mod tests {
         let id = out.id.clone();
         let mut state = State::default();
         admit(&mut state, &out, NOW);
-        let settled = settle(&mut state, &id, Outcome::Status(503), Some("30"), now(), 0.9);
+        let header = RetryAfter {
+            value: "30",
+            date_ms: None,
+        };
+        let settled = settle(&mut state, &id, Outcome::Status(503), Some(header), now(), 0.9);
         assert_eq!(settled.retry_at.map(Timestamp::as_millis), Some(NOW + 30_000));
         assert_eq!(next_due_in(&state, NOW), Some(30_000));
         let waiting = parse(&due(&mut state, NOW, false).finish());

@@ -9,7 +9,7 @@ use onramp_pixel::input::{read, Call};
 use onramp_pixel::options::{timeout_ms, Transport, TRACKING_OPTIONS};
 use onramp_pixel::outbound::{CallInput, Outbound};
 use onramp_pixel::queue::{Entry, State};
-use onramp_pixel::retry::{backoff_ms, retry_after_ms, verdict, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
+use onramp_pixel::retry::{backoff_ms, retry_after_ms, verdict, RetryAfter, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
 use onramp_pixel::steps::{self, Outcome};
 use onramp_pixel::time::Timestamp;
 use onramp_pixel::tracking::{PurchasedAt, Tracking, TrackingInput};
@@ -130,10 +130,10 @@ proptest! {
     }
 
     #[test]
-    fn retry_policy_stays_in_bounds(failures in any::<u32>(), random in any::<f64>(), header in texty()) {
+    fn retry_policy_stays_in_bounds(failures in any::<u32>(), random in any::<f64>(), header in texty(), at in any::<i64>()) {
         let d = backoff_ms(failures, random);
         prop_assert!((100..=MAX_DELAY_MS).contains(&d));
-        if let Some(ms) = retry_after_ms(&header, now()) {
+        if let Some(ms) = retry_after_ms(RetryAfter { value: &header, date_ms: Some(at) }, now()) {
             prop_assert!(ms <= MAX_RETRY_AFTER_MS);
         }
     }
@@ -159,7 +159,8 @@ proptest! {
         let mut state = State::decode(&store);
         let claim = steps::claim(&mut state, &id, at, timeout, Some(at));
         prop_assert!((claim as u8) <= 2);
-        let settled = steps::settle(&mut state, &id, Outcome::from_code(outcome), header.as_deref(), now(), random);
+        let header = header.as_deref().map(|value| RetryAfter { value, date_ms: Some(at) });
+        let settled = steps::settle(&mut state, &id, Outcome::from_code(outcome), header, now(), random);
         let answer = settled.answer().finish();
         prop_assert!(serde_json::from_str::<serde_json::Value>(&answer).is_ok(), "{}", answer);
         let due = steps::due(&mut state, at, true).finish();

@@ -299,7 +299,10 @@ function beacon(plan, result, fetchFailed) {
 }
 
 function settle(id, outcome, retryAfter) {
-  const settled = step(SETTLE, retryAfter == null ? id : id + '\n' + retryAfter, outcome, Math.random());
+  // A Retry-After goes with the browser's reading of it as a date (the core
+  // decides whether it is seconds or a date).
+  const text = retryAfter == null ? id : [id, retryAfter, Date.parse(retryAfter)].join('\n');
+  const settled = step(SETTLE, text, outcome, Math.random());
   arm(settled.next);
   return settled;
 }

@@ -9,7 +9,7 @@ use onramp_pixel::input::{read, Call};
 use onramp_pixel::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
 use onramp_pixel::outbound::Outbound;
 use onramp_pixel::queue::State;
-use onramp_pixel::retry::retry_after_ms;
+use onramp_pixel::retry::{retry_after_ms, RetryAfter};
 use onramp_pixel::steps::{self, Outcome};
 use onramp_pixel::time::Timestamp;
 
@@ -42,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
             assert!(plan.starts_with('{') && plan.ends_with('}'));
             let claim = steps::claim(&mut state, id, now.as_millis(), 1_000, None);
             let _ = claim;
-            let settled = steps::settle(&mut state, id, Outcome::from_code(a), Some(other), now, b);
+            let header = RetryAfter {
+                value: other,
+                date_ms: Some(b as i64),
+            };
+            let settled = steps::settle(&mut state, id, Outcome::from_code(a), Some(header), now, b);
             let _ = settled.answer().finish();
             let text = state.encode();
             assert_eq!(State::decode(&text), state);
@@ -58,7 +62,13 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(endpoint) = Endpoint::parse(other) {
         assert_eq!(Endpoint::parse(endpoint.base()), Ok(endpoint.clone()));
     }
-    let _ = retry_after_ms(other, now);
+    let _ = retry_after_ms(
+        RetryAfter {
+            value: other,
+            date_ms: Some(a as i64),
+        },
+        now,
+    );
     let mut state = State::decode(store);
     let _ = steps::due(&mut state, now.as_millis(), a > 0.0).finish();
     let _ = steps::next_due_in(&state, now.as_millis());

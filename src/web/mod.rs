@@ -11,6 +11,7 @@ use crate::json::{self, Object};
 use crate::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
 use crate::outbound::Outbound;
 use crate::queue::State;
+use crate::retry::RetryAfter;
 use crate::steps::{self, Outcome};
 use crate::time::Timestamp;
 
@@ -57,8 +58,14 @@ pub fn step(op: u32, store: &str, now: f64, text: &str, x: f64, y: f64) -> Strin
         0 => configure(text, y),
         1 => claim(store, now, text, x, y),
         2 => {
+            // The id, then the Retry-After value and Date.parse's reading
+            // of it, each after a newline.
             let (id, retry_after) = match crate::text::split_once(text, b'\n') {
-                Some((id, retry_after)) => (id, Some(retry_after)),
+                Some((id, header)) => {
+                    let (value, date) = crate::text::split_once(header, b'\n').unwrap_or((header, ""));
+                    let date_ms = crate::text::parse_integer(date);
+                    (id, Some(RetryAfter { value, date_ms }))
+                }
                 None => (text, None),
             };
             settle(store, now, y, id, x, retry_after)
@@ -91,7 +98,7 @@ fn claim(store: &str, now: f64, id: &str, timeout_ms: f64, accepted_at: f64) -> 
 }
 
 /// See [`steps::settle`]; answers `{verdict, retryAt, error, store}`.
-fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<&str>) -> String {
+fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<RetryAfter<'_>>) -> String {
     let now = clock(now);
     let mut state = State::decode(store);
     let settled = steps::settle(&mut state, id, Outcome::from_code(outcome), retry_after, now, random);

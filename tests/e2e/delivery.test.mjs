@@ -87,6 +87,22 @@ test('429 with Retry-After: the next attempt waits at least that long', async ()
   assert.ok(Date.parse(second.at) - Date.parse(first.at) >= 1_900, `${first.at} → ${second.at}`);
 });
 
+test('Retry-After as an HTTP date: the next attempt waits for it (the first backoff alone is at most 1 s)', async () => {
+  const id = uniqueId('retry-date');
+  // IMF-fixdate, whole seconds: between 3 and 4 s from now.
+  await faults([{ status: 503, retryAfter: new Date(Date.now() + 4_000).toUTCString() }]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id));
+  const result = await firstResult(page);
+  assert.deepEqual([result.queued, result.status], [true, 503]);
+  const stored = await sandbox.waitFor(id, 15_000);
+  await context.close();
+  assert.equal(stored[0].deliveries, 1);
+  const [first, second] = await attempts(id);
+  assert.deepEqual([first.status, second.status], [503, 201]);
+  assert.ok(Date.parse(second.at) - Date.parse(first.at) >= 2_000, `${first.at} → ${second.at}`);
+});
+
 test('a hung collector: the attempt times out, the retry delivers once', async () => {
   const id = uniqueId('hung');
   await faults([{ delayMs: 4_000, status: 503 }]);
