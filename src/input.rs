@@ -1,6 +1,6 @@
 //! A call's arguments as the JS entry reads them: one kind letter per field
 //! and the field's text or number, never a JS value. The JS side only
-//! looks (`typeof`, `instanceof Date`, length, well-formed UTF-16); every
+//! looks (`typeof`, `instanceof Date`, length, well-formed UTF-16, NUL); every
 //! rule and every error is decided here.
 
 use crate::error::{Error, Field};

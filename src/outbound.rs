@@ -1,5 +1,6 @@
-//! One call of `createSaasTracking`, resolved against the defaults into what
-//! goes on the wire.
+//! One call of `createSaasTracking` (the configured defaults already laid
+//! under it by the JS entry), checked and resolved into what goes on the
+//! wire.
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Field};

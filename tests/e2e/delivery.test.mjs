@@ -72,36 +72,30 @@ test('503 twice then 201: retried with backoff on the same page, delivered once'
   assert.deepEqual((await attempts(id)).map((a) => a.status), [503, 503, 201]);
 });
 
-test('429 with Retry-After: the next attempt waits at least that long', async () => {
-  const id = uniqueId('429');
-  await faults([{ status: 429, retryAfter: 2 }]);
+// One failure with this status and Retry-After, then success: the second
+// attempt must come at least `gap` ms after the first (the first backoff
+// alone is at most 1 s).
+async function waitsForRetryAfter(name, status, retryAfter, gap) {
+  const id = uniqueId(name);
+  await faults([{ status, retryAfter }]);
   const { context, page } = await openPage(browser);
   await page.goto(confirmation(id));
   const result = await firstResult(page);
-  assert.deepEqual([result.queued, result.status], [true, 429]);
+  assert.deepEqual([result.queued, result.status], [true, status]);
   const stored = await sandbox.waitFor(id, 15_000);
   await context.close();
   assert.equal(stored[0].deliveries, 1);
   const [first, second] = await attempts(id);
-  assert.deepEqual([first.status, second.status], [429, 201]);
-  assert.ok(Date.parse(second.at) - Date.parse(first.at) >= 1_900, `${first.at} → ${second.at}`);
-});
+  assert.deepEqual([first.status, second.status], [status, 201]);
+  assert.ok(Date.parse(second.at) - Date.parse(first.at) >= gap, `${first.at} → ${second.at}`);
+}
 
-test('Retry-After as an HTTP date: the next attempt waits for it (the first backoff alone is at most 1 s)', async () => {
-  const id = uniqueId('retry-date');
+test('429 with Retry-After in seconds: the next attempt waits at least that long', () =>
+  waitsForRetryAfter('429', 429, 2, 1_900));
+
+test('503 with Retry-After as an HTTP date: the next attempt waits for it', () =>
   // IMF-fixdate, whole seconds: between 3 and 4 s from now.
-  await faults([{ status: 503, retryAfter: new Date(Date.now() + 4_000).toUTCString() }]);
-  const { context, page } = await openPage(browser);
-  await page.goto(confirmation(id));
-  const result = await firstResult(page);
-  assert.deepEqual([result.queued, result.status], [true, 503]);
-  const stored = await sandbox.waitFor(id, 15_000);
-  await context.close();
-  assert.equal(stored[0].deliveries, 1);
-  const [first, second] = await attempts(id);
-  assert.deepEqual([first.status, second.status], [503, 201]);
-  assert.ok(Date.parse(second.at) - Date.parse(first.at) >= 2_000, `${first.at} → ${second.at}`);
-});
+  waitsForRetryAfter('retry-date', 503, new Date(Date.now() + 4_000).toUTCString(), 2_000));
 
 test('a hung collector: the attempt times out, the retry delivers once', async () => {
   const id = uniqueId('hung');
