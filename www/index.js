@@ -64,7 +64,8 @@ const warn = (message) => g.console && g.console.warn(TAG + message);
 export function init(source) {
   if (!ready) {
     const input = source ?? new URL('./onramp_pixel_bg.wasm', import.meta.url);
-    ready = Promise.resolve(typeof input === 'string' || input instanceof URL ? fetch(input) : input)
+    const fetchable = typeof input === 'string' || input instanceof URL || (g.Request && input instanceof Request);
+    ready = Promise.resolve(fetchable ? fetch(input) : input)
       .then(compile)
       .then((module) => initSync({ module }))
       .then(

@@ -58,7 +58,9 @@ test('the wasm compiles while it downloads when served as application/wasm, from
           };
         }
         const { pixel, collector } = window;
-        await pixel.init(new URL(`/${folder}/onramp_pixel_bg.wasm`, location.href));
+        // A Request for one, a URL for the other: init() fetches both.
+        const url = new URL(`/${folder}/onramp_pixel_bg.wasm`, location.href);
+        await pixel.init(folder === 'pkg' ? new Request(url) : url);
         const sent = await pixel.createSaasTracking({ partnerKey: 'pk_npm', serviceName: 'svc', customerId: id, baseUrl: collector });
         return { used, status: sent.status };
       },
