@@ -1,6 +1,7 @@
 //! The collector's base URL and the tracking endpoint below it.
 
 use crate::error::Error;
+use crate::text::find;
 
 /// The path of the tracking endpoint below the base URL.
 pub const TRACKINGS_PATH: &str = "/api/SaasTrackings";
@@ -65,11 +66,6 @@ impl Endpoint {
     pub fn trackings_url(&self) -> String {
         crate::text::concat(&[&self.base, TRACKINGS_PATH])
     }
-}
-
-/// Where the byte `b` (ASCII) first is in `text`.
-fn find(text: &str, b: u8) -> Option<usize> {
-    text.bytes().position(|c| c == b)
 }
 
 /// A host name (labels of letters, digits and inner hyphens, at most 63

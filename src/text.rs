@@ -55,10 +55,15 @@ pub fn parse_integer(text: &str) -> Option<i64> {
     }
 }
 
+/// Where the byte `b` (ASCII) first is in `text`, as a plain byte loop.
+pub fn find(text: &str, b: u8) -> Option<usize> {
+    text.bytes().position(|c| c == b)
+}
+
 /// `text` before and after the first byte `sep` (ASCII), like
-/// `str::split_once` with a `char`, as a plain byte loop.
+/// `str::split_once` with a `char`.
 pub fn split_once(text: &str, sep: u8) -> Option<(&str, &str)> {
-    let at = text.bytes().position(|b| b == sep)?;
+    let at = find(text, sep)?;
     Some((text.get(..at)?, text.get(at + 1..)?))
 }
 

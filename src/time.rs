@@ -48,7 +48,8 @@ impl Timestamp {
     /// without a time zone is refused, since it would be read differently
     /// on every visitor's machine.
     pub fn parse(text: &str) -> Result<Timestamp, Error> {
-        parse_bytes(text.trim_ascii().as_bytes())
+        read(text.trim_ascii().as_bytes())
+            .filter(|ms| (MIN_MS..=MAX_MS).contains(ms))
             .map(Timestamp)
             .ok_or(Error::InvalidDate)
     }
@@ -136,12 +137,6 @@ fn number(b: &[u8], at: usize, len: usize) -> Option<i64> {
     b.get(at..at + len)?.iter().try_fold(0, |value, &d| {
         d.is_ascii_digit().then(|| value * 10 + i64::from(d - b'0'))
     })
-}
-
-/// Epoch milliseconds of a date or date-time text given as bytes (see
-/// [`Timestamp::parse`]), within the years 0001 to 9999.
-pub(crate) fn parse_bytes(b: &[u8]) -> Option<i64> {
-    read(b).filter(|ms| (MIN_MS..=MAX_MS).contains(ms))
 }
 
 /// Epoch milliseconds of a date or date-time text (see [`Timestamp::parse`]);
