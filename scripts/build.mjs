@@ -1,6 +1,6 @@
 // Builds dist/: the release wasm (cargo), its ESM glue (wasm-bindgen --target
-// web), wasm-opt -Oz, the npm entry, its types and the loader (JS minified
-// with esbuild). Prints sizes.
+// web), wasm-opt -Oz, the npm entry and the loader (each one minified esbuild
+// bundle) and the types. Prints sizes.
 //
 // The wasm is built with nightly's -Zbuild-std and panic=immediate-abort when
 // nightly has rust-src (scripts/setup.sh installs it): that drops the panic
@@ -16,7 +16,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildSync, transformSync } from 'esbuild';
+import { buildSync } from 'esbuild';
 import { measureNpm, measureShipped, table } from './sizes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -53,13 +53,18 @@ if (stable) {
   wasmOut = join(nightlyDir, 'wasm32-unknown-unknown/release/onramp_pixel.wasm');
 }
 console.log(`built the wasm with ${stable ? 'stable Rust' : `${nightly}, -Zbuild-std, panic=immediate-abort`}`);
+// wasm-bindgen writes the glue, the JS files the Rust imports (snippets/)
+// and the wasm to target/js/; the entry and the loader are bundled from
+// there into dist/.
+const js = join(targetDir, 'js');
+rmSync(js, { recursive: true, force: true });
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist);
 run('wasm-bindgen', [
   '--target', 'web',
   '--no-typescript',
   '--encode-into', 'always',
-  '--out-dir', dist,
+  '--out-dir', js,
   '--out-name', 'onramp_pixel',
   wasmOut,
 ]);
@@ -74,25 +79,22 @@ run(join(root, 'node_modules/.bin/wasm-opt'), [
   '--enable-multivalue',
   '--strip-debug',
   '--strip-producers',
-  wasm,
+  join(js, 'onramp_pixel_bg.wasm'),
   '-o', wasm,
 ]);
 copyFileSync(join(root, 'www/index.d.ts'), join(dist, 'index.d.ts'));
-const minify = (code) => transformSync(code, { minify: true, target: 'es2020', legalComments: 'none' }).code;
-const glue = join(dist, 'onramp_pixel.js');
-writeFileSync(glue, minify(readFileSync(glue, 'utf8')));
-writeFileSync(join(dist, 'index.js'), minify(readFileSync(join(root, 'www/index.js'), 'utf8')));
-// The loader is one classic script: the loader, the npm entry and the glue
+for (const file of ['index.js', 'loader.js']) copyFileSync(join(root, 'www', file), join(js, file));
+const bundle = { bundle: true, minify: true, target: 'es2020', legalComments: 'none' };
+// The npm entry: one ES module (entry, glue and the imported JS files); it
+// finds the .wasm beside it with new URL(…, import.meta.url).
+buildSync({ ...bundle, entryPoints: [join(js, 'index.js')], format: 'esm', outfile: join(dist, 'index.js') });
+// The loader is one classic script: the loader, the entry and the glue
 // bundled, so that a page makes two requests (loader.js and the .wasm).
 buildSync({
-  // Resolved in dist/, against the minified entry and glue written above.
-  stdin: { contents: readFileSync(join(root, 'www/loader.js'), 'utf8'), resolveDir: dist, sourcefile: 'loader.source.js' },
-  bundle: true,
+  ...bundle,
+  entryPoints: [join(js, 'loader.js')],
   format: 'iife',
-  minify: true,
-  target: 'es2020',
-  legalComments: 'none',
-  // The loader always hands init() the .wasm it fetched, so the glue's
+  // The loader always hands init() the .wasm it fetched, so the entry's
   // default location (import.meta.url) is never read.
   logOverride: { 'empty-import-meta': 'silent' },
   define: { WASM_INTEGRITY: JSON.stringify(integrity(wasm)) },
@@ -102,7 +104,7 @@ buildSync({
 // Subresource Integrity of every file, for the snippet's integrity attribute
 // (loader.js) and for whoever serves the others.
 const integrityFile = {};
-for (const file of ['loader.js', 'index.js', 'onramp_pixel.js', 'onramp_pixel_bg.wasm']) {
+for (const file of ['loader.js', 'index.js', 'onramp_pixel_bg.wasm']) {
   integrityFile[file] = integrity(join(dist, file));
 }
 writeFileSync(join(dist, 'integrity.json'), JSON.stringify(integrityFile, null, 2) + '\n');

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently: the wasm32 target,
 # nightly with rust-src, cargo-fuzz, wasm-bindgen-cli at the version in
-# Cargo.lock, Debian's Chromium and ChromeDriver (unless ONRAMP_SKIP_BROWSER=1)
-# and the npm packages.
+# Cargo.lock, Debian's Chromium and ChromeDriver, Firefox ESR with geckodriver
+# and WebKitGTK's WebKitWebDriver with Xvfb (unless ONRAMP_SKIP_BROWSER=1) and
+# the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,11 +34,28 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-if [ "${ONRAMP_SKIP_BROWSER:-0}" != 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium chromium-driver
+# Browsers, from Debian: Chromium and ChromeDriver for the e2e tests; Firefox
+# ESR, and WebKitGTK's WebKitWebDriver with Xvfb (its MiniBrowser has no
+# headless mode), for the smoke test in tests/engines/. One apt-get update for
+# whatever is missing.
+if [ "${ONRAMP_SKIP_BROWSER:-0}" != 1 ]; then
+  missing=()
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then missing+=(chromium chromium-driver); fi
+  if [ ! -x /usr/bin/firefox-esr ]; then missing+=(firefox-esr); fi
+  if ! command -v WebKitWebDriver >/dev/null || ! command -v xvfb-run >/dev/null || ! command -v xauth >/dev/null; then
+    missing+=(webkit2gtk-driver xvfb xauth)
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  # geckodriver is not packaged by Debian; crates.io has it.
+  if ! command -v geckodriver >/dev/null; then
+    echo "setup: installing geckodriver; this takes a few minutes"
+    cargo install geckodriver
+  fi
 fi
 
 if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ] || [ ! -d node_modules/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -2,7 +2,7 @@
 // loader.js (the loader, the npm entry and the wasm-bindgen glue bundled)
 // and the wasm; raw, gzip -9 and brotli -q 11. Shared by the build, the size
 // budget and the benchmark. A bundler that imports the npm entry ships
-// index.js and onramp_pixel.js instead of loader.js: less than loader.js,
+// index.js (the entry and the glue) instead of loader.js: less than loader.js,
 // printed too.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const root = new URL('..', import.meta.url).pathname;
 export const SHIPPED = ['loader.js', 'onramp_pixel_bg.wasm'];
-export const NPM = ['index.js', 'onramp_pixel.js', 'onramp_pixel_bg.wasm'];
+export const NPM = ['index.js', 'onramp_pixel_bg.wasm'];
 
 /** The stub line providers paste, exactly as the README shows it. */
 export function stubLine() {

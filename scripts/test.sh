@@ -44,3 +44,6 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 
 step "end to end: snippet, npm entry, CLI and sandbox (Chromium, playwright-core)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs
+
+step "smoke test in Firefox ESR and WebKitGTK (W3C WebDriver)"
+node --test --test-concurrency=1 --test-timeout=180000 tests/engines/*.test.mjs

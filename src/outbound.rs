@@ -1,15 +1,15 @@
-//! One call of `createSaasTracking` (the configured defaults already laid
-//! under it by the JS entry), checked and resolved into what goes on the
-//! wire.
+//! One call of `createSaasTracking` (the configured defaults laid under
+//! it), checked and resolved into what goes on the wire, and the defaults
+//! that `configure()` sets.
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Field};
 use crate::options::{timeout_ms, Transport, DEFAULT_TIMEOUT_MS};
 use crate::time::Timestamp;
-use crate::tracking::{text_field, PurchasedAt, TrackingInput};
+use crate::tracking::{text_field, PurchasedAt, Tracking, TrackingInput};
 
-/// A call's input as read from JS (the configured defaults already laid
-/// under it by the JS entry); what is required and absent is an error.
+/// A call's input as read from JS; what is required and absent is an
+/// error.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CallInput<'a> {
     /// `partnerKey`.
@@ -35,8 +35,8 @@ pub struct Outbound {
     pub id: String,
     /// `{baseUrl}/api/SaasTrackings`.
     pub url: String,
-    /// The JSON body.
-    pub body: String,
+    /// The tracking: the request's JSON body.
+    pub tracking: Tracking,
     /// The timeout of the request.
     pub timeout_ms: u32,
     /// The transport asked for.
@@ -52,17 +52,59 @@ impl Outbound {
             customer_id: input.customer_id.ok_or(Error::Missing(Field::CustomerId))?,
             purchased_at: input.purchased_at.unwrap_or(PurchasedAt::Now),
         }
-        .check(now)?;
+        .check(now)?
+        .to_tracking();
         let url = Endpoint::parse(input.base_url.ok_or(Error::Missing(Field::BaseUrl))?)?.trackings_url();
         let timeout_ms = input.timeout_ms.map_or(Ok(DEFAULT_TIMEOUT_MS), timeout_ms)?;
         let transport = input.transport.map_or(Ok(Transport::Auto), Transport::parse)?;
         Ok(Outbound {
-            id: crate::queue::id(&url, tracking.partner_key, tracking.service_name, tracking.customer_id),
-            body: tracking.to_json(),
+            id: crate::queue::id(&url, &tracking),
+            tracking,
             url,
             timeout_ms,
             transport,
         })
+    }
+}
+
+/// The defaults `configure()` set, laid under each later call's own
+/// options (an option given with the call wins).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Defaults {
+    /// `partnerKey`.
+    pub partner_key: Option<String>,
+    /// `baseUrl`.
+    pub base_url: Option<String>,
+    /// `timeoutMs`.
+    pub timeout_ms: Option<f64>,
+    /// `transport`.
+    pub transport: Option<String>,
+}
+
+impl Defaults {
+    /// Keeps the options of a checked `configure()` call; those it does
+    /// not give keep their earlier value.
+    pub fn set(&mut self, options: ConfigureInput<'_>) {
+        let keep = |slot: &mut Option<String>, given: Option<&str>| {
+            if let Some(given) = given {
+                *slot = Some(given.to_owned());
+            }
+        };
+        keep(&mut self.partner_key, options.partner_key);
+        keep(&mut self.base_url, options.base_url);
+        keep(&mut self.transport, options.transport);
+        self.timeout_ms = options.timeout_ms.or(self.timeout_ms);
+    }
+
+    /// The call with these defaults under it.
+    pub fn under<'a>(&'a self, call: CallInput<'a>) -> CallInput<'a> {
+        CallInput {
+            partner_key: call.partner_key.or(self.partner_key.as_deref()),
+            base_url: call.base_url.or(self.base_url.as_deref()),
+            timeout_ms: call.timeout_ms.or(self.timeout_ms),
+            transport: call.transport.or(self.transport.as_deref()),
+            ..call
+        }
     }
 }
 
@@ -124,8 +166,8 @@ mod tests {
         let out = out.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(out.url, "https://onramp.example.com/api/SaasTrackings");
         assert_eq!(
-            out.body,
-            r#"{"partnerKey":"pk","serviceName":"svc","customerId":"cust","purchasedAt":"2026-11-26T00:00:00.000Z"}"#
+            serde_json::to_string(&out.tracking).ok().as_deref(),
+            Some(r#"{"partnerKey":"pk","serviceName":"svc","customerId":"cust","purchasedAt":"2026-11-26T00:00:00.000Z"}"#)
         );
         assert_eq!(out.timeout_ms, DEFAULT_TIMEOUT_MS);
         assert_eq!(out.transport, Transport::Auto);
@@ -183,6 +225,30 @@ mod tests {
             .map(|e| e.code()),
             Some("invalid_option")
         );
+    }
+
+    #[test]
+    fn defaults_lie_under_the_call() {
+        let mut defaults = Defaults::default();
+        defaults.set(ConfigureInput {
+            partner_key: Some("pk_default"),
+            base_url: Some("https://a.example"),
+            timeout_ms: Some(5.0),
+            transport: None,
+        });
+        defaults.set(ConfigureInput {
+            transport: Some("beacon"),
+            ..ConfigureInput::default()
+        });
+        let call = CallInput {
+            partner_key: None,
+            base_url: Some("https://b.example"),
+            ..call()
+        };
+        let under = defaults.under(call);
+        assert_eq!(under.partner_key, Some("pk_default"));
+        assert_eq!(under.base_url, Some("https://b.example"), "the call's own option wins");
+        assert_eq!((under.timeout_ms, under.transport), (Some(5.0), Some("beacon")));
     }
 
     #[test]

@@ -1,14 +1,13 @@
-//! The outbound queue and the record of trackings already accepted, as
-//! plain data: what to keep, what is due, what an attempt's verdict does.
-//! The browser glue loads it from storage, calls these, and saves it.
-//!
-//! Stored as text, one record a line, fields separated by tabs (neither can
-//! occur inside a field: control characters are refused in the tracking's
-//! fields, and the JSON body escapes them).
+//! The queue as plain data: one [`Record`] per tracking, stored under the
+//! tracking's id, so that tabs writing at the same moment write different
+//! records and never overwrite each other's trackings. A record waits to
+//! be accepted, or, once accepted, remembers that it was (the reload
+//! guard). The browser glue stores each record with serde; the rules about
+//! what to keep and what is due are here.
 
-use crate::options::DEFAULT_TIMEOUT_MS;
-use crate::retry::Verdict;
-use crate::text::{parse_integer, push_decimal, split};
+use serde::{Deserialize, Serialize};
+
+use crate::tracking::Tracking;
 
 /// The most trackings kept waiting; the oldest is dropped past it.
 pub const MAX_QUEUED: usize = 100;
@@ -17,17 +16,21 @@ pub const TTL_MS: i64 = 7 * 24 * 3_600_000;
 /// The most accepted trackings remembered (the reload guard).
 pub const MAX_SENT: usize = 1_000;
 
-/// A tracking waiting to be accepted. Its texts borrow from the stored
-/// text or from the call that queued it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Entry<'a> {
-    /// The idempotency key: the collector URL and the natural key
-    /// (partnerKey, serviceName, customerId).
-    pub id: &'a str,
-    /// `{baseUrl}/api/SaasTrackings`.
-    pub url: &'a str,
-    /// The JSON body.
-    pub body: &'a str,
+/// The idempotency key of a tracking sent to `url`: the collector URL and
+/// the natural key (partnerKey, serviceName, customerId).
+pub fn id(url: &str, tracking: &Tracking) -> String {
+    let (partner_key, service_name, customer_id) = tracking.key();
+    [url, partner_key, service_name, customer_id].join("\u{1f}")
+}
+
+/// One tracking in the browser's store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// `{baseUrl}/api/SaasTrackings` (empty once accepted).
+    pub url: String,
+    /// The JSON body (empty once accepted).
+    pub body: String,
     /// When it was first queued (epoch ms).
     pub created_ms: i64,
     /// Failed attempts so far.
@@ -38,178 +41,155 @@ pub struct Entry<'a> {
     pub lease_ms: i64,
     /// The timeout of each attempt, as the call asked for.
     pub timeout_ms: u32,
+    /// When the collector accepted it; the record then only keeps it from
+    /// being sent again.
+    #[serde(default)]
+    pub accepted_ms: Option<i64>,
 }
 
-/// The queue and the accepted set.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct State<'a> {
-    /// Waiting trackings, oldest first.
-    pub queue: Vec<Entry<'a>>,
-    /// Accepted trackings' ids with when they were accepted, oldest first.
-    pub sent: Vec<(&'a str, i64)>,
+impl Record {
+    /// A tracking queued now.
+    pub fn new(url: String, body: String, timeout_ms: u32, now: i64) -> Record {
+        Record {
+            url,
+            body,
+            created_ms: now,
+            next_ms: now,
+            timeout_ms,
+            ..Record::default()
+        }
+    }
+
+    /// Whether the collector accepted it less than [`TTL_MS`] ago.
+    pub fn was_accepted(&self, now: i64) -> bool {
+        self.accepted_ms.is_some_and(|at| now.saturating_sub(at) < TTL_MS)
+    }
+
+    /// Whether an attempt is in flight.
+    pub fn in_flight(&self, now: i64) -> bool {
+        self.lease_ms > now
+    }
+
+    /// Whether a flush may send it now: waiting, no attempt in flight, and
+    /// its wait over (or `force`: a retry asked for by the provider, or the
+    /// browser coming back online).
+    pub fn is_due(&self, now: i64, force: bool) -> bool {
+        self.accepted_ms.is_none() && !self.in_flight(now) && (force || self.next_ms <= now)
+    }
+
+    /// When it may be sent next, if it waits.
+    pub fn due_at(&self, now: i64) -> Option<i64> {
+        self.accepted_ms
+            .is_none()
+            .then(|| self.next_ms.max(self.lease_ms).max(now))
+    }
+
+    /// Marks it accepted at `now`: only the reload guard is kept.
+    pub fn accept(&mut self, now: i64) {
+        *self = Record {
+            accepted_ms: Some(now),
+            created_ms: self.created_ms,
+            ..Record::default()
+        };
+    }
+
+    /// Whether the store should forget it: a waiting tracking older than
+    /// the TTL, or an accepted one remembered longer than that.
+    pub fn expired(&self, now: i64) -> bool {
+        let since = self.accepted_ms.unwrap_or(self.created_ms);
+        now.saturating_sub(since) >= TTL_MS
+    }
 }
 
-/// The idempotency key of a tracking sent to `url`.
-pub fn id(url: &str, partner_key: &str, service_name: &str, customer_id: &str) -> String {
-    crate::text::concat(&[
-        url,
-        "\u{1f}",
-        partner_key,
-        "\u{1f}",
-        service_name,
-        "\u{1f}",
-        customer_id,
-    ])
+/// What the store should forget: the records past their TTL, the oldest
+/// waiting ones past [`MAX_QUEUED`] and the oldest accepted ones past
+/// [`MAX_SENT`]. Returns their indexes in `records` and how many waiting
+/// trackings were given up (expired or dropped).
+pub fn sweep<K>(records: &[(K, Record)], now: i64) -> (Vec<usize>, usize) {
+    let mut forget = Vec::new();
+    let mut given_up = 0;
+    let mut waiting = Vec::new();
+    let mut accepted = Vec::new();
+    for (i, (_, record)) in records.iter().enumerate() {
+        if record.expired(now) {
+            forget.push(i);
+            given_up += usize::from(record.accepted_ms.is_none());
+        } else if let Some(at) = record.accepted_ms {
+            accepted.push((at, i));
+        } else {
+            waiting.push((record.created_ms, i));
+        }
+    }
+    for (list, max, waits) in [(&mut waiting, MAX_QUEUED, true), (&mut accepted, MAX_SENT, false)] {
+        if list.len() > max {
+            list.sort_unstable();
+            let over = list.len() - max;
+            forget.extend(list.iter().take(over).map(|&(_, i)| i));
+            given_up += if waits { over } else { 0 };
+        }
+    }
+    (forget, given_up)
 }
 
-impl<'a> State<'a> {
-    /// Reads stored text; lines that do not parse are skipped, so a damaged
-    /// store loses at most those lines.
-    pub fn decode(text: &'a str) -> State<'a> {
-        let mut state = State::default();
-        for line in split(text, b'\n') {
-            let mut f = split(line, b'\t');
-            match f.next() {
-                Some("q") => {
-                    let (Some(id), Some(url), Some(body)) = (f.next(), f.next(), f.next()) else {
+/// When the next waiting tracking becomes due, in ms from `now`, if any.
+pub fn next_due_in<'r>(records: impl IntoIterator<Item = &'r Record>, now: i64) -> Option<i64> {
+    records
+        .into_iter()
+        .filter_map(|r| r.due_at(now))
+        .min()
+        .map(|at| at.saturating_sub(now))
+}
+
+/// The queue as version 1 of the pixel stored it (one text under
+/// `onramp-pixel:v1`, a line per tracking, fields separated by tabs), read
+/// once after an upgrade so that what it held is still delivered.
+pub mod legacy {
+    use super::Record;
+    use crate::options::DEFAULT_TIMEOUT_MS;
+
+    /// The storage key of version 1.
+    pub const KEY: &str = "onramp-pixel:v1";
+
+    /// Its records by id; lines that do not parse are skipped.
+    pub fn decode(text: &str) -> Vec<(String, Record)> {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let number = |i: usize| fields.get(i).and_then(|f| f.parse::<i64>().ok());
+            match fields.as_slice() {
+                ["q", id, url, body, ..] => {
+                    let (Some(created_ms), Some(failures), Some(next_ms), Some(lease_ms)) =
+                        (number(4), number(5), number(6), number(7))
+                    else {
                         continue;
                     };
-                    // created, failures, next, lease and (absent from lines
-                    // written before it was kept) the timeout.
-                    let mut numbers = [0, 0, 0, 0, i64::from(DEFAULT_TIMEOUT_MS)];
-                    let mut read = 0;
-                    for (slot, text) in numbers.iter_mut().zip(&mut f) {
-                        match parse_integer(text) {
-                            Some(n) => *slot = n,
-                            None => read = 9,
-                        }
-                        read += 1;
-                    }
-                    let [created_ms, failures, next_ms, lease_ms, timeout_ms] = numbers;
-                    if let (4 | 5, Ok(failures), Ok(timeout_ms)) =
-                        (read, u32::try_from(failures), u32::try_from(timeout_ms))
-                    {
-                        state.queue.push(Entry {
-                            id,
-                            url,
-                            body,
-                            created_ms,
-                            failures,
-                            next_ms,
-                            lease_ms,
-                            timeout_ms,
-                        });
-                    }
+                    let timeout_ms = number(8).unwrap_or(i64::from(DEFAULT_TIMEOUT_MS));
+                    let (Ok(failures), Ok(timeout_ms)) = (u32::try_from(failures), u32::try_from(timeout_ms)) else {
+                        continue;
+                    };
+                    let record = Record {
+                        url: (*url).to_owned(),
+                        body: (*body).to_owned(),
+                        created_ms,
+                        failures,
+                        next_ms,
+                        lease_ms,
+                        timeout_ms,
+                        accepted_ms: None,
+                    };
+                    out.push(((*id).to_owned(), record));
                 }
-                Some("s") => {
-                    if let (Some(id), Some(Some(at))) = (f.next(), f.next().map(parse_integer)) {
-                        state.sent.push((id, at));
+                ["s", id, _] => {
+                    if let Some(at) = number(2) {
+                        let mut record = Record::default();
+                        record.accept(at);
+                        out.push(((*id).to_owned(), record));
                     }
                 }
                 _ => {}
             }
         }
-        state
-    }
-
-    /// The text to store.
-    pub fn encode(&self) -> String {
-        let mut out = String::new();
-        for e in &self.queue {
-            for text in ["q", e.id, e.url, e.body] {
-                out.push_str(text);
-                out.push('\t');
-            }
-            for number in [e.created_ms, i64::from(e.failures), e.next_ms, e.lease_ms] {
-                push_decimal(&mut out, number);
-                out.push('\t');
-            }
-            push_decimal(&mut out, i64::from(e.timeout_ms));
-            out.push('\n');
-        }
-        for (id, at) in &self.sent {
-            out.push_str("s\t");
-            out.push_str(id);
-            out.push('\t');
-            push_decimal(&mut out, *at);
-            out.push('\n');
-        }
         out
-    }
-
-    /// Drops waiting trackings and accepted records older than the TTL;
-    /// returns how many waiting trackings expired.
-    pub fn prune(&mut self, now: i64) -> usize {
-        let before = self.queue.len();
-        self.queue.retain(|e| now.saturating_sub(e.created_ms) < TTL_MS);
-        self.sent.retain(|(_, at)| now.saturating_sub(*at) < TTL_MS);
-        before - self.queue.len()
-    }
-
-    /// Whether the tracking was already accepted.
-    pub fn was_sent(&self, id: &str) -> bool {
-        self.sent.iter().any(|(sent, _)| *sent == id)
-    }
-
-    /// The waiting tracking with this id.
-    pub fn find(&self, id: &str) -> Option<&Entry<'a>> {
-        self.queue.iter().find(|e| e.id == id)
-    }
-
-    /// Queues a tracking unless it is already waiting; returns the oldest
-    /// tracking dropped to stay within [`MAX_QUEUED`].
-    pub fn enqueue(&mut self, entry: Entry<'a>) -> Option<Entry<'a>> {
-        if self.find(entry.id).is_some() {
-            return None;
-        }
-        self.queue.push(entry);
-        (self.queue.len() > MAX_QUEUED).then(|| self.queue.remove(0))
-    }
-
-    /// Marks an attempt in flight until `until`; false when the tracking is
-    /// not waiting or another attempt is already in flight.
-    pub fn lease(&mut self, id: &str, now: i64, until: i64) -> bool {
-        match self.queue.iter_mut().find(|e| e.id == id) {
-            Some(e) if e.lease_ms <= now => {
-                e.lease_ms = until;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Applies an attempt's verdict: accepted ones leave the queue and are
-    /// remembered, rejected ones leave it, the others wait `delay_ms` more.
-    pub fn settle(&mut self, id: &'a str, verdict: Verdict, now: i64, delay_ms: u64) {
-        if verdict == Verdict::Retry {
-            if let Some(e) = self.queue.iter_mut().find(|e| e.id == id) {
-                e.failures = e.failures.saturating_add(1);
-                e.next_ms = now.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX));
-                e.lease_ms = 0;
-            }
-            return;
-        }
-        self.queue.retain(|e| e.id != id);
-        if verdict == Verdict::Accepted && !self.was_sent(id) {
-            self.sent.push((id, now));
-            if self.sent.len() > MAX_SENT {
-                self.sent.remove(0);
-            }
-        }
-    }
-
-    /// The trackings that may be sent now: no attempt is in flight and
-    /// their wait is over (or `force`: a retry asked for by the provider, or
-    /// the browser coming back online).
-    pub fn due(&self, now: i64, force: bool) -> impl Iterator<Item = &Entry<'a>> {
-        self.queue
-            .iter()
-            .filter(move |e| (force || e.next_ms <= now) && e.lease_ms <= now)
-    }
-
-    /// When the next waiting tracking becomes due, if any.
-    pub fn next_due(&self, now: i64) -> Option<i64> {
-        self.queue.iter().map(|e| e.next_ms.max(e.lease_ms).max(now)).min()
     }
 }
 
@@ -217,96 +197,69 @@ impl<'a> State<'a> {
 mod tests {
     use super::*;
 
-    /// Test texts live for the whole test run.
-    fn keep(text: String) -> &'static str {
-        Box::leak(text.into_boxed_str())
-    }
-
-    fn entry(n: usize, now: i64) -> Entry<'static> {
-        let customer = format!("c{n}");
-        Entry {
-            id: keep(id("https://o.example/api/SaasTrackings", "pk", "svc", &customer)),
-            url: "https://o.example/api/SaasTrackings",
-            body: keep(format!("{{\"customerId\":\"{customer}\\t\"}}")),
-            created_ms: now,
-            failures: 0,
-            next_ms: now,
-            lease_ms: 0,
-            timeout_ms: 5_000,
-        }
+    fn waiting(created_ms: i64) -> Record {
+        Record::new("https://o.example/api/SaasTrackings".into(), "{}".into(), 5_000, created_ms)
     }
 
     #[test]
-    fn round_trips_through_text_and_skips_damage() {
-        let mut s = State::default();
-        s.enqueue(entry(1, 10));
-        s.enqueue(entry(2, 20));
-        s.settle(entry(2, 0).id, Verdict::Accepted, 30, 0);
-        let text = s.encode();
-        assert_eq!(State::decode(&text), s);
-        let damaged = format!("garbage\nq\tonly\ttwo\ns\tx\tnot-a-number\n{text}\u{0}");
-        assert_eq!(State::decode(&damaged).queue, s.queue);
-        assert_eq!(State::decode("").queue.len(), 0);
+    fn a_record_round_trips_through_serde() {
+        let mut r = waiting(10);
+        r.failures = 2;
+        let text = serde_json::to_string(&r).expect("serialisable");
+        assert_eq!(serde_json::from_str::<Record>(&text).ok(), Some(r.clone()));
+        r.accept(20);
+        assert_eq!(r.accepted_ms, Some(20));
+        assert!(r.body.is_empty());
+        let text = serde_json::to_string(&r).expect("serialisable");
+        assert_eq!(serde_json::from_str::<Record>(&text).ok(), Some(r));
     }
 
     #[test]
-    fn lines_without_a_timeout_take_the_default() {
-        let state = State::decode("q\tid\thttps://o.example/api/SaasTrackings\t{}\t1\t0\t2\t0\n");
-        assert_eq!(state.queue.first().map(|e| e.timeout_ms), Some(DEFAULT_TIMEOUT_MS));
-        let with = State::decode("q\tid\tu\t{}\t1\t0\t2\t0\t1500\n");
-        assert_eq!(with.queue.first().map(|e| e.timeout_ms), Some(1_500));
-        assert!(State::decode("q\tid\tu\t{}\t1\t0\t2\t0\t-1\n").queue.is_empty());
+    fn due_in_flight_and_accepted() {
+        let mut r = waiting(0);
+        assert!(r.is_due(0, false));
+        r.lease_ms = 1_000;
+        assert!(!r.is_due(500, false) && !r.is_due(500, true), "never while in flight");
+        assert_eq!(r.due_at(500), Some(1_000));
+        r.lease_ms = 0;
+        r.next_ms = 7_000;
+        assert!(!r.is_due(6_999, false));
+        assert!(r.is_due(6_999, true));
+        assert_eq!(next_due_in([&r, &waiting(0)], 3_000), Some(0));
+        assert_eq!(next_due_in([&r], 3_000), Some(4_000));
+        r.accept(8_000);
+        assert!(!r.is_due(9_000, true));
+        assert!(r.was_accepted(9_000));
+        assert!(!r.was_accepted(8_000 + TTL_MS));
+        assert_eq!(next_due_in([&r], 9_000), None);
     }
 
     #[test]
-    fn bounded_and_deduplicated() {
-        let mut s = State::default();
-        for n in 0..MAX_QUEUED {
-            assert_eq!(s.enqueue(entry(n, n as i64)), None);
-        }
-        assert_eq!(s.enqueue(entry(5, 999)), None, "already waiting: not added twice");
-        let dropped = s.enqueue(entry(MAX_QUEUED, 1_000));
-        assert_eq!(dropped.map(|e| e.created_ms), Some(0), "the oldest goes");
-        assert_eq!(s.queue.len(), MAX_QUEUED);
+    fn sweep_forgets_the_expired_and_the_oldest_past_the_bounds() {
+        let mut records: Vec<(usize, Record)> = (0..MAX_QUEUED + 2).map(|n| (n, waiting(n as i64 + TTL_MS))).collect();
+        records.push((900, waiting(0)));
+        let mut accepted = waiting(0);
+        accepted.accept(1);
+        records.push((901, accepted));
+        let (mut forget, given_up) = sweep(&records, TTL_MS + 5);
+        forget.sort_unstable();
+        let keys: Vec<usize> = forget.iter().map(|&i| records[i].0).collect();
+        assert_eq!(keys, vec![0, 1, 900, 901]);
+        assert_eq!(given_up, 3, "two dropped and one expired waiting tracking");
     }
 
     #[test]
-    fn verdicts_move_entries() {
-        let mut s = State::default();
-        let e = entry(1, 0);
-        s.enqueue(e);
-        let due = |s: &State<'static>, at, force| s.due(at, force).map(|e| e.id).collect::<Vec<_>>();
-        assert!(s.lease(e.id, 0, 60_000));
-        assert!(!s.lease(e.id, 1_000, 61_000), "one attempt at a time");
-        assert!(due(&s, 1_000, false).is_empty());
-        assert!(due(&s, 1_000, true).is_empty(), "not even forced while in flight");
-        s.settle(e.id, Verdict::Retry, 2_000, 5_000);
-        assert_eq!(
-            s.find(e.id).map(|e| (e.failures, e.next_ms, e.lease_ms)),
-            Some((1, 7_000, 0))
-        );
-        assert!(due(&s, 6_999, false).is_empty());
-        assert_eq!(due(&s, 6_999, true), vec![e.id]);
-        assert_eq!(due(&s, 7_000, false), vec![e.id]);
-        assert_eq!(s.next_due(3_000), Some(7_000));
-        s.settle(e.id, Verdict::Accepted, 8_000, 0);
-        assert!(s.find(e.id).is_none());
-        assert!(s.was_sent(e.id));
-        s.enqueue(entry(2, 0));
-        s.settle(entry(2, 0).id, Verdict::Rejected, 9_000, 0);
-        assert!(s.queue.is_empty());
-        assert!(!s.was_sent(entry(2, 0).id));
-    }
-
-    #[test]
-    fn expires_after_the_ttl() {
-        let mut s = State::default();
-        s.enqueue(entry(1, 0));
-        s.enqueue(entry(2, TTL_MS));
-        s.settle(entry(2, 0).id, Verdict::Accepted, 0, 0);
-        s.enqueue(entry(3, TTL_MS));
-        assert_eq!(s.prune(TTL_MS), 1);
-        assert_eq!(s.queue.len(), 1);
-        assert!(!s.was_sent(entry(2, 0).id));
+    fn the_version_1_queue_is_read() {
+        let text = "q\tid1\thttps://o.example/api/SaasTrackings\t{\"a\":1}\t1\t0\t2\t0\n\
+                    q\tid2\tu\t{}\t1\t3\t2\t0\t1500\n\
+                    s\tid3\t42\n\
+                    garbage\nq\tonly\ttwo\ns\tx\tnot-a-number\nq\tid4\tu\t{}\t1\t0\t2\t0\t-1\n";
+        let records = legacy::decode(text);
+        let ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["id1", "id2", "id3"]);
+        assert_eq!(records[0].1.timeout_ms, crate::options::DEFAULT_TIMEOUT_MS);
+        assert_eq!(records[0].1.body, "{\"a\":1}");
+        assert_eq!((records[1].1.failures, records[1].1.timeout_ms), (3, 1_500));
+        assert_eq!(records[2].1.accepted_ms, Some(42));
     }
 }

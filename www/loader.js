@@ -2,7 +2,7 @@
    Replaces the queue stub window.onramp, replays the calls queued before it loaded, in order.
    The build bundles it with the npm entry and the wasm glue into one classic script, so the
    page makes two requests: this file and the .wasm beside it. */
-import { configure, createSaasTracking, flush, init } from './index.js';
+import { configure, createSaasTracking, flush, init, onrampError } from './index.js';
 
 ((w, d) => {
   const stub = w.onramp;
@@ -17,14 +17,6 @@ import { configure, createSaasTracking, flush, init } from './index.js';
   const noop = () => {};
   const api = { configure, createSaasTracking, flush };
 
-  function fail(code, message) {
-    const e = new Error(message);
-    e.name = 'OnrampError';
-    e.code = code;
-    e.field = null;
-    return e;
-  }
-
   function run(args) {
     const [command, ...list] = args;
     const callback = typeof list[list.length - 1] === 'function' ? list.pop() : null;
@@ -32,7 +24,7 @@ import { configure, createSaasTracking, flush, init } from './index.js';
       ? Promise.reject(failure)
       : command === 'createSaasTracking' || command === 'configure' || command === 'flush'
         ? api[command](...list)
-        : Promise.reject(fail('unknown_command', 'unknown onramp command: ' + String(command)));
+        : Promise.reject(onrampError('unknown_command', 'unknown onramp command: ' + String(command)));
     if (callback) promise.then((result) => callback(null, result), callback);
     else
       promise.catch((error) =>
@@ -71,7 +63,7 @@ import { configure, createSaasTracking, flush, init } from './index.js';
       return run(['configure', defaults]).catch(noop);
     })
     .catch((cause) => {
-      failure = cause && cause.code ? cause : fail('load_failed', 'the onramp-pixel module could not be loaded');
+      failure = cause && cause.code ? cause : onrampError('load_failed', 'the onramp-pixel module could not be loaded', cause);
       w.console?.warn('[onramp] ' + failure.code + ': ' + failure.message);
     })
     .then(replay);

@@ -1,0 +1,27 @@
+// IndexedDB (its request events need many closures through web-sys): the
+// time each tracking was accepted, by id, consistent across tabs. Each call
+// resolves, to null or undefined where IndexedDB cannot be used; the Rust
+// side decides what a value means.
+let db;
+const open = () =>
+  (db ||= new Promise((resolve) => {
+    const request = indexedDB.open('onramp-pixel', 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('accepted');
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = request.onblocked = () => resolve(null);
+  }).catch(() => null));
+const run = (mode, use) =>
+  open()
+    .then(
+      (d) =>
+        d &&
+        new Promise((resolve) => {
+          const transaction = d.transaction('accepted', mode);
+          const request = use(transaction.objectStore('accepted'));
+          transaction.oncomplete = () => resolve(request.result);
+          transaction.onerror = transaction.onabort = () => resolve(null);
+        }),
+    )
+    .catch(() => null);
+export const get = (id) => run('readonly', (store) => store.get(id));
+export const put = (id, at) => run('readwrite', (store) => store.put(at, id));

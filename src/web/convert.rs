@@ -1,0 +1,138 @@
+//! JS values in and out: the caller's arguments classified for the core
+//! ([`Value`]), and the core's answers and errors as JS objects.
+//!
+//! The caller's values are read with js-sys, not
+//! `serde_wasm_bindgen::from_value`: from_value names no field in its
+//! errors, does not see unknown keys (serde-wasm-bindgen issue 39) and its
+//! error path links core::fmt's float printer (7 KB gzip). Every JS
+//! operation that can run the caller's code (a getter, a Proxy trap) is
+//! imported with `catch`, so a hostile value becomes an error, never an
+//! exception on the host page.
+
+use js_sys::{Array, JsString, Object};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::call::{check_keys, Unreadable, Value, FIELDS, MAX_UNITS};
+use crate::Error;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Object.keys`: a Proxy's `ownKeys` trap may throw.
+    #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
+    fn object_keys(object: &JsValue) -> Result<Array, JsValue>;
+    /// `Array.isArray`: throws for a revoked Proxy.
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray, catch)]
+    fn is_array(value: &JsValue) -> Result<bool, JsValue>;
+    /// `Reflect.get`: a getter or a Proxy's `get` trap may throw.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
+    fn get(object: &JsValue, key: &str) -> Result<JsValue, JsValue>;
+    /// `Date.prototype.getTime.call(value)`: the time of a real `Date`,
+    /// and a `TypeError` for anything else (Proxies included).
+    #[wasm_bindgen(js_namespace = ["Date", "prototype", "getTime"], js_name = call, catch)]
+    fn date_time(value: &JsValue) -> Result<f64, JsValue>;
+}
+
+/// One JS value as the core reads it.
+pub fn value(v: &JsValue) -> Value {
+    if v.is_undefined() || v.is_null() {
+        Value::Absent
+    } else if let Some(n) = v.as_f64() {
+        Value::Number(n)
+    } else if let Some(text) = v.dyn_ref::<JsString>() {
+        if text.length() > MAX_UNITS {
+            Value::TooLong
+        } else if !text.is_valid_utf16() {
+            Value::IllFormed
+        } else {
+            Value::Text(String::from(text))
+        }
+    } else if v.is_object() {
+        date_time(v).map_or(Value::Other, Value::Date)
+    } else {
+        Value::Other
+    }
+}
+
+fn is_options(v: &JsValue) -> Result<bool, Unreadable> {
+    Ok(v.is_object() && !is_array(v).map_err(|_| Unreadable::Threw)?)
+}
+
+/// The values of a call's fields ([`FIELDS`] order): from an options
+/// object whose keys must all be in `known`, or positional (unless
+/// `options_only`).
+pub fn call_values(args: &[JsValue], options_only: bool, known: &[&str]) -> Result<[Value; 7], Error> {
+    let mut values: [Value; 7] = Default::default();
+    let undefined = JsValue::UNDEFINED;
+    let first = args.first().unwrap_or(&undefined);
+    if is_options(first).map_err(Unreadable::error)? {
+        let keys = object_keys(first).map_err(|_| Unreadable::Threw.error())?;
+        let keys: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
+        check_keys(keys.iter().map(String::as_str), known)?;
+        for (slot, field) in values.iter_mut().zip(FIELDS) {
+            *slot = value(&get(first, field.name()).map_err(|_| Unreadable::Threw.error())?);
+        }
+    } else if options_only {
+        return Err(Unreadable::NotAnObject.error());
+    } else {
+        for (slot, arg) in values.iter_mut().zip(args) {
+            *slot = value(arg);
+        }
+    }
+    Ok(values)
+}
+
+/// serde-wasm-bindgen's serializer as the JS API wants it: `None` is
+/// `null`, not `undefined`.
+const SERIALIZER: serde_wasm_bindgen::Serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+
+/// A Rust value as a JS value, through serde-wasm-bindgen.
+pub fn to_js<T: Serialize>(value: &T) -> JsValue {
+    value.serialize(&SERIALIZER).unwrap_or(JsValue::NULL)
+}
+
+/// The collector's answer (HTTP status and body), when there is one.
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, parsed when it is JSON; `null` when empty.
+    pub body: JsValue,
+}
+
+/// The extra fields of an `OnrampError`.
+#[derive(Serialize)]
+struct ErrorFields<'a> {
+    name: &'static str,
+    code: &'a str,
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    #[serde(with = "serde_wasm_bindgen::preserve", skip_serializing_if = "JsValue::is_undefined")]
+    body: JsValue,
+}
+
+/// The one place an `OnrampError` is made: a JS `Error` with the core's
+/// message, and `name`, `code`, `field` (and, for `rejected`, the
+/// collector's `status` and `body`).
+pub fn error(err: &Error, answer: Option<&Answer>) -> JsValue {
+    let error = js_sys::Error::new(&err.message());
+    let fields = ErrorFields {
+        name: "OnrampError",
+        code: err.code(),
+        field: err.field(),
+        status: answer.map(|a| a.status),
+        body: answer.map_or(JsValue::UNDEFINED, |a| a.body.clone()),
+    };
+    Object::assign(&error, to_js(&fields).unchecked_ref()).into()
+}
+
+/// The body of the collector's answer: parsed when it is JSON, the text
+/// otherwise, `null` when empty.
+pub fn answer_body(text: &str) -> JsValue {
+    if text.is_empty() {
+        JsValue::NULL
+    } else {
+        js_sys::JSON::parse(text).unwrap_or_else(|_| JsValue::from_str(text))
+    }
+}

@@ -1,0 +1,77 @@
+//! When the queue is worked on besides a call: one retry timer, and the
+//! page's `online`, `pagehide` and `visibilitychange` events (never
+//! `unload`, which would keep the page out of the bfcache). One `Closure`
+//! serves the timer, one every event.
+
+use std::cell::{Cell, RefCell};
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Event, VisibilityState};
+
+use super::delivery::{send, Mode};
+
+#[wasm_bindgen(module = "/src/web/schedule.js")]
+extern "C" {
+    fn later(callback: &JsValue, ms: f64) -> JsValue;
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(timer: &JsValue);
+}
+
+/// The longest delay a JS timer takes (2^31 − 1 ms); a longer one fires at once.
+const MAX_DELAY_MS: i64 = 2_147_483_647;
+
+thread_local! {
+    static TIMER: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+    static TICK: Closure<dyn FnMut()> = Closure::new(|| {
+        let _ = send(Mode::Due);
+    });
+    static LISTENING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Wakes in `delay_ms` (plus a margin) to send what is due then; replaces
+/// the timer set before. Nothing when `None` (nothing waits).
+pub fn arm(delay_ms: Option<i64>) {
+    let Some(delay) = delay_ms else { return };
+    let ms = delay.clamp(0, MAX_DELAY_MS - 50) + 50;
+    let timer = TICK.with(|tick| later(tick.as_ref(), ms as f64));
+    let previous = TIMER.replace(timer);
+    if !previous.is_undefined() {
+        clear_timeout(&previous);
+    }
+}
+
+fn on_event(event: Event) {
+    let hidden = || {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.visibility_state() == VisibilityState::Hidden)
+    };
+    let mode = match event.type_().as_str() {
+        "online" => Mode::Forced,
+        "pagehide" => Mode::Leaving,
+        _ if hidden() => Mode::Leaving,
+        _ => return,
+    };
+    let _ = send(mode);
+}
+
+/// Flushes when the browser comes back online and when the page is hidden
+/// or left; once per page, and only where there is a page.
+pub fn listen() {
+    if LISTENING.replace(true) {
+        return;
+    }
+    let Some(window) = web_sys::window() else { return };
+    let handler = Closure::<dyn FnMut(Event)>::new(on_event).into_js_value();
+    let handler = handler.unchecked_ref();
+    let _ = window.add_event_listener_with_callback("online", handler);
+    let _ = window.add_event_listener_with_callback("pagehide", handler);
+    if let Some(document) = window.document() {
+        let _ = document.add_event_listener_with_callback("visibilitychange", handler);
+    }
+}
