@@ -171,17 +171,26 @@ mod tests {
         );
         let v = values(&[(0, Value::Absent), (3, text("2026-11-26"))]);
         let read = read(&v);
-        assert_eq!(read.map(|c| (c.partner_key, c.purchased_at)), Ok((None, Some(PurchasedAt::Text("2026-11-26")))));
+        assert_eq!(
+            read.map(|c| (c.partner_key, c.purchased_at)),
+            Ok((None, Some(PurchasedAt::Text("2026-11-26"))))
+        );
     }
 
     #[test]
     fn each_wrong_value_names_its_field() {
         let err = |i: usize, value: Value| read(&values(&[(i, value)])).err();
         assert_eq!(err(0, Value::Other), Some(wrong(Field::PartnerKey, EXPECTED_TEXT)));
-        assert_eq!(err(1, Value::Number(1.0)), Some(wrong(Field::ServiceName, EXPECTED_TEXT)));
+        assert_eq!(
+            err(1, Value::Number(1.0)),
+            Some(wrong(Field::ServiceName, EXPECTED_TEXT))
+        );
         assert_eq!(err(2, Value::Date(AT)), Some(wrong(Field::CustomerId, EXPECTED_TEXT)));
         assert_eq!(err(2, Value::TooLong), Some(Error::TooLong(Field::CustomerId)));
-        assert_eq!(err(2, Value::IllFormed), Some(Error::InvalidCharacters(Field::CustomerId)));
+        assert_eq!(
+            err(2, Value::IllFormed),
+            Some(Error::InvalidCharacters(Field::CustomerId))
+        );
         assert_eq!(err(3, Value::Other), Some(wrong(Field::PurchasedAt, EXPECTED_DATE)));
         assert_eq!(err(5, text("5000")), Some(wrong(Field::TimeoutMs, EXPECTED_NUMBER)));
         assert_eq!(err(6, Value::Date(AT)), Some(wrong(Field::Transport, EXPECTED_TEXT)));

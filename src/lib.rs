@@ -46,7 +46,12 @@ pub mod exports {
     /// purchasedAt, baseUrl, timeoutMs, transport })`: validates, queues and
     /// sends the tracking.
     #[wasm_bindgen(js_name = createSaasTracking)]
-    pub fn create_saas_tracking(first: JsValue, service_name: JsValue, customer_id: JsValue, purchased_at: JsValue) -> Promise {
+    pub fn create_saas_tracking(
+        first: JsValue,
+        service_name: JsValue,
+        customer_id: JsValue,
+        purchased_at: JsValue,
+    ) -> Promise {
         delivery::create(&[first, service_name, customer_id, purchased_at])
     }
 

@@ -167,7 +167,9 @@ mod tests {
         assert_eq!(out.url, "https://onramp.example.com/api/SaasTrackings");
         assert_eq!(
             serde_json::to_string(&out.tracking).ok().as_deref(),
-            Some(r#"{"partnerKey":"pk","serviceName":"svc","customerId":"cust","purchasedAt":"2026-11-26T00:00:00.000Z"}"#)
+            Some(
+                r#"{"partnerKey":"pk","serviceName":"svc","customerId":"cust","purchasedAt":"2026-11-26T00:00:00.000Z"}"#
+            )
         );
         assert_eq!(out.timeout_ms, DEFAULT_TIMEOUT_MS);
         assert_eq!(out.transport, Transport::Auto);

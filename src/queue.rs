@@ -5,7 +5,7 @@
 //! guard). The browser glue stores each record with serde; the rules about
 //! what to keep and what is due are here.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::tracking::Tracking;
 
@@ -20,7 +20,15 @@ pub const MAX_SENT: usize = 1_000;
 /// the natural key (partnerKey, serviceName, customerId).
 pub fn id(url: &str, tracking: &Tracking) -> String {
     let (partner_key, service_name, customer_id) = tracking.key();
-    [url, partner_key, service_name, customer_id].join("\u{1f}")
+    crate::text::concat(&[
+        url,
+        "\u{1f}",
+        partner_key,
+        "\u{1f}",
+        service_name,
+        "\u{1f}",
+        customer_id,
+    ])
 }
 
 /// One tracking in the browser's store.
@@ -32,19 +40,52 @@ pub struct Record {
     /// The JSON body (empty once accepted).
     pub body: String,
     /// When it was first queued (epoch ms).
+    #[serde(with = "epoch_ms")]
     pub created_ms: i64,
     /// Failed attempts so far.
     pub failures: u32,
     /// Not to be sent before this time (backoff, `Retry-After`).
+    #[serde(with = "epoch_ms")]
     pub next_ms: i64,
     /// An attempt is in flight until this time (0: none).
+    #[serde(with = "epoch_ms")]
     pub lease_ms: i64,
     /// The timeout of each attempt, as the call asked for.
     pub timeout_ms: u32,
     /// When the collector accepted it; the record then only keeps it from
     /// being sent again.
-    #[serde(default)]
+    #[serde(
+        default,
+        serialize_with = "epoch_ms::option",
+        deserialize_with = "epoch_ms::option_de"
+    )]
     pub accepted_ms: Option<i64>,
+}
+
+/// Epoch milliseconds stored as numbers (JS time values, exact up to 2^53)
+/// rather than 64-bit integers, which serializers may refuse or write as
+/// something JSON cannot hold.
+mod epoch_ms {
+    use super::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(*ms as f64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        f64::deserialize(d).map(|ms| ms as i64)
+    }
+
+    pub fn option<S: Serializer>(ms: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match ms {
+            Some(ms) => s.serialize_some(&(*ms as f64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn option_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Option::<f64>::deserialize(d).map(|ms| ms.map(|ms| ms as i64))
+    }
 }
 
 impl Record {
@@ -146,6 +187,7 @@ pub fn next_due_in<'r>(records: impl IntoIterator<Item = &'r Record>, now: i64) 
 pub mod legacy {
     use super::Record;
     use crate::options::DEFAULT_TIMEOUT_MS;
+    use crate::text::{parse_integer, split};
 
     /// The storage key of version 1.
     pub const KEY: &str = "onramp-pixel:v1";
@@ -153,9 +195,9 @@ pub mod legacy {
     /// Its records by id; lines that do not parse are skipped.
     pub fn decode(text: &str) -> Vec<(String, Record)> {
         let mut out = Vec::new();
-        for line in text.lines() {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let number = |i: usize| fields.get(i).and_then(|f| f.parse::<i64>().ok());
+        for line in split(text, b'\n') {
+            let fields: Vec<&str> = split(line, b'\t').collect();
+            let number = |i: usize| fields.get(i).copied().and_then(parse_integer);
             match fields.as_slice() {
                 ["q", id, url, body, ..] => {
                     let (Some(created_ms), Some(failures), Some(next_ms), Some(lease_ms)) =
@@ -198,7 +240,12 @@ mod tests {
     use super::*;
 
     fn waiting(created_ms: i64) -> Record {
-        Record::new("https://o.example/api/SaasTrackings".into(), "{}".into(), 5_000, created_ms)
+        Record::new(
+            "https://o.example/api/SaasTrackings".into(),
+            "{}".into(),
+            5_000,
+            created_ms,
+        )
     }
 
     #[test]

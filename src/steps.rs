@@ -153,7 +153,12 @@ mod tests {
     }
 
     fn queued() -> Record {
-        Record::new("https://collector.example/api/SaasTrackings".into(), "{}".into(), 1_000, NOW)
+        Record::new(
+            "https://collector.example/api/SaasTrackings".into(),
+            "{}".into(),
+            1_000,
+            NOW,
+        )
     }
 
     #[test]

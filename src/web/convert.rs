@@ -85,7 +85,8 @@ pub fn call_values(args: &[JsValue], options_only: bool, known: &[&str]) -> Resu
 
 /// serde-wasm-bindgen's serializer as the JS API wants it: `None` is
 /// `null`, not `undefined`.
-const SERIALIZER: serde_wasm_bindgen::Serializer = serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
+const SERIALIZER: serde_wasm_bindgen::Serializer =
+    serde_wasm_bindgen::Serializer::new().serialize_missing_as_null(true);
 
 /// A Rust value as a JS value, through serde-wasm-bindgen.
 pub fn to_js<T: Serialize>(value: &T) -> JsValue {

@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use js_sys::{Date, Math, Promise};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, spawn_local, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::call;
 use crate::options::{Transport, CONFIGURE_OPTIONS, TRACKING_OPTIONS};
@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 use crate::Error;
 
 use super::convert::{self, answer_body, to_js, Answer};
-use super::{accepted, locks, schedule, storage, transport};
+use super::{accepted, locks, promise, schedule, storage, transport};
 
 thread_local! {
     /// What `configure()` set, laid under each later call.
@@ -140,7 +140,7 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
                 beacon(plan)
             } else {
                 let id = plan.id.clone();
-                future_to_promise(async move { locks::guarded(&id, Box::new(|at| Box::pin(attempt(plan, at)))).await })
+                promise(async move { locks::guarded(&id, Box::new(|at| Box::pin(attempt(plan, at)))).await })
             }
         }
     })
@@ -162,7 +162,10 @@ async fn attempt(plan: Plan, accepted_at: Option<i64>) -> Result<JsValue, JsValu
             return JsFuture::from(beacon(plan)).await;
         }
         let settled = settle(&plan.id, Outcome::Unavailable, None);
-        return Err(convert::error(&settled.error.unwrap_or(Error::TransportUnavailable), None));
+        return Err(convert::error(
+            &settled.error.unwrap_or(Error::TransportUnavailable),
+            None,
+        ));
     };
     let (settled, answer) = conclude(&plan.id, pending).await;
     if settled.verdict == Verdict::Rejected {
@@ -189,12 +192,23 @@ async fn attempt(plan: Plan, accepted_at: Option<i64>) -> Result<JsValue, JsValu
 /// A beacon, in this task: taken by the browser counts as delivered.
 fn beacon(plan: Plan) -> Promise {
     let taken = transport::beacon(&plan.url, &plan.body);
-    let settled = settle(&plan.id, if taken { Outcome::Delivered } else { Outcome::Unavailable }, None);
+    let settled = settle(
+        &plan.id,
+        if taken {
+            Outcome::Delivered
+        } else {
+            Outcome::Unavailable
+        },
+        None,
+    );
     if !taken {
         return reject(&settled.error.unwrap_or(Error::TransportUnavailable));
     }
     let id = plan.id;
-    spawn_local(async move { accepted::mark(&id, now_ms()).await });
+    let _ = promise(async move {
+        accepted::mark(&id, now_ms()).await;
+        Ok(JsValue::UNDEFINED)
+    });
     resolved(&CallResult {
         transport: Some("beacon"),
         already_sent: None,
@@ -263,18 +277,20 @@ async fn conclude(id: &str, pending: Promise) -> (Settled, Option<Answer>) {
 /// Forgets what the store should not keep (see [`queue::sweep`]), warns
 /// when waiting trackings were given up, and returns the rest.
 fn tidy(now: i64) -> Vec<(String, Record)> {
-    let mut records = storage::all();
-    let (mut forget, given_up) = queue::sweep(&records, now);
-    forget.sort_unstable();
-    for i in forget.into_iter().rev() {
-        if i < records.len() {
-            storage::remove(&records.swap_remove(i).0);
+    let records = storage::all();
+    let (forget, given_up) = queue::sweep(&records, now);
+    let mut kept = Vec::with_capacity(records.len());
+    for (i, (id, record)) in records.into_iter().enumerate() {
+        if forget.contains(&i) {
+            storage::remove(&id);
+        } else {
+            kept.push((id, record));
         }
     }
     if given_up > 0 {
         warn("trackings were dropped from the queue: older than 7 days, or past its 100");
     }
-    records
+    kept
 }
 
 /// Why the queue is being sent.
@@ -327,7 +343,7 @@ pub fn send(mode: Mode) -> Promise {
         .map(|(id, _)| {
             if mode == Mode::Leaving {
                 let pending = start(&id, None);
-                return future_to_promise(async move { Ok(delivered(&id, pending).await) });
+                return promise(async move { Ok(delivered(&id, pending).await) });
             }
             let key = id.clone();
             let task: locks::Task = Box::new(move |at| {
@@ -336,10 +352,10 @@ pub fn send(mode: Mode) -> Promise {
                     Ok(delivered(&id, pending).await)
                 })
             });
-            future_to_promise(async move { locks::guarded(&key, task).await })
+            promise(async move { locks::guarded(&key, task).await })
         })
         .collect();
-    future_to_promise(async move {
+    promise(async move {
         let mut sent = 0;
         for attempt in attempts {
             sent += u32::from(JsFuture::from(attempt).await.ok().and_then(|v| v.as_bool()) == Some(true));

@@ -9,9 +9,9 @@ use std::rc::Rc;
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 
-use super::accepted;
+use super::{accepted, promise};
 
 #[wasm_bindgen(module = "/src/web/locks.js")]
 extern "C" {
@@ -33,7 +33,7 @@ pub async fn guarded(id: &str, task: Task) -> Result<JsValue, JsValue> {
     let outcome = Rc::new(RefCell::new(None));
     let (held, slot, key) = (task.clone(), outcome.clone(), id.to_owned());
     let callback = Closure::once_into_js(move |_lock: JsValue| {
-        future_to_promise(async move {
+        promise(async move {
             if let Some(task) = held.borrow_mut().take() {
                 let at = accepted::accepted_at(&key).await;
                 *slot.borrow_mut() = Some(task(at).await);

@@ -12,6 +12,12 @@
 //!   through two small JS files beside them.
 //! - [`schedule`]: the retry timer and the page's events.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use js_sys::Promise;
+use wasm_bindgen::JsValue;
+
 pub mod accepted;
 pub mod convert;
 pub mod delivery;
@@ -25,4 +31,13 @@ pub mod transport;
 pub fn start() {
     storage::upgrade();
     let _ = delivery::send(delivery::Mode::Due);
+}
+
+/// Every asynchronous job of the pixel, as one boxed type, so that
+/// wasm-bindgen-futures' machinery is compiled once, not once per job.
+pub type Job = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+/// Runs a job now (until its first wait) and gives its Promise.
+pub fn promise(job: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    wasm_bindgen_futures::future_to_promise(Box::pin(job) as Job)
 }

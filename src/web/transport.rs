@@ -57,12 +57,16 @@ pub fn beacon(url: &str, body: &str) -> bool {
     init.set_mode(RequestMode::NoCors);
     if let Some(pending) = keepalive(url, body, &init) {
         // Nobody reads a beacon's answer, nor its failure.
-        wasm_bindgen_futures::spawn_local(async move {
+        let _ = super::promise(async move {
             let _ = JsFuture::from(pending).await;
+            Ok(JsValue::UNDEFINED)
         });
         return true;
     }
-    window.navigator().send_beacon_with_opt_str(url, Some(body)).unwrap_or(false)
+    window
+        .navigator()
+        .send_beacon_with_opt_str(url, Some(body))
+        .unwrap_or(false)
 }
 
 /// What an attempt got back: the outcome, the collector's `Retry-After`
