@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use onramp_pixel::time::Timestamp;
 use onramp_pixel::Error;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::faults::{self, Faults};
@@ -26,8 +27,63 @@ const LOG_LIMIT: usize = 1_000;
 pub struct App {
     pub store: Mutex<Store>,
     pub faults: Mutex<Faults>,
-    pub rejected: Mutex<Vec<Value>>,
-    pub attempts: Mutex<Vec<Value>>,
+    pub rejected: Mutex<Vec<Rejected>>,
+    pub attempts: Mutex<Vec<Attempt>>,
+}
+
+/// The body of every error answer: `{"error":{"code","field","message"}}`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ErrorAnswer {
+    pub error: Problem,
+}
+
+/// What went wrong: a stable code, the offending field (or `null`) and a
+/// sentence for people.
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    pub code: &'static str,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl ErrorAnswer {
+    fn new(code: &'static str, field: Option<&str>, message: &str) -> ErrorAnswer {
+        ErrorAnswer {
+            error: Problem {
+                code,
+                field: field.map(str::to_owned),
+                message: message.to_owned(),
+            },
+        }
+    }
+
+    /// The answer to a tracking that breaks one of the pixel's rules.
+    fn invalid(err: &Error) -> ErrorAnswer {
+        ErrorAnswer::new(err.code(), err.field(), &err.message())
+    }
+}
+
+/// A refused submission as `GET /_sandbox/rejected` lists it: the error
+/// answer's `error`, with when it came, the status and (the start of) the body.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejected {
+    pub error: Problem,
+    pub received_at: String,
+    pub status: u16,
+    pub body: String,
+}
+
+/// One POST of a tracking as `GET /_sandbox/attempts` lists it; `status` is
+/// `null` when the connection was dropped.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub at: String,
+    /// Whatever the body's `customerId` was (`null` when it had none).
+    pub customer_id: Value,
+    pub status: Option<u16>,
+    pub outcome: &'static str,
 }
 
 pub type Shared = Arc<App>;
@@ -52,7 +108,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn push_limited(log: &Mutex<Vec<Value>>, entry: Value) {
+fn push_limited<T>(log: &Mutex<Vec<T>>, entry: T) {
     let mut log = lock(log);
     if log.len() >= LOG_LIMIT {
         log.remove(0);
@@ -71,13 +127,9 @@ pub fn now() -> Timestamp {
         .unwrap_or_else(|_| unreachable!("0 is a valid epoch time"))
 }
 
-fn error_body(code: &str, field: Option<&str>, message: &str) -> Value {
-    json!({ "error": { "code": code, "field": field, "message": message } })
-}
-
 fn server_error(err: &rusqlite::Error) -> Response {
     eprintln!("onramp-sandbox: database error: {err}");
-    let body = error_body("storage_error", None, "the sandbox could not store the tracking");
+    let body = ErrorAnswer::new("storage_error", None, "the sandbox could not store the tracking");
     (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
 }
 
@@ -95,16 +147,16 @@ pub async fn create(State(app): State<Shared>, hangup: Option<Extension<Hangup>>
             tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
         }
         if fault.drop {
-            log_attempt(&app, received, &customer_id, Value::Null, "dropped");
+            log_attempt(&app, received, customer_id, None, "dropped");
             if let Some(Extension(Hangup(notify))) = hangup {
                 notify.notify_one();
             }
             return std::future::pending().await;
         }
         if let Some(status) = fault.status {
-            log_attempt(&app, received, &customer_id, json!(status), "fault");
+            log_attempt(&app, received, customer_id, Some(status), "fault");
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            let body = error_body("sandbox_fault", None, "an injected fault (POST /_sandbox/faults)");
+            let body = ErrorAnswer::new("sandbox_fault", None, "an injected fault (POST /_sandbox/faults)");
             let mut response = (code, Json(body)).into_response();
             if let Some(value) = fault.retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -113,56 +165,50 @@ pub async fn create(State(app): State<Shared>, hangup: Option<Extension<Hangup>>
         }
     }
     let response = handle(&app, received, &body);
-    log_attempt(
-        &app,
-        received,
-        &customer_id,
-        json!(response.status().as_u16()),
-        "handled",
-    );
+    log_attempt(&app, received, customer_id, Some(response.status().as_u16()), "handled");
     response
 }
 
 fn handle(app: &App, received: Timestamp, body: &[u8]) -> Response {
     let raw = String::from_utf8_lossy(body);
-    let reject = |status: StatusCode, code: &str, field: Option<&str>, message: &str| {
-        let error = error_body(code, field, message);
-        let mut logged = error.clone();
-        logged["receivedAt"] = json!(received.to_rfc3339());
-        logged["status"] = json!(status.as_u16());
-        logged["body"] = json!(raw.chars().take(2_000).collect::<String>());
+    let reject = |status: StatusCode, answer: ErrorAnswer| {
+        let logged = Rejected {
+            error: answer.error.clone(),
+            received_at: received.to_rfc3339(),
+            status: status.as_u16(),
+            body: raw.chars().take(2_000).collect(),
+        };
         push_limited(&app.rejected, logged);
-        (status, Json(error)).into_response()
+        (status, Json(answer)).into_response()
     };
     let value: Value = match serde_json::from_slice(body) {
         Ok(value) => value,
         Err(e) => {
             let message = format!("the body is not valid JSON: {e}");
-            return reject(StatusCode::BAD_REQUEST, "invalid_json", None, &message);
+            return reject(
+                StatusCode::BAD_REQUEST,
+                ErrorAnswer::new("invalid_json", None, &message),
+            );
         }
     };
     let tracking = match tracking_from_json(&value, received) {
         Ok(t) => t,
-        Err(e) => return invalid(reject, &e),
+        Err(e) => return reject(StatusCode::UNPROCESSABLE_ENTITY, ErrorAnswer::invalid(&e)),
     };
     match lock(&app.store).record(&tracking, &received.to_rfc3339()) {
-        Ok((stored, true)) => (StatusCode::CREATED, Json(stored.to_json())).into_response(),
-        Ok((stored, false)) => (StatusCode::OK, Json(stored.to_json())).into_response(),
+        Ok((stored, true)) => (StatusCode::CREATED, Json(stored)).into_response(),
+        Ok((stored, false)) => (StatusCode::OK, Json(stored)).into_response(),
         Err(e) => server_error(&e),
     }
 }
 
-fn invalid(reject: impl Fn(StatusCode, &str, Option<&str>, &str) -> Response, err: &Error) -> Response {
-    reject(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        err.code(),
-        err.field(),
-        &err.message(),
-    )
-}
-
-fn log_attempt(app: &App, at: Timestamp, customer_id: &Value, status: Value, outcome: &str) {
-    let entry = json!({ "at": at.to_rfc3339(), "customerId": customer_id, "status": status, "outcome": outcome });
+fn log_attempt(app: &App, at: Timestamp, customer_id: Value, status: Option<u16>, outcome: &'static str) {
+    let entry = Attempt {
+        at: at.to_rfc3339(),
+        customer_id,
+        status,
+        outcome,
+    };
     push_limited(&app.attempts, entry);
 }
 
@@ -170,7 +216,7 @@ fn log_attempt(app: &App, at: Timestamp, customer_id: &Value, status: Value, out
 /// `deliveries`.
 pub async fn list(State(app): State<Shared>) -> Response {
     match lock(&app.store).list() {
-        Ok(all) => Json(Value::Array(all.iter().map(|s| s.to_json()).collect())).into_response(),
+        Ok(all) => Json(all).into_response(),
         Err(e) => server_error(&e),
     }
 }
@@ -178,10 +224,10 @@ pub async fn list(State(app): State<Shared>) -> Response {
 /// `GET /api/SaasTrackings/{id}`.
 pub async fn get(State(app): State<Shared>, Path(id): Path<i64>) -> Response {
     match lock(&app.store).get(id) {
-        Ok(Some(stored)) => Json(stored.to_json()).into_response(),
+        Ok(Some(stored)) => Json(stored).into_response(),
         Ok(None) => (
             StatusCode::NOT_FOUND,
-            Json(error_body("not_found", None, "no tracking with this id")),
+            Json(ErrorAnswer::new("not_found", None, "no tracking with this id")),
         )
             .into_response(),
         Err(e) => server_error(&e),
@@ -197,11 +243,11 @@ pub async fn add_faults(State(app): State<Shared>, body: Bytes) -> Response {
         Ok(list) => {
             let mut faults = lock(&app.faults);
             faults.add(list);
-            Json(faults.to_json()).into_response()
+            Json(&*faults).into_response()
         }
         Err(message) => (
             StatusCode::BAD_REQUEST,
-            Json(error_body("invalid_fault", None, &message)),
+            Json(ErrorAnswer::new("invalid_fault", None, &message)),
         )
             .into_response(),
     }
@@ -209,7 +255,7 @@ pub async fn add_faults(State(app): State<Shared>, body: Bytes) -> Response {
 
 /// `GET /_sandbox/faults`: the faults still to apply.
 pub async fn list_faults(State(app): State<Shared>) -> Response {
-    Json(lock(&app.faults).to_json()).into_response()
+    Json(&*lock(&app.faults)).into_response()
 }
 
 /// `POST /_sandbox/reset`: forgets faults, trackings, rejected submissions and attempts.
@@ -225,10 +271,10 @@ pub async fn reset(State(app): State<Shared>) -> Response {
 
 /// `GET /_sandbox/rejected`: invalid submissions with their reasons.
 pub async fn rejected(State(app): State<Shared>) -> Response {
-    Json(Value::Array(lock(&app.rejected).clone())).into_response()
+    Json(&*lock(&app.rejected)).into_response()
 }
 
 /// `GET /_sandbox/attempts`: every POST of a tracking and what it got.
 pub async fn attempts(State(app): State<Shared>) -> Response {
-    Json(Value::Array(lock(&app.attempts).clone())).into_response()
+    Json(&*lock(&app.attempts)).into_response()
 }

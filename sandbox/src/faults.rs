@@ -4,10 +4,13 @@
 
 use std::collections::VecDeque;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// One fault, applied to the next `times` POSTs of trackings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One fault, applied to the next `times` POSTs of trackings; it serialises
+/// as `{"status","retryAfter","delayMs","drop","times"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Fault {
     /// Answer with this status instead of handling the tracking.
     pub status: Option<u16>,
@@ -75,8 +78,9 @@ fn uint(map: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Optio
     }
 }
 
-/// The faults still to apply, in order.
-#[derive(Debug, Default)]
+/// The faults still to apply, in order; it serialises as their list.
+#[derive(Debug, Default, Serialize)]
+#[serde(transparent)]
 pub struct Faults {
     pending: VecDeque<Fault>,
 }
@@ -100,23 +104,6 @@ impl Faults {
         }
         Some(applied)
     }
-
-    pub fn to_json(&self) -> Value {
-        Value::Array(
-            self.pending
-                .iter()
-                .map(|f| {
-                    serde_json::json!({
-                        "status": f.status,
-                        "retryAfter": f.retry_after,
-                        "delayMs": f.delay_ms,
-                        "drop": f.drop,
-                        "times": f.times,
-                    })
-                })
-                .collect(),
-        )
-    }
 }
 
 #[cfg(test)]
@@ -135,6 +122,21 @@ mod tests {
         assert_eq!(next(&mut queue), Some((None, None, 650, false)));
         assert_eq!(next(&mut queue), Some((None, None, 0, true)));
         assert_eq!(next(&mut queue), None);
+    }
+
+    #[test]
+    fn lists_what_is_left() -> serde_json::Result<()> {
+        let mut queue = Faults::default();
+        queue.add(parse(&json!([{"status":503,"times":2,"retryAfter":1}, {"drop":true}])).unwrap_or_default());
+        queue.next();
+        assert_eq!(
+            serde_json::to_value(&queue)?,
+            json!([
+                {"status":503,"retryAfter":"1","delayMs":0,"drop":false,"times":1},
+                {"status":null,"retryAfter":null,"delayMs":0,"drop":true,"times":1},
+            ])
+        );
+        Ok(())
     }
 
     #[test]

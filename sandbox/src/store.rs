@@ -5,29 +5,19 @@ use std::path::Path;
 
 use onramp_pixel::Tracking;
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value};
+use serde::Serialize;
 
-/// A tracking as stored, with when it first arrived and how often it was sent.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A tracking as stored, with when it first arrived and how often it was
+/// sent; it serialises as the API's answer:
+/// `{"id","partnerKey","serviceName","customerId","purchasedAt","receivedAt","deliveries"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Stored {
     pub id: i64,
+    #[serde(flatten)]
     pub tracking: Tracking,
     pub received_at: String,
     pub deliveries: i64,
-}
-
-impl Stored {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "partnerKey": self.tracking.partner_key,
-            "serviceName": self.tracking.service_name,
-            "customerId": self.tracking.customer_id,
-            "purchasedAt": self.tracking.purchased_at,
-            "receivedAt": self.received_at,
-            "deliveries": self.deliveries,
-        })
-    }
 }
 
 pub struct Store {
@@ -162,6 +152,22 @@ mod tests {
         let store = Store::open(&path)?;
         assert_eq!(store.list()?.len(), 1);
         std::fs::remove_dir_all(&dir).ok();
+        Ok(())
+    }
+
+    #[test]
+    fn serialises_as_the_api_s_answer() -> serde_json::Result<()> {
+        let stored = Stored {
+            id: 7,
+            tracking: tracking("ü-1"),
+            received_at: "2026-11-26T18:43:02.000Z".into(),
+            deliveries: 2,
+        };
+        assert_eq!(
+            serde_json::to_string(&stored)?,
+            "{\"id\":7,\"partnerKey\":\"pk\",\"serviceName\":\"svc\",\"customerId\":\"ü-1\",\
+             \"purchasedAt\":\"2026-11-26T18:43:01.000Z\",\"receivedAt\":\"2026-11-26T18:43:02.000Z\",\"deliveries\":2}"
+        );
         Ok(())
     }
 }

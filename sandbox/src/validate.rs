@@ -1,41 +1,76 @@
 //! Reads a submitted JSON body into the pixel's own [`Tracking`], so that the
 //! sandbox and the pixel can never disagree on what is valid.
 
+use std::collections::BTreeMap;
+
 use onramp_pixel::time::Timestamp;
 use onramp_pixel::tracking::{PurchasedAt, TrackingInput};
 use onramp_pixel::{Error, Field, Tracking};
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use serde_json::Value;
 
-const FIELDS: [&str; 4] = ["partnerKey", "serviceName", "customerId", "purchasedAt"];
+/// A submission as read from JSON, before the pixel's rules: each of the four
+/// fields of the contract as given (absent and `null` both read as `None`),
+/// and every other key.
+///
+/// Unknown keys are collected in `unknown` rather than refused with
+/// `deny_unknown_fields`, because serde_json would then name the key only in
+/// its error's text, and the answer must name it as the typed field of an
+/// `unknown_option` error. The `flatten` also makes serde read the struct from
+/// a JSON object only: a plain derived struct would take an array of four
+/// strings as well.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Submission {
+    partner_key: Option<Raw>,
+    service_name: Option<Raw>,
+    customer_id: Option<Raw>,
+    purchased_at: Option<Raw>,
+    #[serde(flatten)]
+    unknown: BTreeMap<String, IgnoredAny>,
+}
+
+/// A field's value as given: the string the contract asks for, or anything
+/// else (kept apart so that the error can name the field).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Raw {
+    Text(String),
+    Other(IgnoredAny),
+}
+
+/// The text of a required string field.
+fn text(field: Field, raw: Option<&Raw>) -> Result<&str, Error> {
+    match raw {
+        None => Err(Error::Missing(field)),
+        Some(Raw::Text(s)) => Ok(s),
+        Some(Raw::Other(_)) => Err(Error::WrongType {
+            field,
+            expected: "a string",
+        }),
+    }
+}
 
 /// Validates a submission: an object with exactly the four string fields of
 /// the contract, each valid by the pixel's rules.
 pub fn tracking_from_json(body: &Value, now: Timestamp) -> Result<Tracking, Error> {
-    let Value::Object(map) = body else {
-        return Err(Error::WrongType {
-            field: Field::Options,
-            expected: "a JSON object",
-        });
-    };
-    if let Some(unknown) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(Error::UnknownOption(unknown.clone()));
+    // `Raw` and `IgnoredAny` take any value, so reading fails only when the
+    // body is not an object.
+    let submission = Submission::deserialize(body).map_err(|_| Error::WrongType {
+        field: Field::Options,
+        expected: "a JSON object",
+    })?;
+    // The first unknown key in alphabetical order, as before.
+    if let Some(unknown) = submission.unknown.into_keys().next() {
+        return Err(Error::UnknownOption(unknown));
     }
-    let text = |field: Field| -> Result<&str, Error> {
-        match map.get(field.name()) {
-            None | Some(Value::Null) => Err(Error::Missing(field)),
-            Some(Value::String(s)) => Ok(s),
-            Some(_) => Err(Error::WrongType {
-                field,
-                expected: "a string",
-            }),
-        }
-    };
     Tracking::new(
         TrackingInput {
-            partner_key: text(Field::PartnerKey)?,
-            service_name: text(Field::ServiceName)?,
-            customer_id: text(Field::CustomerId)?,
-            purchased_at: PurchasedAt::Text(text(Field::PurchasedAt)?),
+            partner_key: text(Field::PartnerKey, submission.partner_key.as_ref())?,
+            service_name: text(Field::ServiceName, submission.service_name.as_ref())?,
+            customer_id: text(Field::CustomerId, submission.customer_id.as_ref())?,
+            purchased_at: PurchasedAt::Text(text(Field::PurchasedAt, submission.purchased_at.as_ref())?),
         },
         now,
     )
@@ -75,6 +110,42 @@ mod tests {
         assert_eq!(
             err(json!({"partnerKey":" ","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26"})),
             Some(("empty_field".into(), Some("partnerKey".into())))
+        );
+    }
+
+    #[test]
+    fn reads_the_body_as_before() {
+        let err = |v| check(v).err();
+        let options = Some(("invalid_type".into(), Some("options".into())));
+        assert_eq!(err(json!(null)), options);
+        assert_eq!(err(json!("pk")), options);
+        // Not even an array of the four fields in their order.
+        assert_eq!(err(json!(["pk", "s", "c", "2026-11-26"])), options);
+        assert_eq!(
+            err(json!({"partnerKey":"pk","serviceName":null,"customerId":"c","purchasedAt":"2026-11-26"})),
+            Some(("missing_field".into(), Some("serviceName".into())))
+        );
+        assert_eq!(
+            err(json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":1_795_718_581_000_u64})),
+            Some(("invalid_type".into(), Some("purchasedAt".into())))
+        );
+        assert_eq!(
+            err(json!({"partnerKey":["pk"],"serviceName":"s","customerId":"c","purchasedAt":"2026-11-26"})),
+            Some(("invalid_type".into(), Some("partnerKey".into())))
+        );
+        // Unknown keys first (the first in alphabetical order), then the
+        // fields in the contract's order.
+        assert_eq!(
+            err(json!({"zeta":1,"alpha":{"x":1}})),
+            Some(("unknown_option".into(), Some("alpha".into())))
+        );
+        assert_eq!(
+            err(json!({"customerId":7})),
+            Some(("missing_field".into(), Some("partnerKey".into())))
+        );
+        assert_eq!(
+            err(json!({})),
+            Some(("missing_field".into(), Some("partnerKey".into())))
         );
     }
 }
