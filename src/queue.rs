@@ -189,6 +189,8 @@ pub mod legacy {
     use crate::options::DEFAULT_TIMEOUT_MS;
     use crate::text::{parse_integer, split};
 
+    const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
     /// The storage key of version 1.
     pub const KEY: &str = "onramp-pixel:v1";
 
@@ -197,7 +199,15 @@ pub mod legacy {
         let mut out = Vec::new();
         for line in split(text, b'\n') {
             let fields: Vec<&str> = split(line, b'\t').collect();
-            let number = |i: usize| fields.get(i).copied().and_then(parse_integer);
+            // Times beyond JS's exact integers (2^53) cannot have been
+            // written by a browser.
+            let number = |i: usize| {
+                fields
+                    .get(i)
+                    .copied()
+                    .and_then(parse_integer)
+                    .filter(|n| n.unsigned_abs() <= MAX_SAFE_INTEGER)
+            };
             match fields.as_slice() {
                 ["q", id, url, body, ..] => {
                     let (Some(created_ms), Some(failures), Some(next_ms), Some(lease_ms)) =

@@ -4,12 +4,12 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+use onramp_pixel::call::{self, Value};
 use onramp_pixel::endpoint::Endpoint;
-use onramp_pixel::input::{read, Call};
 use onramp_pixel::options::{timeout_ms, Transport, TRACKING_OPTIONS};
 use onramp_pixel::outbound::{CallInput, Outbound};
-use onramp_pixel::queue::{Entry, State};
-use onramp_pixel::retry::{backoff_ms, retry_after_ms, verdict, RetryAfter, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
+use onramp_pixel::queue::{self, legacy, Record};
+use onramp_pixel::retry::{backoff_ms, retry_after_ms, RetryAfter, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
 use onramp_pixel::steps::{self, Outcome};
 use onramp_pixel::time::Timestamp;
 use onramp_pixel::tracking::{PurchasedAt, Tracking, TrackingInput};
@@ -73,7 +73,7 @@ proptest! {
         let purchased_at = if use_ms { PurchasedAt::EpochMs(ms) } else { PurchasedAt::Text(&at) };
         let input = TrackingInput { partner_key: &key, service_name: &service, customer_id: &customer, purchased_at };
         if let Ok(t) = Tracking::new(input, now()) {
-            let back: Tracking = serde_json::from_str(&t.to_json()).unwrap();
+            let back: Tracking = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
             prop_assert_eq!(back, t);
         }
     }
@@ -104,29 +104,35 @@ proptest! {
     }
 
     #[test]
-    fn damaged_stores_never_panic_and_decode_stably(text in prop::collection::vec(texty(), 0..8)) {
-        let joined = text.join("\n");
-        let state = State::decode(&joined);
-        let encoded = state.encode();
-        prop_assert_eq!(State::decode(&encoded), state);
+    fn version_1_stores_never_panic(text in prop::collection::vec(texty(), 0..8)) {
+        for (_, record) in legacy::decode(&text.join("\n")) {
+            let json = serde_json::to_string(&record).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
+        }
     }
 
     #[test]
-    fn queue_operations_never_panic(ops in prop::collection::vec((0u8..5, 0usize..6, any::<i64>(), any::<u64>()), 0..60)) {
-        let ids: Vec<String> = (0..6).map(|n| n.to_string()).collect();
-        let mut state = State::default();
-        for (op, n, at, delay) in ops {
-            let id = ids[n].as_str();
+    fn records_never_panic_and_round_trip(
+        steps_taken in prop::collection::vec((0u8..4, any::<i64>(), any::<u16>(), prop::option::of(texty()), any::<f64>()), 0..40),
+        timeout in any::<u32>(),
+        created in any::<i64>(),
+    ) {
+        let mut record = Record::new("u".into(), "{}".into(), timeout, created);
+        for (op, at, status, header, random) in steps_taken {
+            let now = Timestamp::from_epoch_ms(at as f64).unwrap_or(now());
             match op {
-                0 => { state.enqueue(Entry { id, url: "u", body: "{}", created_ms: at, failures: 0, next_ms: at, lease_ms: 0, timeout_ms: (delay % 600_000) as u32 }); }
-                1 => { state.lease(id, at, at.saturating_add(1)); }
-                2 => state.settle(id, verdict(Some((delay % 600) as u16)), at, delay),
-                3 => { state.prune(at); }
-                _ => { let _ = (state.due(at, n % 2 == 0).count(), state.next_due(at)); }
+                0 => { steps::admit(Some(&record), at); }
+                1 => { steps::claim(Some(&mut record), at, Some(at).filter(|_| random > 0.5)); }
+                2 => {
+                    let header = header.as_deref().map(|value| RetryAfter { value, date_ms: Some(at) });
+                    let outcome = [Outcome::Status(status), Outcome::Network, Outcome::Timeout, Outcome::Delivered][(status % 4) as usize];
+                    steps::settle(&mut record, outcome, header, now, random);
+                }
+                _ => { let _ = (record.is_due(at, random > 0.5), record.due_at(at), record.expired(at)); }
             }
         }
-        let text = state.encode();
-        prop_assert_eq!(State::decode(&text), state);
+        let _ = queue::sweep(&[(0, record.clone())], created);
+        let _ = queue::next_due_in([&record], created);
     }
 
     #[test]
@@ -139,32 +145,23 @@ proptest! {
     }
 
     #[test]
-    fn call_texts_never_panic(text in texty(), at in any::<f64>(), timeout in any::<f64>()) {
-        let call = Call::decode(&text);
-        if let Ok(input) = read(&call, at, timeout, &TRACKING_OPTIONS) {
-            let _ = Outbound::prepare(input, now());
+    fn call_values_never_panic(texts in prop::collection::vec(texty(), 7), kinds in prop::collection::vec(0u8..7, 7), at in any::<f64>()) {
+        let values: Vec<Value> = kinds.iter().zip(&texts).map(|(kind, text)| match kind {
+            0 => Value::Absent,
+            1 => Value::Text(text.clone()),
+            2 => Value::Number(at),
+            3 => Value::Date(at),
+            4 => Value::TooLong,
+            5 => Value::IllFormed,
+            _ => Value::Other,
+        }).collect();
+        let values: [Value; 7] = values.try_into().unwrap();
+        if let Ok(input) = call::read(&values) {
+            let _ = input.as_configure().check();
+            if let Ok(outbound) = Outbound::prepare(input, now()) {
+                prop_assert!(outbound.id.starts_with(&outbound.url));
+            }
         }
-    }
-
-    #[test]
-    fn steps_never_panic_and_answer_json(
-        store in texty(),
-        id in texty(),
-        outcome in any::<f64>(),
-        header in prop::option::of(texty()),
-        random in any::<f64>(),
-        at in any::<i64>(),
-        timeout in any::<u32>(),
-    ) {
-        let mut state = State::decode(&store);
-        let claim = steps::claim(&mut state, &id, at, timeout, Some(at));
-        prop_assert!((claim as u8) <= 2);
-        let header = header.as_deref().map(|value| RetryAfter { value, date_ms: Some(at) });
-        let settled = steps::settle(&mut state, &id, Outcome::from_code(outcome), header, now(), random);
-        let answer = settled.answer().finish();
-        prop_assert!(serde_json::from_str::<serde_json::Value>(&answer).is_ok(), "{}", answer);
-        let due = steps::due(&mut state, at, true).finish();
-        prop_assert!(serde_json::from_str::<serde_json::Value>(&due).is_ok(), "{}", due);
-        let _ = steps::next_due_in(&state, at);
+        let _ = call::check_keys(texts.iter().map(String::as_str), &TRACKING_OPTIONS);
     }
 }

@@ -1,14 +1,15 @@
-//! Every parser and rule of the core on arbitrary bytes: the call text the
-//! JS entry builds, dates, base URLs, `Retry-After`, the stored queue, and
-//! a tracking's steps. Nothing may panic; what is accepted must round-trip.
+//! Every parser and rule of the core on arbitrary bytes: the caller's
+//! values, dates, base URLs, `Retry-After`, a stored queue of version 1,
+//! and a tracking's steps. Nothing may panic; what is accepted must
+//! round-trip.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use onramp_pixel::call::{self, Value};
 use onramp_pixel::endpoint::Endpoint;
-use onramp_pixel::input::{read, Call};
-use onramp_pixel::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
+use onramp_pixel::options::TRACKING_OPTIONS;
 use onramp_pixel::outbound::Outbound;
-use onramp_pixel::queue::State;
+use onramp_pixel::queue::{self, legacy, Record};
 use onramp_pixel::retry::{retry_after_ms, RetryAfter};
 use onramp_pixel::steps::{self, Outcome};
 use onramp_pixel::time::Timestamp;
@@ -25,35 +26,47 @@ fuzz_target!(|data: &[u8]| {
     let (a, b) = (number(0), number(8));
     let text = String::from_utf8_lossy(data.get(16..).unwrap_or_default());
     let mut parts = text.split('\u{1}');
-    let call_text = parts.next().unwrap_or("");
+    let fields: Vec<&str> = parts.next().unwrap_or("").split('\0').collect();
     let other = parts.next().unwrap_or("");
     let store = parts.next().unwrap_or("");
 
     let Ok(now) = Timestamp::from_epoch_ms(1_795_718_581_000.0) else {
         return;
     };
-    let call = Call::decode(call_text);
-    if let Ok(input) = read(&call, a, b, &TRACKING_OPTIONS) {
+    // Each field's value: its first byte picks the kind.
+    let mut values: [Value; 7] = Default::default();
+    for (slot, field) in values.iter_mut().zip(&fields) {
+        *slot = match field.as_bytes().first() {
+            None => Value::Absent,
+            Some(b'n') => Value::Number(a),
+            Some(b'd') => Value::Date(b),
+            Some(b'l') => Value::TooLong,
+            Some(b'c') => Value::IllFormed,
+            Some(b'x') => Value::Other,
+            Some(_) => Value::Text(field.get(1..).unwrap_or("").to_owned()),
+        };
+    }
+    let _ = call::check_keys(fields.iter().copied(), &TRACKING_OPTIONS);
+    if let Ok(input) = call::read(&values) {
+        let _ = input.as_configure().check();
         if let Ok(outbound) = Outbound::prepare(input, now) {
-            let id = outbound.id.as_str();
-            let mut state = State::decode(store);
-            steps::admit(&mut state, &outbound, now.as_millis());
-            let plan = steps::plan(&outbound, steps::Admission::InFlight).finish();
-            assert!(plan.starts_with('{') && plan.ends_with('}'));
-            let claim = steps::claim(&mut state, id, now.as_millis(), 1_000, None);
-            let _ = claim;
+            let body = serde_json::to_string(&outbound.tracking).unwrap_or_default();
+            let mut record = Record::new(outbound.url, body, outbound.timeout_ms, now.as_millis());
+            steps::admit(Some(&record), now.as_millis());
+            steps::claim(Some(&mut record), now.as_millis(), None);
             let header = RetryAfter {
                 value: other,
                 date_ms: Some(b as i64),
             };
-            let settled = steps::settle(&mut state, id, Outcome::from_code(a), Some(header), now, b);
-            let _ = settled.answer().finish();
-            let text = state.encode();
-            assert_eq!(State::decode(&text), state);
+            let outcome = match a {
+                c if (100.0..600.0).contains(&c) => Outcome::Status(c as u16),
+                c if c < 0.0 => Outcome::Timeout,
+                _ => Outcome::Network,
+            };
+            steps::settle(&mut record, outcome, Some(header), now, b);
+            let json = serde_json::to_string(&record).unwrap_or_default();
+            assert_eq!(serde_json::from_str::<Record>(&json).ok(), Some(record));
         }
-    }
-    if let Ok(input) = read(&call, a, b, &CONFIGURE_OPTIONS) {
-        let _ = input.as_configure().check();
     }
     if let Ok(t) = Timestamp::parse(other) {
         assert_eq!(Timestamp::parse(&t.to_rfc3339()), Ok(t));
@@ -69,9 +82,7 @@ fuzz_target!(|data: &[u8]| {
         },
         now,
     );
-    let mut state = State::decode(store);
-    let _ = steps::due(&mut state, now.as_millis(), a > 0.0).finish();
-    let _ = steps::next_due_in(&state, now.as_millis());
-    let text = state.encode();
-    assert_eq!(State::decode(&text), state);
+    let records = legacy::decode(store);
+    let _ = queue::sweep(&records, now.as_millis());
+    let _ = queue::next_due_in(records.iter().map(|(_, r)| r), now.as_millis());
 });

@@ -70,8 +70,12 @@ pub fn call_values(args: &[JsValue], options_only: bool, known: &[&str]) -> Resu
         let keys = object_keys(first).map_err(|_| Unreadable::Threw.error())?;
         let keys: Vec<String> = keys.iter().filter_map(|k| k.as_string()).collect();
         check_keys(keys.iter().map(String::as_str), known)?;
+        // Only the object's own options: nothing inherited (from
+        // Object.prototype, say) lands in a call.
         for (slot, field) in values.iter_mut().zip(FIELDS) {
-            *slot = value(&get(first, field.name()).map_err(|_| Unreadable::Threw.error())?);
+            if keys.iter().any(|k| k == field.name()) {
+                *slot = value(&get(first, field.name()).map_err(|_| Unreadable::Threw.error())?);
+            }
         }
     } else if options_only {
         return Err(Unreadable::NotAnObject.error());

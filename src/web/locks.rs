@@ -34,9 +34,11 @@ pub async fn guarded(id: &str, task: Task) -> Result<JsValue, JsValue> {
     let (held, slot, key) = (task.clone(), outcome.clone(), id.to_owned());
     let callback = Closure::once_into_js(move |_lock: JsValue| {
         promise(async move {
-            if let Some(task) = held.borrow_mut().take() {
+            let task = held.borrow_mut().take();
+            if let Some(task) = task {
                 let at = accepted::accepted_at(&key).await;
-                *slot.borrow_mut() = Some(task(at).await);
+                let outcome = task(at).await;
+                *slot.borrow_mut() = Some(outcome);
             }
             Ok(JsValue::UNDEFINED)
         })

@@ -1,15 +1,36 @@
-//! The wasm's exports, compiled for wasm32 and run in headless Chromium
-//! (`tests/browser.rs`) and in Node (`tests/node.rs`): the call text the JS
-//! entry builds, typed errors, and a tracking's steps through the queue
-//! text the JS entry stores.
+//! The wasm's exports (`createSaasTracking`, `configure`, `flush`), compiled
+//! for wasm32 and run in headless Chromium (`tests/browser.rs`) and in Node
+//! (`tests/node.rs`): each Promise is awaited; a refusal is an
+//! `OnrampError`; a delivery goes to a closed loopback port and is queued.
+//!
+//! One module instance serves every test of a binary, and `configure()`
+//! keeps its defaults for all later calls. So the tests that configure set
+//! the same `baseUrl` and `timeoutMs` ([`configure_collector`]), only the
+//! all-or-nothing test sets a default `partnerKey`, and no test expects a
+//! missing `partnerKey`, `baseUrl` or `timeoutMs`: the order of the tests
+//! does not matter. Each test uses its own `customerId`, so each tracking
+//! has its own record in the queue.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use js_sys::Reflect;
-use onramp_pixel::exports::{create_saas_tracking, step};
-use wasm_bindgen::JsValue;
+use js_sys::{Date, Function, JsString, Object, Promise, Proxy, Reflect, JSON};
+use onramp_pixel::exports::{configure, create_saas_tracking, flush};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const COLLECTOR: &str = "https://collector.example";
+/// A loopback collector nobody answers: port 9 (discard) is closed, and
+/// Chromium refuses it outright as an unsafe port.
+const UNREACHABLE: &str = "http://127.0.0.1:9";
+/// The timeout of calls that reach the network: short, should the port
+/// not refuse the connection at once.
+const TIMEOUT_MS: f64 = 2_000.0;
+const PARTNER_KEY: &str = "pk_wasm";
+const SERVICE: &str = "Acme CRM";
+/// `purchasedAt` as given, and as the tracking's body carries it.
+const PURCHASED_AT: &str = "2026-01-02T03:04:05+01:00";
+const PURCHASED_AT_UTC: &str = "2026-01-02T02:04:05.000Z";
+
+// JS values.
 
 fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap()
@@ -19,257 +40,354 @@ fn text(object: &JsValue, key: &str) -> Option<String> {
     get(object, key).as_string()
 }
 
-fn json(text: &str) -> JsValue {
-    js_sys::JSON::parse(text).expect("the exports answer JSON")
+fn set(object: &Object, key: &str, value: JsValue) {
+    assert!(Reflect::set(object, &JsValue::from_str(key), &value).unwrap());
 }
 
-fn now() -> f64 {
-    js_sys::Date::now()
-}
-
-/// The call text of an options object with these fields.
-fn call_text(customer: &str, purchased_at: &str, extra_kinds: &str) -> String {
-    let kinds = ["sss", if purchased_at.is_empty() { "-" } else { "s" }, "s", extra_kinds].concat();
-    [
-        &kinds,
-        "pk_wasm",
-        "Acme CRM",
-        customer,
-        purchased_at,
-        COLLECTOR,
-        "",
-        "",
-        "partnerKey\0serviceName\0customerId\0baseUrl",
-    ]
-    .join("\0")
-}
-
-// The steps of the `step` export, by their names.
-fn configure(call: &str, timeout_ms: f64) -> String {
-    step(0, "", now(), call, f64::NAN, timeout_ms)
-}
-
-fn claim(store: &str, now: f64, id: &str, timeout_ms: u32, accepted_at: f64) -> String {
-    step(1, store, now, id, f64::from(timeout_ms), accepted_at)
-}
-
-fn settle(store: &str, now: f64, random: f64, id: &str, outcome: f64, retry_after: Option<&str>) -> String {
-    let text = match retry_after {
-        Some(value) => [id, value].join("\n"),
-        None => id.to_owned(),
-    };
-    step(2, store, now, &text, outcome, random)
-}
-
-fn due(store: &str, now: f64, force: bool) -> String {
-    step(3, store, now, "", f64::from(u8::from(force)), f64::NAN)
-}
-
-fn waiting(answer: &JsValue) -> f64 {
-    get(answer, "waiting").as_f64().expect("a count of waiting trackings")
-}
-
-fn plan(store: &str, call: &str) -> JsValue {
-    json(&create_saas_tracking(store, now(), call, f64::NAN, f64::NAN))
-}
-
-fn expect_error(answer: &JsValue, code: &str, field: Option<&str>) {
-    let error = get(answer, "error");
-    assert!(error.is_object(), "expected an error for {code}");
-    assert_eq!(text(&error, "code").as_deref(), Some(code));
-    assert_eq!(text(&error, "field").as_deref(), field, "field of {code}");
-    assert!(!text(&error, "message").unwrap_or_default().is_empty());
-    assert!(get(answer, "store").is_undefined(), "a refused call changes no queue");
-}
-
-#[wasm_bindgen_test]
-fn a_call_is_validated_queued_and_planned() {
-    let answer = plan("", &call_text("c-1", "2026-01-02T03:04:05+01:00", "--"));
-    assert_eq!(text(&answer, "state").as_deref(), Some("go"));
-    assert_eq!(
-        text(&answer, "url").as_deref(),
-        Some("https://collector.example/api/SaasTrackings")
-    );
-    assert_eq!(get(&answer, "timeoutMs").as_f64(), Some(60_000.0));
-    assert_eq!(text(&answer, "fallback").as_deref(), Some("beacon"));
-    let body = json(&text(&answer, "body").unwrap());
-    assert_eq!(text(&body, "serviceName").as_deref(), Some("Acme CRM"));
-    assert_eq!(text(&body, "purchasedAt").as_deref(), Some("2026-01-02T02:04:05.000Z"));
-    assert_eq!(waiting(&answer), 1.0);
-    assert_eq!(get(&answer, "next").as_f64(), Some(0.0), "due now");
-}
-
-#[wasm_bindgen_test]
-fn numbers_and_dates_arrive_beside_the_text() {
-    let call = ["sssnsn-\0pk\0svc\0c\0\0", COLLECTOR, "\0\0"].concat();
-    let answer = json(&create_saas_tracking("", now(), &call, 1_767_323_045_999.0, 5_000.0));
-    let body = json(&text(&answer, "body").unwrap());
-    assert_eq!(text(&body, "purchasedAt").as_deref(), Some("2026-01-02T03:04:05.999Z"));
-    assert_eq!(get(&answer, "timeoutMs").as_f64(), Some(5_000.0));
-    let nan = json(&create_saas_tracking("", now(), &call, f64::NAN, 5_000.0));
-    expect_error(&nan, "invalid_date", Some("purchasedAt"));
-}
-
-#[wasm_bindgen_test]
-fn bad_values_are_refused_with_code_and_field() {
-    let cases = [
-        ("x------", "invalid_type", Some("partnerKey")),
-        ("!o", "invalid_type", Some("options")),
-        ("!r", "invalid_type", Some("options")),
-        ("ss-----\0pk\0svc", "missing_field", Some("customerId")),
-        ("ssl----\0pk\0svc", "too_long", Some("customerId")),
-        ("ssc----\0pk\0svc", "invalid_characters", Some("customerId")),
-        ("sss----\0pk\0svc\0a\u{7}b", "invalid_characters", Some("customerId")),
-        ("sss----\0pk\0  \0c", "empty_field", Some("serviceName")),
-        ("ssss---\0pk\0svc\0c\x002026-13-45", "invalid_date", Some("purchasedAt")),
-        (
-            "ssss---\0pk\0svc\0c\x001999-12-31",
-            "date_out_of_range",
-            Some("purchasedAt"),
-        ),
-        (
-            "sss-s--\0pk\0svc\0c\0\0javascript:alert(1)",
-            "invalid_base_url",
-            Some("baseUrl"),
-        ),
-        (
-            "sss-s--\0pk\0svc\0c\0\0http://onramp.example",
-            "insecure_base_url",
-            Some("baseUrl"),
-        ),
-        (
-            "sss----\0pk\0svc\0c\0\0\0\0\0custmerId",
-            "unknown_option",
-            Some("custmerId"),
-        ),
-    ];
-    for (call, code, field) in cases {
-        expect_error(&plan("", call), code, field);
+/// A plain object with these properties.
+fn object(fields: &[(&str, JsValue)]) -> Object {
+    let object = Object::new();
+    for (key, value) in fields {
+        set(&object, key, value.clone());
     }
-    let transport = ["sss-s-s\0pk\0svc\0c\0\0", COLLECTOR, "\0\0pigeon"].concat();
-    expect_error(&plan("", &transport), "invalid_option", Some("transport"));
-    let timeout = ["sss-sn-\0pk\0svc\0c\0\0", COLLECTOR, "\0\0"].concat();
-    let answer = json(&create_saas_tracking("", now(), &timeout, f64::NAN, -1.0));
-    expect_error(&answer, "invalid_option", Some("timeoutMs"));
+    object
 }
 
-#[wasm_bindgen_test]
-fn claim_settle_and_the_reload_guard() {
-    let answer = plan("", &call_text("c-steps", "", "--"));
-    let id = text(&answer, "id").unwrap();
-    let store = text(&answer, "store").unwrap();
-    // Each step answers the queue text to store next.
-    let step = |answer: String| {
-        let answer = json(&answer);
-        let next = text(&answer, "store").expect("the step changed the queue");
-        (answer, next)
-    };
-
-    let (claimed, s) = step(claim(&store, now(), &id, 5_000, f64::NAN));
-    assert_eq!(
-        get(&claimed, "claim").as_f64(),
-        Some(0.0),
-        "free: leased to this attempt"
-    );
-    let (claimed, s) = step(claim(&s, now(), &id, 5_000, f64::NAN));
-    assert_eq!(
-        get(&claimed, "claim").as_f64(),
-        Some(2.0),
-        "leased: another attempt's job"
-    );
-    assert_eq!(
-        text(&plan(&s, &call_text("c-steps", "", "--")), "state").as_deref(),
-        Some("busy")
-    );
-
-    let (settled, s) = step(settle(&s, now(), 0.5, &id, 503.0, Some("30")));
-    assert_eq!(text(&settled, "verdict").as_deref(), Some("retry"));
-    let retry_at = js_sys::Date::parse(&text(&settled, "retryAt").unwrap());
-    assert!(retry_at - now() > 25_000.0, "the next attempt waits for Retry-After");
-    assert!(get(&settled, "next").as_f64().unwrap() > 25_000.0);
-    let listed = |store: &str, force: bool| js_sys::Array::from(&get(&json(&due(store, now(), force)), "due")).length();
-    assert_eq!(listed(&s, false), 0, "not due before its backoff");
-    assert_eq!(listed(&s, true), 1, "a forced flush takes it");
-
-    let (_, s) = step(claim(&s, now(), &id, 5_000, f64::NAN));
-    let (settled, s) = step(settle(&s, now(), 0.5, &id, 201.0, None));
-    assert_eq!(text(&settled, "verdict").as_deref(), Some("accepted"));
-    assert!(get(&settled, "retryAt").is_null());
-    assert_eq!(waiting(&settled), 0.0);
-    assert_eq!(get(&settled, "next").as_f64(), Some(-1.0));
-    assert_eq!(
-        text(&plan(&s, &call_text("c-steps", "", "--")), "state").as_deref(),
-        Some("sent")
-    );
+/// A function that throws when called: a getter or a Proxy trap.
+fn throwing() -> JsValue {
+    Function::new_with_args("", "throw new Error('boom')").into()
 }
 
-#[wasm_bindgen_test]
-fn failures_are_typed() {
-    for (outcome, verdict, code) in [
-        (0.0, "retry", "network_error"),
-        (1.0, "retry", "timeout"),
-        (3.0, "rejected", "transport_unavailable"),
-        (422.0, "rejected", "rejected"),
-    ] {
-        let answer = plan("", &call_text("c-failure", "", "--"));
-        let store = text(&answer, "store").unwrap();
-        let settled = json(&settle(
-            &store,
-            now(),
-            0.5,
-            &text(&answer, "id").unwrap(),
-            outcome,
-            None,
-        ));
-        assert_eq!(text(&settled, "verdict").as_deref(), Some(verdict));
-        assert_eq!(text(&get(&settled, "error"), "code").as_deref(), Some(code));
+/// A complete options object for `customer`, to the unreachable collector.
+fn options(customer: &str) -> Object {
+    object(&[
+        ("partnerKey", PARTNER_KEY.into()),
+        ("serviceName", SERVICE.into()),
+        ("customerId", customer.into()),
+        ("purchasedAt", PURCHASED_AT.into()),
+        ("baseUrl", UNREACHABLE.into()),
+        ("timeoutMs", TIMEOUT_MS.into()),
+    ])
+}
+
+/// [`options`] with one property set to `value`.
+fn options_with(customer: &str, key: &str, value: JsValue) -> Object {
+    let options = options(customer);
+    set(&options, key, value);
+    options
+}
+
+// The exports and their Promises.
+
+/// `createSaasTracking(options)`.
+fn create(options: impl Into<JsValue>) -> Promise {
+    let none = || JsValue::UNDEFINED;
+    create_saas_tracking(options.into(), none(), none(), none())
+}
+
+/// `createSaasTracking(partnerKey, serviceName, customerId, purchasedAt)`.
+fn create_positional(partner_key: &str, service: &str, customer: JsValue, purchased_at: JsValue) -> Promise {
+    create_saas_tracking(partner_key.into(), service.into(), customer, purchased_at)
+}
+
+/// The defaults every configuring test sets alike.
+async fn configure_collector() {
+    let defaults = object(&[("baseUrl", UNREACHABLE.into()), ("timeoutMs", TIMEOUT_MS.into())]);
+    assert!(resolved(configure(defaults.into())).await.is_undefined());
+}
+
+async fn resolved(promise: Promise) -> JsValue {
+    match JsFuture::from(promise).await {
+        Ok(value) => value,
+        Err(error) => panic!("rejected with {}: {:?}", describe(&error), text(&error, "message")),
     }
 }
 
-#[wasm_bindgen_test]
-fn accepted_in_another_tab_is_not_sent_again() {
-    let answer = plan("", &call_text("c-other-tab", "", "--"));
-    let id = text(&answer, "id").unwrap();
-    let claimed = json(&claim(
-        &text(&answer, "store").unwrap(),
-        now(),
-        &id,
-        5_000,
-        now() - 1_000.0,
-    ));
-    assert_eq!(get(&claimed, "claim").as_f64(), Some(1.0));
-    let store = text(&claimed, "store").unwrap();
-    assert_eq!(waiting(&claimed), 0.0);
-    let again = json(&claim(&store, now(), &id, 5_000, f64::NAN));
-    assert_eq!(get(&again, "claim").as_f64(), Some(1.0), "remembered as sent");
+async fn rejected(promise: Promise) -> JsValue {
+    match JsFuture::from(promise).await {
+        Ok(value) => panic!("resolved with {}", describe(&value)),
+        Err(error) => error,
+    }
 }
 
-#[wasm_bindgen_test]
-fn a_damaged_store_loses_only_what_is_damaged() {
-    let answer = plan("garbage\nq\tonly\ttwo\n\u{0}", &call_text("c-damaged", "", "--"));
-    assert_eq!(text(&answer, "state").as_deref(), Some("go"));
-    assert_eq!(waiting(&answer), 1.0);
-    assert_eq!(get(&answer, "next").as_f64(), Some(0.0), "due now");
+fn describe(value: &JsValue) -> String {
+    JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default()
 }
 
-#[wasm_bindgen_test]
-fn configure_checks_every_option() {
-    let configured = |call: &str| json(&configure(call, f64::NAN));
-    expect_error(
-        &configured("----s--\0\0\0\0\0ftp://x"),
-        "invalid_base_url",
-        Some("baseUrl"),
+/// Asserts that `error` is an `OnrampError`: a JS `Error` named
+/// `OnrampError` with this code, field (`null` for `None`) and message.
+fn assert_onramp_error(error: &JsValue, code: &str, field: Option<&str>, message: &str) {
+    assert!(error.is_instance_of::<js_sys::Error>(), "not an Error: {error:?}");
+    assert_eq!(text(error, "name").as_deref(), Some("OnrampError"));
+    assert_eq!(text(error, "code").as_deref(), Some(code), "code of {message:?}");
+    match field {
+        Some(field) => assert_eq!(text(error, "field").as_deref(), Some(field), "field of {code}"),
+        None => assert!(get(error, "field").is_null(), "field of {code} should be null"),
+    }
+    assert_eq!(text(error, "message").as_deref(), Some(message), "message of {code}");
+}
+
+/// Awaits a call that must be refused, and checks its `OnrampError`.
+async fn expect_refusal(promise: Promise, code: &str, field: &str, message: &str) {
+    assert_onramp_error(&rejected(promise).await, code, Some(field), message);
+}
+
+/// Asserts what a call to the unreachable collector resolves to.
+fn assert_queued_after_network_error(result: &JsValue, tracking: &str) {
+    assert_eq!(get(result, "ok").as_bool(), Some(false), "{}", describe(result));
+    assert_eq!(get(result, "queued").as_bool(), Some(true));
+    assert!(get(result, "alreadySent").is_undefined());
+    assert!(get(result, "status").is_null(), "no answer, no status");
+    assert!(get(result, "body").is_null(), "no answer, no body");
+    assert_eq!(text(result, "transport").as_deref(), Some("fetch"));
+    assert_onramp_error(
+        &get(result, "error"),
+        "network_error",
+        None,
+        "the collector could not be reached",
     );
-    expect_error(
-        &configured("-------\0\0\0\0\0\0\0\0customerId"),
+    let retry_at = text(result, "retryAt").expect("a queued tracking has retryAt");
+    assert!(Date::parse(&retry_at).is_finite(), "retryAt {retry_at:?} is a date");
+    assert_eq!(describe(&get(result, "tracking")), tracking, "the normalised body");
+}
+
+/// The tracking's body as JSON, in the collector's field order.
+fn body(partner_key: &str, customer: &str, purchased_at: &str) -> String {
+    format!(
+        r#"{{"partnerKey":"{partner_key}","serviceName":"{SERVICE}","customerId":"{customer}","purchasedAt":"{purchased_at}"}}"#
+    )
+}
+
+// The tests.
+
+#[wasm_bindgen_test]
+async fn values_of_the_wrong_type_are_refused_by_field() {
+    let as_string = |field: &str| format!("{field} must be a string");
+    expect_refusal(
+        create(options_with("c-type-number", "customerId", 42.into())),
+        "invalid_type",
+        "customerId",
+        &as_string("customerId"),
+    )
+    .await;
+    expect_refusal(
+        create(options_with("c-type-bool", "serviceName", true.into())),
+        "invalid_type",
+        "serviceName",
+        &as_string("serviceName"),
+    )
+    .await;
+    expect_refusal(
+        create(options_with("c-type-object", "purchasedAt", Object::new().into())),
+        "invalid_type",
+        "purchasedAt",
+        "purchasedAt must be an ISO 8601 string, a Date or epoch milliseconds",
+    )
+    .await;
+    expect_refusal(
+        create(options_with("c-type-timeout", "timeoutMs", "5000".into())),
+        "invalid_type",
+        "timeoutMs",
+        "timeoutMs must be a number",
+    )
+    .await;
+    // The positional form reads its values alike.
+    expect_refusal(
+        create_positional(PARTNER_KEY, SERVICE, 42.into(), JsValue::UNDEFINED),
+        "invalid_type",
+        "customerId",
+        &as_string("customerId"),
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn missing_fields_are_named_whether_absent_undefined_or_null() {
+    let absent = options("c-missing-absent");
+    assert!(Reflect::delete_property(&absent, &"customerId".into()).unwrap());
+    expect_refusal(create(absent), "missing_field", "customerId", "customerId is required").await;
+    let undefined = options_with("c-missing-undefined", "serviceName", JsValue::UNDEFINED);
+    expect_refusal(
+        create(undefined),
+        "missing_field",
+        "serviceName",
+        "serviceName is required",
+    )
+    .await;
+    expect_refusal(
+        create_positional(PARTNER_KEY, SERVICE, JsValue::NULL, JsValue::UNDEFINED),
+        "missing_field",
+        "customerId",
+        "customerId is required",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn an_unknown_option_is_refused_by_its_name() {
+    let typo = options_with("c-unknown", "customerID", "c-unknown".into());
+    expect_refusal(
+        create(typo),
         "unknown_option",
-        Some("customerId"),
+        "customerID",
+        "customerID is not a known option",
+    )
+    .await;
+    // configure() takes only the defaults, not a tracking's fields.
+    let configured = object(&[("serviceName", SERVICE.into())]);
+    expect_refusal(
+        configure(configured.into()),
+        "unknown_option",
+        "serviceName",
+        "serviceName is not a known option",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn lone_surrogates_and_control_characters_are_invalid_characters() {
+    let message = "customerId has a control character or a lone surrogate";
+    let surrogate = JsString::from("c-surrogate-").concat(&JsString::from_char_code1(0xD800));
+    assert!(!surrogate.is_valid_utf16());
+    let options = options_with("c-surrogate", "customerId", surrogate.clone().into());
+    expect_refusal(create(options), "invalid_characters", "customerId", message).await;
+    expect_refusal(
+        create_positional(PARTNER_KEY, SERVICE, surrogate.into(), JsValue::UNDEFINED),
+        "invalid_characters",
+        "customerId",
+        message,
+    )
+    .await;
+    let bell = options_with("c-bell", "customerId", "c-\u{7}-bell".into());
+    expect_refusal(create(bell), "invalid_characters", "customerId", message).await;
+}
+
+#[wasm_bindgen_test]
+async fn options_that_throw_when_read_are_invalid_type() {
+    let message = "options must be an object whose properties can be read";
+
+    let getter = options("c-getter");
+    let descriptor = object(&[("get", throwing()), ("enumerable", true.into())]);
+    Object::define_property(&getter, &"customerId".into(), &descriptor);
+    expect_refusal(create(getter), "invalid_type", "options", message).await;
+
+    let own_keys = object(&[("ownKeys", throwing())]);
+    let listing = Proxy::new(&options("c-proxy-keys").into(), &own_keys);
+    expect_refusal(create(listing), "invalid_type", "options", message).await;
+
+    let get_trap = object(&[("get", throwing())]);
+    let reading = Proxy::new(&options("c-proxy-get").into(), &get_trap);
+    expect_refusal(create(reading), "invalid_type", "options", message).await;
+
+    // A revoked Proxy throws at the first look (`Array.isArray`).
+    let revocable = Proxy::revocable(&options("c-proxy-revoked").into(), &Object::new());
+    let revoke: Function = get(&revocable, "revoke").unchecked_into();
+    revoke.call0(&JsValue::UNDEFINED).unwrap();
+    expect_refusal(create(get(&revocable, "proxy")), "invalid_type", "options", message).await;
+
+    // configure() reads its options the same way.
+    let getter = Object::new();
+    Object::define_property(&getter, &"baseUrl".into(), &descriptor);
+    expect_refusal(configure(getter.into()), "invalid_type", "options", message).await;
+}
+
+#[wasm_bindgen_test]
+async fn configure_takes_an_object() {
+    expect_refusal(
+        configure(UNREACHABLE.into()),
+        "invalid_type",
+        "options",
+        "options must be an object",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn a_plain_http_base_url_to_a_public_host_is_insecure() {
+    let message = "baseUrl must use https: (http: only for localhost, 127.0.0.1 and [::1])";
+    let public = options_with("c-insecure", "baseUrl", "http://onramp.example".into());
+    expect_refusal(create(public), "insecure_base_url", "baseUrl", message).await;
+    let defaults = object(&[("baseUrl", "http://onramp.example".into())]);
+    expect_refusal(configure(defaults.into()), "insecure_base_url", "baseUrl", message).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_collector_queues_the_tracking() {
+    let result = resolved(create(options("c-unreachable"))).await;
+    let expected = body(PARTNER_KEY, "c-unreachable", PURCHASED_AT_UTC);
+    assert_queued_after_network_error(&result, &expected);
+}
+
+#[wasm_bindgen_test]
+async fn the_positional_form_uses_the_configured_collector() {
+    configure_collector().await;
+    let purchased_at = Date::new(&1_767_323_045_999.0.into());
+    let result = resolved(create_positional(
+        "pk_positional",
+        SERVICE,
+        "c-positional".into(),
+        purchased_at.into(),
+    ))
+    .await;
+    let expected = body("pk_positional", "c-positional", "2026-01-02T03:04:05.999Z");
+    assert_queued_after_network_error(&result, &expected);
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_configure_keeps_the_earlier_defaults() {
+    configure_collector().await;
+    let earlier = object(&[("partnerKey", "pk_earlier".into())]);
+    assert!(resolved(configure(earlier.into())).await.is_undefined());
+    // Valid options beside an invalid one are not kept either.
+    let refused = object(&[
+        ("partnerKey", "pk_refused".into()),
+        ("baseUrl", "https://collector.example".into()),
+        ("transport", "pigeon".into()),
+    ]);
+    expect_refusal(
+        configure(refused.into()),
+        "invalid_option",
+        "transport",
+        r#"transport must be "auto", "fetch" or "beacon""#,
+    )
+    .await;
+    let refused = object(&[("partnerKey", "pk_refused".into()), ("timeoutMs", 0.into())]);
+    expect_refusal(
+        configure(refused.into()),
+        "invalid_option",
+        "timeoutMs",
+        "timeoutMs must be a whole number of milliseconds from 1 to 600000",
+    )
+    .await;
+
+    // A call without partnerKey, baseUrl and timeoutMs gets the earlier ones.
+    let call = object(&[
+        ("serviceName", SERVICE.into()),
+        ("customerId", "c-configured".into()),
+        ("purchasedAt", PURCHASED_AT.into()),
+    ]);
+    let result = resolved(create(call)).await;
+    let expected = body("pk_earlier", "c-configured", PURCHASED_AT_UTC);
+    assert_queued_after_network_error(&result, &expected);
+}
+
+#[wasm_bindgen_test]
+async fn flush_answers_what_it_sent_and_what_waits() {
+    let queued = resolved(create(options("c-flush"))).await;
+    assert_eq!(get(&queued, "queued").as_bool(), Some(true));
+    let flushed = resolved(flush()).await;
+    let count = |key: &str| {
+        get(&flushed, key)
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} is a number"))
+    };
+    assert_eq!(count("sent"), 0.0, "nobody answers on the closed port");
+    let waiting = count("waiting");
+    assert!(
+        waiting >= 1.0 && waiting.fract() == 0.0,
+        "c-flush still waits: {waiting}"
     );
-    expect_error(&configured("!o"), "invalid_type", Some("options"));
-    expect_error(&json(&configure("-----n-", 0.5)), "invalid_option", Some("timeoutMs"));
-    let ok = configured(&["s---s--\0pk_configured\0\0\0\0", COLLECTOR, "\0\0\0partnerKey\0baseUrl"].concat());
-    assert!(get(&ok, "error").is_undefined());
-    // The module keeps nothing: defaults are the JS entry's to lay under calls.
-    let positional = "-ss----\0\0svc\0c-positional";
-    expect_error(&plan("", positional), "missing_field", Some("partnerKey"));
 }
