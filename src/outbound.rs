@@ -82,6 +82,14 @@ pub struct Defaults {
 }
 
 impl Defaults {
+    /// None set.
+    pub const NONE: Defaults = Defaults {
+        partner_key: None,
+        base_url: None,
+        timeout_ms: None,
+        transport: None,
+    };
+
     /// Keeps the options of a checked `configure()` call; those it does
     /// not give keep their earlier value.
     pub fn set(&mut self, options: ConfigureInput<'_>) {

@@ -24,7 +24,7 @@ use super::{accepted, locks, promise, schedule, storage, transport};
 
 thread_local! {
     /// What `configure()` set, laid under each later call.
-    static DEFAULTS: RefCell<Defaults> = RefCell::new(Defaults::default());
+    static DEFAULTS: RefCell<Defaults> = const { RefCell::new(Defaults::NONE) };
 }
 
 /// The clock (`Date.now()`).
@@ -152,20 +152,21 @@ fn resolved(result: &CallResult) -> Promise {
 
 /// One attempt at a call's tracking, holding its lock.
 async fn attempt(plan: Plan, accepted_at: Option<i64>) -> Result<JsValue, JsValue> {
-    match claim(&plan.id, accepted_at) {
-        Claim::Go => {}
-        Claim::Accepted => return Ok(to_js(&CallResult::unsent(plan.tracking, true))),
-        Claim::Busy => return Ok(to_js(&CallResult::unsent(plan.tracking, false))),
-    }
-    let Some(pending) = transport::post(&plan.url, &plan.body, plan.timeout_ms) else {
-        if plan.transport.fallback() == Some(Transport::Beacon) {
+    let pending = match start(&plan.id, accepted_at) {
+        Ok(pending) => pending,
+        Err(Claim::Accepted) => return Ok(to_js(&CallResult::unsent(plan.tracking, true))),
+        Err(Claim::Busy) => return Ok(to_js(&CallResult::unsent(plan.tracking, false))),
+        // Claimed, but fetch could not start.
+        Err(Claim::Go) if plan.transport.fallback() == Some(Transport::Beacon) => {
             return JsFuture::from(beacon(plan)).await;
         }
-        let settled = settle(&plan.id, Outcome::Unavailable, None);
-        return Err(convert::error(
-            &settled.error.unwrap_or(Error::TransportUnavailable),
-            None,
-        ));
+        Err(Claim::Go) => {
+            let settled = settle(&plan.id, Outcome::Unavailable, None);
+            return Err(convert::error(
+                &settled.error.unwrap_or(Error::TransportUnavailable),
+                None,
+            ));
+        }
     };
     let (settled, answer) = conclude(&plan.id, pending).await;
     if settled.verdict == Verdict::Rejected {
@@ -214,17 +215,6 @@ fn beacon(plan: Plan) -> Promise {
         already_sent: None,
         ..CallResult::unsent(plan.tracking, true)
     })
-}
-
-/// Claims the tracking for one attempt (see [`steps::claim`]) and stores
-/// what that changed.
-fn claim(id: &str, accepted_at: Option<i64>) -> Claim {
-    let mut record = storage::load(id);
-    let claim = steps::claim(record.as_mut(), now_ms(), accepted_at);
-    if let Some(record) = &record {
-        storage::save(id, record);
-    }
-    claim
 }
 
 /// Records an attempt's outcome (see [`steps::settle`]) and arms the timer
@@ -306,25 +296,31 @@ pub enum Mode {
     Leaving,
 }
 
-/// One attempt at a waiting tracking: claims it and starts its POST now;
-/// `None` when there is nothing to send.
-fn start(id: &str, accepted_at: Option<i64>) -> Option<Promise> {
-    if claim(id, accepted_at) != Claim::Go {
-        return None;
+/// One attempt at a waiting tracking: claims it (see [`steps::claim`]),
+/// stores what that changed and starts its POST now. `Err` with the claim
+/// when there is nothing to send, or `Claim::Go` when fetch could not
+/// start.
+fn start(id: &str, accepted_at: Option<i64>) -> Result<Promise, Claim> {
+    let mut record = storage::load(id);
+    let claim = steps::claim(record.as_mut(), now_ms(), accepted_at);
+    let record = record.ok_or(claim)?;
+    storage::save(id, &record);
+    if claim != Claim::Go {
+        return Err(claim);
     }
-    let record = storage::load(id)?;
-    let pending = transport::post(&record.url, &record.body, record.timeout_ms);
-    if pending.is_none() {
-        settle(id, Outcome::Network, None);
-    }
-    pending
+    transport::post(&record.url, &record.body, record.timeout_ms).ok_or(Claim::Go)
 }
 
 /// Whether a flush's attempt got the tracking accepted.
-async fn delivered(id: &str, pending: Option<Promise>) -> JsValue {
+async fn delivered(id: &str, pending: Result<Promise, Claim>) -> JsValue {
     match pending {
-        Some(pending) => (conclude(id, pending).await.0.verdict == Verdict::Accepted).into(),
-        None => JsValue::FALSE,
+        Ok(pending) => (conclude(id, pending).await.0.verdict == Verdict::Accepted).into(),
+        Err(claim) => {
+            if claim == Claim::Go {
+                settle(id, Outcome::Network, None);
+            }
+            JsValue::FALSE
+        }
     }
 }
 

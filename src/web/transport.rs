@@ -2,12 +2,15 @@
 //! through gloo-net), and beacons. Every request starts synchronously, in
 //! the caller's task, so that it survives the page navigating away.
 
-use gloo_net::http::{Headers, Response};
+use gloo_net::http::Response;
 use js_sys::{Promise, Reflect};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortSignal, Request, RequestCredentials, RequestInit, RequestMode};
+use web_sys::{AbortSignal, Request, RequestInit};
+
+use super::convert::to_js;
 
 use crate::steps::Outcome;
 
@@ -21,27 +24,53 @@ extern "C" {
     fn timeout_signal(ms: u32) -> Result<AbortSignal, JsValue>;
 }
 
-/// A keepalive POST without cookies, started now; `None` when fetch is
-/// missing or refuses to start.
-fn keepalive(url: &str, body: &str, init: &RequestInit) -> Option<Promise> {
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(body));
-    init.set_credentials(RequestCredentials::Omit);
-    // web-sys 0.3.107 has no keepalive setter.
-    Reflect::set(init, &"keepalive".into(), &JsValue::TRUE).ok()?;
-    let request = Request::new_with_str_and_init(url, init).ok()?;
+/// A request's options (`RequestInit`), made by serde-wasm-bindgen in one
+/// go: `keepalive` has no setter in web-sys 0.3.107, and one object costs
+/// less than a call per option.
+#[derive(Serialize)]
+struct Init<'a> {
+    method: &'static str,
+    body: &'a str,
+    mode: &'static str,
+    credentials: &'static str,
+    keepalive: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headers: Option<Json>,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    signal: JsValue,
+}
+
+#[derive(Serialize)]
+struct Json {
+    #[serde(rename = "Content-Type")]
+    content_type: &'static str,
+}
+
+/// A keepalive POST without cookies (`mode` "cors" with the JSON body and
+/// the call's timeout, or "no-cors" for a beacon), started now; `None` when
+/// fetch is missing or refuses to start.
+fn keepalive(url: &str, body: &str, timeout_ms: Option<u32>) -> Option<Promise> {
+    let init = Init {
+        method: "POST",
+        body,
+        mode: if timeout_ms.is_some() { "cors" } else { "no-cors" },
+        credentials: "omit",
+        keepalive: true,
+        headers: timeout_ms.map(|_| Json {
+            content_type: "application/json",
+        }),
+        signal: timeout_ms
+            .and_then(|ms| timeout_signal(ms).ok())
+            .map_or(JsValue::UNDEFINED, JsValue::from),
+    };
+    let init: RequestInit = to_js(&init).unchecked_into();
+    let request = Request::new_with_str_and_init(url, &init).ok()?;
     global_fetch(&request).ok()
 }
 
 /// The JSON body by a keepalive CORS POST with the call's timeout.
 pub fn post(url: &str, body: &str, timeout_ms: u32) -> Option<Promise> {
-    let init = RequestInit::new();
-    let headers = Headers::new();
-    headers.set("Content-Type", "application/json");
-    init.set_headers(&headers.into_raw());
-    init.set_mode(RequestMode::Cors);
-    init.set_signal(timeout_signal(timeout_ms).ok().as_ref());
-    keepalive(url, body, &init)
+    keepalive(url, body, Some(timeout_ms))
 }
 
 /// A beacon: handed to the browser, its answer never read. It goes as a
@@ -53,9 +82,7 @@ pub fn beacon(url: &str, body: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
-    let init = RequestInit::new();
-    init.set_mode(RequestMode::NoCors);
-    if let Some(pending) = keepalive(url, body, &init) {
+    if let Some(pending) = keepalive(url, body, None) {
         // Nobody reads a beacon's answer, nor its failure.
         let _ = super::promise(async move {
             let _ = JsFuture::from(pending).await;
