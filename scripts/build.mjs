@@ -17,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
+import { shortenNames } from './short-names.mjs';
 import { measureNpm, measureShipped, table } from './sizes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -68,6 +69,13 @@ run('wasm-bindgen', [
   '--out-name', 'onramp_pixel',
   wasmOut,
 ]);
+// Short names between the wasm and the glue (scripts/short-names.mjs).
+const glueFile = join(js, 'onramp_pixel.js');
+const wasmFile = join(js, 'onramp_pixel_bg.wasm');
+const short = shortenNames(readFileSync(wasmFile), readFileSync(glueFile, 'utf8'), './onramp_pixel_bg.js');
+writeFileSync(wasmFile, short.wasm);
+writeFileSync(glueFile, short.glue);
+console.log(`short names: ${short.imports} imports, ${short.exports} internal exports`);
 const wasm = join(dist, 'onramp_pixel_bg.wasm');
 run(join(root, 'node_modules/.bin/wasm-opt'), [
   '-Oz',
@@ -79,7 +87,7 @@ run(join(root, 'node_modules/.bin/wasm-opt'), [
   '--enable-multivalue',
   '--strip-debug',
   '--strip-producers',
-  join(js, 'onramp_pixel_bg.wasm'),
+  wasmFile,
   '-o', wasm,
 ]);
 copyFileSync(join(root, 'www/index.d.ts'), join(dist, 'index.d.ts'));
