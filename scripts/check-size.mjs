@@ -12,6 +12,9 @@ const problems = [];
 if (total.gzip > budget.totalGzipBytes) {
   problems.push(`total gzip ${total.gzip} B is over the budget of ${budget.totalGzipBytes} B`);
 }
+if (budget.ceiling && budget.totalGzipBytes > budget.ceiling) {
+  problems.push(`the budget of ${budget.totalGzipBytes} B is over its ceiling of ${budget.ceiling} B`);
+}
 if (stub > budget.stubMaxBytes) problems.push(`the inline stub is ${stub} B, over ${budget.stubMaxBytes} B`);
 console.log(`\nbudget: total gzip ${total.gzip} / ${budget.totalGzipBytes} B; inline stub ${stub} / ${budget.stubMaxBytes} B`);
 if (problems.length) {
