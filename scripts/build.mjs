@@ -97,7 +97,7 @@ run(join(root, 'node_modules/.bin/wasm-opt'), [
   '-o', wasm,
 ]);
 copyFileSync(join(root, 'www/index.d.ts'), join(dist, 'index.d.ts'));
-for (const file of ['index.js', 'loader.js']) copyFileSync(join(root, 'www', file), join(js, file));
+for (const file of ['index.js', 'loader.js', 'errors.js']) copyFileSync(join(root, 'www', file), join(js, file));
 const bundle = { bundle: true, minify: true, target: 'es2020', legalComments: 'none' };
 // The npm entry: one ES module (entry, glue and the imported JS files); it
 // finds the .wasm beside it with new URL(…, import.meta.url).

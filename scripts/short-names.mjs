@@ -155,9 +155,25 @@ export function shortenNames(wasm, glue, ownModule) {
     }
   }
   for (const old of exports.keys()) {
-    if (new RegExp(`wasm\\.${escape(old)}(?![\\w$])|["']${escape(old)}["']`).test(js)) {
+    // No property access or string may name it any more; a bare
+    // identifier is the JS function the glue writes for an export, which
+    // the bundler shortens.
+    if (new RegExp(`[.'"\`]${escape(old)}(?![\\w$])`).test(js)) {
       throw new Error(`short-names: the export ${old} is still used by the glue`);
     }
   }
-  return { wasm: Buffer.concat(out), glue: js, imports: imports.size, exports: exports.size };
+  const renamed = Buffer.concat(out);
+  // The module still validates and has the same imports and exports, and
+  // every import of the glue's own module is one the glue provides.
+  if (!WebAssembly.validate(renamed)) throw new Error('short-names: the renamed module does not validate');
+  const before = new WebAssembly.Module(bytes);
+  const after = new WebAssembly.Module(renamed);
+  const count = (m) => [WebAssembly.Module.imports(m).length, WebAssembly.Module.exports(m).length].join();
+  if (count(before) !== count(after)) throw new Error('short-names: imports or exports were lost');
+  for (const { module, name: field } of WebAssembly.Module.imports(after)) {
+    if (module === moduleName && !new RegExp(`(?<![\\w$])${escape(field)}\\s*:`).test(js)) {
+      throw new Error(`short-names: the glue provides no import ${field}`);
+    }
+  }
+  return { wasm: renamed, glue: js, imports: imports.size, exports: exports.size };
 }

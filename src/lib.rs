@@ -71,7 +71,7 @@ pub mod exports {
 
     /// Runs once the module is instantiated.
     #[wasm_bindgen(start)]
-    pub fn start() {
+    fn start() {
         crate::web::start();
     }
 }

@@ -1,8 +1,6 @@
 //! The call's options besides the tracking itself (`baseUrl`, `timeoutMs`,
 //! `transport`) and how a transport is chosen. The defaults a `configure()`
-//! call sets are checked here too ([`crate::outbound::ConfigureInput`]) and
-//! kept by the JS entry, which lays them under each later call's own
-//! options before the call reaches the core.
+//! call sets are checked and kept in [`crate::outbound`].
 
 use crate::error::{Error, Field};
 
@@ -43,7 +41,9 @@ pub enum Transport {
     Auto,
     /// `fetch` with `keepalive`: the collector's answer is read.
     Fetch,
-    /// `navigator.sendBeacon`: handed to the browser, the answer is not read.
+    /// A beacon: handed to the browser, the answer is not read (a
+    /// keepalive `no-cors` fetch, or `navigator.sendBeacon` where that
+    /// cannot start).
     Beacon,
 }
 

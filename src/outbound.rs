@@ -130,8 +130,8 @@ pub struct ConfigureInput<'a> {
 }
 
 impl ConfigureInput<'_> {
-    /// Checks every option given: the JS entry keeps them as defaults only
-    /// when all are valid.
+    /// Checks every option given: [`Defaults::set`] keeps them only when
+    /// all are valid.
     pub fn check(self) -> Result<(), Error> {
         if let Some(base_url) = self.base_url {
             Endpoint::parse(base_url)?;

@@ -3,7 +3,7 @@
 //! std's generic parsing, joining and pattern-searching machinery.
 
 /// Appends the decimal text of `value`.
-pub fn push_decimal(out: &mut String, value: i64) {
+fn push_decimal(out: &mut String, value: i64) {
     let mut digits = [0u8; 20];
     let mut count = 0;
     let mut rest = value.unsigned_abs();

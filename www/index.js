@@ -1,20 +1,12 @@
 // onramp-pixel: the ESM entry of the npm package (and what the loader
 // bundles). It loads the wasm module, once; the module reads every call,
 // keeps the queue and sends (src/lib.rs, src/web/).
+import { onrampError } from './errors.js';
 import { initSync, configure as wasmConfigure, createSaasTracking as wasmCreate, flush as wasmFlush } from './onramp_pixel.js';
 
 const g = globalThis;
 let ready = null;
 let loaded = false;
-
-/** The error of a module that could not load (the module makes every other `OnrampError`). */
-export function onrampError(code, message, cause) {
-  const error = new Error(message, { cause });
-  error.name = 'OnrampError';
-  error.code = code;
-  error.field = null;
-  return error;
-}
 
 // The .wasm beside this file: read from disk in Node (a file: URL), fetched
 // elsewhere. Throws where import.meta.url is unusable (an IIFE bundle).
@@ -35,30 +27,28 @@ export function init(source) {
       typeof input === 'string' || input instanceof URL || (g.Request && input instanceof Request) ? fetch(input) : input,
     )
     .then(compile)
-    .then(
-      (module) => {
-        initSync({ module });
-        loaded = true;
-      },
-      (cause) => {
-        ready = null;
-        // A Content Security Policy without 'wasm-unsafe-eval' refuses to
-        // compile the module: say so, rather than a vague load failure.
-        if (/Content Security Policy|unsafe-eval/.test(String(cause?.message))) {
-          throw onrampError(
-            'wasm_blocked',
-            "the page's Content Security Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to script-src",
-            cause,
-          );
-        }
+    .then((module) => {
+      initSync({ module });
+      loaded = true;
+    })
+    .catch((cause) => {
+      ready = null;
+      // A Content Security Policy without 'wasm-unsafe-eval' refuses to
+      // compile the module: say so, rather than a vague load failure.
+      if (/Content Security Policy|unsafe-eval/.test(String(cause?.message))) {
         throw onrampError(
-          'load_failed',
-          'the onramp-pixel WebAssembly module could not be loaded' +
-            (source == null ? ': pass its URL to init(url) before the first call' : ''),
+          'wasm_blocked',
+          "the page's Content Security Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to script-src",
           cause,
         );
-      },
-    );
+      }
+      throw onrampError(
+        'load_failed',
+        'the onramp-pixel WebAssembly module could not be loaded' +
+          (source == null ? ': pass its URL or bytes to init() before the first call' : ''),
+        cause,
+      );
+    });
   return ready;
 }
 
@@ -75,8 +65,8 @@ function compile(source) {
 // An export of the module, called at once when it is loaded (so that a
 // request starts in the caller's task), after init() otherwise.
 const forward = (fn) =>
-  function (...args) {
-    if (!loaded) return init().then(() => fn(...args));
+  function forwarded(...args) {
+    if (!loaded) return init().then(() => forwarded(...args));
     try {
       return fn(...args);
     } catch (cause) {

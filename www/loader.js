@@ -2,7 +2,8 @@
    Replaces the queue stub window.onramp, replays the calls queued before it loaded, in order.
    The build bundles it with the npm entry and the wasm glue into one classic script, so the
    page makes two requests: this file and the .wasm beside it. */
-import { configure, createSaasTracking, flush, init, onrampError } from './index.js';
+import { onrampError } from './errors.js';
+import { configure, createSaasTracking, flush, init } from './index.js';
 
 ((w, d) => {
   const stub = w.onramp;

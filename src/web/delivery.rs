@@ -20,7 +20,7 @@ use crate::time::Timestamp;
 use crate::Error;
 
 use super::convert::{self, answer_body, to_js, Answer};
-use super::{accepted, locks, promise, schedule, storage, transport};
+use super::{accepted, locks, promise, schedule, storage, transport, Job};
 
 thread_local! {
     /// What `configure()` set, laid under each later call.
@@ -65,6 +65,16 @@ struct CallResult {
 }
 
 impl CallResult {
+    /// Sent now by `transport`: `ok` when the collector (or, for a
+    /// beacon, the browser) took it, queued for a retry otherwise.
+    fn sent(tracking: JsValue, transport: Transport, ok: bool) -> CallResult {
+        CallResult {
+            already_sent: None,
+            transport: Some(transport.name()),
+            ..CallResult::unsent(tracking, ok)
+        }
+    }
+
     /// Nothing was sent now: it waits in the queue (`ok` false), or this
     /// browser delivered it before (`alreadySent`).
     fn unsent(tracking: JsValue, already_sent: bool) -> CallResult {
@@ -140,7 +150,7 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
                 beacon(plan)
             } else {
                 let id = plan.id.clone();
-                promise(async move { locks::guarded(&id, Box::new(|at| Box::pin(attempt(plan, at)))).await })
+                locks::guarded(&id, Box::new(|at| attempt(plan, at)))
             }
         }
     })
@@ -150,44 +160,45 @@ fn resolved(result: &CallResult) -> Promise {
     Promise::resolve(&to_js(result))
 }
 
-/// One attempt at a call's tracking, holding its lock.
-async fn attempt(plan: Plan, accepted_at: Option<i64>) -> Result<JsValue, JsValue> {
+/// One attempt at a call's tracking, holding its lock: its request
+/// starts now; the job gives the call's result.
+fn attempt(plan: Plan, accepted_at: Option<i64>) -> Job {
     let pending = match start(&plan.id, accepted_at) {
         Ok(pending) => pending,
-        Err(Claim::Accepted) => return Ok(to_js(&CallResult::unsent(plan.tracking, true))),
-        Err(Claim::Busy) => return Ok(to_js(&CallResult::unsent(plan.tracking, false))),
+        Err(Claim::Accepted) => return answered(Ok(to_js(&CallResult::unsent(plan.tracking, true)))),
+        Err(Claim::Busy) => return answered(Ok(to_js(&CallResult::unsent(plan.tracking, false)))),
         // Claimed, but fetch could not start.
         Err(Claim::Go) if plan.transport.fallback() == Some(Transport::Beacon) => {
-            return JsFuture::from(beacon(plan)).await;
+            return Box::pin(JsFuture::from(beacon(plan)));
         }
         Err(Claim::Go) => {
             let settled = settle(&plan.id, Outcome::Unavailable, None);
-            return Err(convert::error(
-                &settled.error.unwrap_or(Error::TransportUnavailable),
-                None,
-            ));
+            let error = settled.error.unwrap_or(Error::TransportUnavailable);
+            return answered(Err(convert::error(&error, None)));
         }
     };
-    let (settled, answer) = conclude(&plan.id, pending).await;
-    if settled.verdict == Verdict::Rejected {
-        let error = settled.error.unwrap_or(Error::Network);
-        return Err(convert::error(&error, answer.as_ref()));
-    }
-    let ok = settled.verdict == Verdict::Accepted;
-    let mut result = CallResult {
-        transport: Some("fetch"),
-        retry_at: settled.retry_at.map(Timestamp::to_rfc3339),
-        ..CallResult::unsent(plan.tracking, ok)
-    };
-    result.already_sent = None;
-    match answer {
-        Some(answer) => {
-            result.status = Some(answer.status);
-            result.body = answer.body;
+    Box::pin(async move {
+        let (settled, answer) = conclude(&plan.id, pending).await;
+        if settled.verdict == Verdict::Rejected {
+            let error = settled.error.unwrap_or(Error::Network);
+            return Err(convert::error(&error, answer.as_ref()));
         }
-        None => result.error = settled.error.map_or(JsValue::UNDEFINED, |e| convert::error(&e, None)),
-    }
-    Ok(to_js(&result))
+        let mut result = CallResult::sent(plan.tracking, Transport::Fetch, settled.verdict == Verdict::Accepted);
+        result.retry_at = settled.retry_at.map(Timestamp::to_rfc3339);
+        match answer {
+            Some(answer) => {
+                result.status = Some(answer.status);
+                result.body = answer.body;
+            }
+            None => result.error = settled.error.map_or(JsValue::UNDEFINED, |e| convert::error(&e, None)),
+        }
+        Ok(to_js(&result))
+    })
+}
+
+/// A job whose answer is known already.
+fn answered(answer: Result<JsValue, JsValue>) -> Job {
+    Box::pin(std::future::ready(answer))
 }
 
 /// A beacon, in this task: taken by the browser counts as delivered.
@@ -210,11 +221,7 @@ fn beacon(plan: Plan) -> Promise {
         accepted::mark(&id, now_ms()).await;
         Ok(JsValue::UNDEFINED)
     });
-    resolved(&CallResult {
-        transport: Some("beacon"),
-        already_sent: None,
-        ..CallResult::unsent(plan.tracking, true)
-    })
+    resolved(&CallResult::sent(plan.tracking, Transport::Beacon, true))
 }
 
 /// Records an attempt's outcome (see [`steps::settle`]) and arms the timer
@@ -304,6 +311,9 @@ fn start(id: &str, accepted_at: Option<i64>) -> Result<Promise, Claim> {
     let mut record = storage::load(id);
     let claim = steps::claim(record.as_mut(), now_ms(), accepted_at);
     let record = record.ok_or(claim)?;
+    if claim == Claim::Busy {
+        return Err(claim);
+    }
     storage::save(id, &record);
     if claim != Claim::Go {
         return Err(claim);
@@ -343,12 +353,10 @@ pub fn send(mode: Mode) -> Promise {
             }
             let key = id.clone();
             let task: locks::Task = Box::new(move |at| {
-                Box::pin(async move {
-                    let pending = start(&id, at);
-                    Ok(delivered(&id, pending).await)
-                })
+                let pending = start(&id, at);
+                Box::pin(async move { Ok(delivered(&id, pending).await) })
             });
-            promise(async move { locks::guarded(&key, task).await })
+            locks::guarded(&key, task)
         })
         .collect();
     promise(async move {

@@ -37,7 +37,9 @@ pub fn start() {
 /// wasm-bindgen-futures' machinery is compiled once, not once per job.
 pub type Job = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
 
-/// Runs a job now (until its first wait) and gives its Promise.
+/// A job's Promise. wasm-bindgen-futures polls the job from a microtask,
+/// not during this call: what must happen in the caller's task (a request
+/// that may outlive the page) is done before the job is made.
 pub fn promise(job: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
     wasm_bindgen_futures::future_to_promise(Box::pin(job) as Job)
 }

@@ -119,18 +119,22 @@ pub fn all() -> Vec<(String, Record)> {
 
 /// Moves the queue stored by version 1 (one text under
 /// `onramp-pixel:v1`) to records of its own; a tracking that already has
-/// a record keeps it.
+/// a record keeps it. The old text goes only once every record is stored
+/// (not when one could only be kept in this page's memory).
 pub fn upgrade() {
     let Some(s) = local() else { return };
     let Ok(Some(text)) = s.get_item(legacy::KEY) else {
         return;
     };
+    let mut stored = true;
     for (id, record) in legacy::decode(&text) {
         if load(&id).is_none() {
-            save(&id, &record);
+            stored &= save(&id, &record);
         }
     }
-    let _ = s.remove_item(legacy::KEY);
+    if stored {
+        let _ = s.remove_item(legacy::KEY);
+    }
 }
 
 /// `JSON.stringify` of a JS value, for a request's body.
@@ -139,4 +143,33 @@ pub fn stringify(value: &JsValue) -> String {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    /// The reader takes back exactly what `Record`'s serde form writes.
+    #[wasm_bindgen_test]
+    fn a_record_reads_back_as_written() {
+        let mut record = Record::new(
+            "https://o.example/api/SaasTrackings".into(),
+            "{\"a\":1}".into(),
+            5_000,
+            1_795_718_581_000,
+        );
+        record.failures = 3;
+        record.next_ms = 1_795_718_590_000;
+        record.lease_ms = 1_795_718_600_000;
+        let text = encode(&record).expect("encoded");
+        assert_eq!(decode(&text), Some(record.clone()));
+        record.accept(1_795_718_700_000);
+        let text = encode(&record).expect("encoded");
+        assert_eq!(decode(&text), Some(record));
+        for damaged in ["", "not JSON", "{}", "null", "{\"url\":1}"] {
+            assert_eq!(decode(damaged), None, "{damaged}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Sending: the tracking's POST by keepalive `fetch` (its answer read
-//! through gloo-net), and beacons. Every request starts synchronously, in
-//! the caller's task, so that it survives the page navigating away.
+//! through gloo-net), and beacons. Each starts the request when called;
+//! keepalive lets it outlive the page.
 
 use gloo_net::http::Response;
 use js_sys::{Promise, Reflect};
