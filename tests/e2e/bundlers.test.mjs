@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
-import { launchBrowser, openPage, root, startSandbox, uniqueId } from './helpers.mjs';
+import { launchBrowser, listen, openPage, root, startSandbox, types, uniqueId } from './helpers.mjs';
 
 const packageDir = resolve(process.env.PACKAGE_DIR || root);
 
@@ -77,16 +77,6 @@ async function installFixture(name) {
 /** The installed package's .wasm (its `onramp-pixel/onramp_pixel_bg.wasm` export). */
 const installedWasm = (dir) => createRequire(join(dir, 'package.json')).resolve('onramp-pixel/onramp_pixel_bg.wasm');
 
-const types = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript',
-  '.mjs': 'text/javascript',
-  '.css': 'text/css',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.wasm': 'application/wasm',
-};
-
 /** Serves a directory on its own loopback origin, as a static host would. */
 async function serve(dir) {
   const server = http.createServer(async (req, res) => {
@@ -100,11 +90,7 @@ async function serve(dir) {
       res.writeHead(404).end();
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+  return listen(server);
 }
 
 /** Serves `dir` and opens its index.html in a new context; closed after the test. */

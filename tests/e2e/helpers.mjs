@@ -62,7 +62,24 @@ export async function startSandbox({ db = ':memory:', port = 0 } = {}) {
   };
 }
 
-const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+/** Content types by extension, as a static host serves them. */
+export const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+};
+
+/** Starts `server` on a free loopback port; its origin and a way to close it. */
+export async function listen(server) {
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
 
 /**
  * Serves tests/e2e/pages/ (with {{COLLECTOR}} and {{LOADER_INTEGRITY}}
@@ -97,11 +114,7 @@ export async function startPageServer(collector) {
       res.writeHead(404).end();
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    origin: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
+  return listen(server);
 }
 
 export function launchBrowser() {
