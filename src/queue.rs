@@ -15,6 +15,12 @@ pub const MAX_QUEUED: usize = 100;
 pub const TTL_MS: i64 = 7 * 24 * 3_600_000;
 /// The most accepted trackings remembered (the reload guard).
 pub const MAX_SENT: usize = 1_000;
+/// The longest an attempt holds its lease: the longest timeout and the
+/// slack.
+const MAX_LEASE_MS: i64 = crate::options::MAX_TIMEOUT_MS as i64 + crate::steps::LEASE_SLACK_MS;
+/// The longest wait the pixel sets before a retry (`Retry-After`'s cap;
+/// the backoff's is shorter).
+const MAX_WAIT_MS: i64 = crate::retry::MAX_RETRY_AFTER_MS as i64;
 
 /// The idempotency key of a tracking sent to `url`: the collector URL and
 /// the natural key (partnerKey, serviceName, customerId).
@@ -106,23 +112,36 @@ impl Record {
         self.accepted_ms.is_some_and(|at| now.saturating_sub(at) < TTL_MS)
     }
 
-    /// Whether an attempt is in flight.
+    /// Whether an attempt is in flight. A lease further ahead than any
+    /// attempt lasts was taken by a clock that has since gone back: it
+    /// holds nothing.
     pub fn in_flight(&self, now: i64) -> bool {
-        self.lease_ms > now
+        self.lease_ms > now && self.lease_ms.saturating_sub(now) <= MAX_LEASE_MS
+    }
+
+    /// When its wait is over. A wait further ahead than any the pixel sets
+    /// was stamped by a clock that has since gone back: it is over.
+    fn wait_over_at(&self, now: i64) -> i64 {
+        if self.next_ms.saturating_sub(now) > MAX_WAIT_MS {
+            now
+        } else {
+            self.next_ms
+        }
     }
 
     /// Whether a flush may send it now: waiting, no attempt in flight, and
     /// its wait over (or `force`: a retry asked for by the provider, or the
     /// browser coming back online).
     pub fn is_due(&self, now: i64, force: bool) -> bool {
-        self.accepted_ms.is_none() && !self.in_flight(now) && (force || self.next_ms <= now)
+        self.accepted_ms.is_none() && !self.in_flight(now) && (force || self.wait_over_at(now) <= now)
     }
 
     /// When it may be sent next, if it waits.
     pub fn due_at(&self, now: i64) -> Option<i64> {
+        let lease = if self.in_flight(now) { self.lease_ms } else { now };
         self.accepted_ms
             .is_none()
-            .then(|| self.next_ms.max(self.lease_ms).max(now))
+            .then(|| self.wait_over_at(now).max(lease).max(now))
     }
 
     /// Marks it accepted at `now`: only the reload guard is kept.
@@ -289,6 +308,28 @@ mod tests {
         assert!(r.was_accepted(9_000));
         assert!(!r.was_accepted(8_000 + TTL_MS));
         assert_eq!(next_due_in([&r], 9_000), None);
+    }
+
+    #[test]
+    fn stamps_from_a_clock_that_went_back_hold_nothing() {
+        let mut r = waiting(0);
+        let now = 10 * 86_400_000;
+        // Stamped when the clock was two days ahead: the wait and the lease
+        // are further away than any the pixel sets.
+        r.next_ms = now + 2 * 86_400_000;
+        assert!(r.is_due(now, false));
+        assert_eq!(r.due_at(now), Some(now));
+        r.next_ms = now;
+        r.lease_ms = now + 2 * 86_400_000;
+        assert!(!r.in_flight(now));
+        assert!(r.is_due(now, false));
+        // Real waits and leases still hold.
+        r.lease_ms = now + MAX_LEASE_MS;
+        assert!(r.in_flight(now));
+        r.lease_ms = 0;
+        r.next_ms = now + MAX_WAIT_MS;
+        assert!(!r.is_due(now, false));
+        assert_eq!(r.due_at(now), Some(now + MAX_WAIT_MS));
     }
 
     #[test]

@@ -7,9 +7,14 @@ use crate::error::Error;
 const MS_PER_DAY: i64 = 86_400_000;
 /// 2000-01-01T00:00:00.000Z: the earliest accepted `purchasedAt`.
 pub const EARLIEST_MS: i64 = 946_684_800_000;
-/// How far in the future a `purchasedAt` may be (one day, for clock skew
-/// and time zones).
+/// How far in the future of the caller's own clock a `purchasedAt` may be
+/// (one day, for time zones).
 pub const MAX_FUTURE_MS: i64 = MS_PER_DAY;
+/// How far off a visitor's clock may be (30 days). The pixel stamps a
+/// tracking whose `purchasedAt` is omitted with the visitor's clock, so a
+/// collector, which reads dates by its own clock, accepts a `purchasedAt`
+/// up to this much further in its future (see [`Timestamp::check_received`]).
+pub const MAX_CLOCK_SKEW_MS: i64 = 30 * MS_PER_DAY;
 /// 0001-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: what can be
 /// written with a four-digit year.
 const MIN_MS: i64 = -62_135_596_800_000;
@@ -54,9 +59,22 @@ impl Timestamp {
             .ok_or(Error::InvalidDate)
     }
 
-    /// Refuses dates before 2000 and more than a day after `now`.
+    /// Refuses dates before 2000 and more than a day after `now` (the
+    /// caller's clock: the pixel's check).
     pub fn check_range(self, now: Timestamp) -> Result<Timestamp, Error> {
-        if self.0 < EARLIEST_MS || self.0 > now.0.saturating_add(MAX_FUTURE_MS) {
+        self.check_within(now, MAX_FUTURE_MS)
+    }
+
+    /// A collector's check of a date sent by a visitor's browser, against
+    /// the collector's clock `received`: as [`Timestamp::check_range`],
+    /// with room for a visitor's clock up to [`MAX_CLOCK_SKEW_MS`] ahead,
+    /// so that a fast clock never turns a signup into a permanent refusal.
+    pub fn check_received(self, received: Timestamp) -> Result<Timestamp, Error> {
+        self.check_within(received, MAX_FUTURE_MS + MAX_CLOCK_SKEW_MS)
+    }
+
+    fn check_within(self, now: Timestamp, future_ms: i64) -> Result<Timestamp, Error> {
+        if self.0 < EARLIEST_MS || self.0 > now.0.saturating_add(future_ms) {
             return Err(Error::DateOutOfRange);
         }
         Ok(self)
@@ -273,6 +291,20 @@ mod tests {
         assert!(Timestamp(now.0 + MAX_FUTURE_MS).check_range(now).is_ok());
         assert_eq!(
             Timestamp(now.0 + MAX_FUTURE_MS + 1).check_range(now),
+            Err(Error::DateOutOfRange)
+        );
+        // A collector leaves room for a visitor's fast clock.
+        let fast = Timestamp(now.0 + 25 * 3_600_000);
+        assert!(fast.check_received(now).is_ok());
+        assert!(Timestamp(now.0 + MAX_FUTURE_MS + MAX_CLOCK_SKEW_MS)
+            .check_received(now)
+            .is_ok());
+        assert_eq!(
+            Timestamp(now.0 + MAX_FUTURE_MS + MAX_CLOCK_SKEW_MS + 1).check_received(now),
+            Err(Error::DateOutOfRange)
+        );
+        assert_eq!(
+            Timestamp(EARLIEST_MS - 1).check_received(now),
             Err(Error::DateOutOfRange)
         );
     }

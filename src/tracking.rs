@@ -64,6 +64,21 @@ impl<'a> TrackingInput<'a> {
     /// Validates and normalises the caller's input; `now` is the time of the
     /// call, used when `purchasedAt` is not given and for its range check.
     pub fn check(self, now: Timestamp) -> Result<Checked<'a>, Error> {
+        let checked = self.read(now)?;
+        checked.purchased_at.check_range(now)?;
+        Ok(checked)
+    }
+
+    /// A collector's check of a submitted tracking, received at `received`
+    /// by the collector's clock: the same rules, with room for the
+    /// visitor's clock ([`Timestamp::check_received`]).
+    pub fn check_received(self, received: Timestamp) -> Result<Checked<'a>, Error> {
+        let checked = self.read(received)?;
+        checked.purchased_at.check_received(received)?;
+        Ok(checked)
+    }
+
+    fn read(self, now: Timestamp) -> Result<Checked<'a>, Error> {
         Ok(Checked {
             partner_key: text_field(Field::PartnerKey, self.partner_key)?,
             service_name: text_field(Field::ServiceName, self.service_name)?,
@@ -72,8 +87,7 @@ impl<'a> TrackingInput<'a> {
                 PurchasedAt::Now => now,
                 PurchasedAt::Text(text) => Timestamp::parse(text)?,
                 PurchasedAt::EpochMs(ms) => Timestamp::from_epoch_ms(ms)?,
-            }
-            .check_range(now)?,
+            },
         })
     }
 }
@@ -95,6 +109,12 @@ impl Tracking {
     /// call, used when `purchasedAt` is not given and for its range check.
     pub fn new(input: TrackingInput<'_>, now: Timestamp) -> Result<Tracking, Error> {
         input.check(now).map(|checked| checked.to_tracking())
+    }
+
+    /// A submitted tracking as a collector reads it (see
+    /// [`TrackingInput::check_received`]).
+    pub fn received(input: TrackingInput<'_>, received: Timestamp) -> Result<Tracking, Error> {
+        input.check_received(received).map(|checked| checked.to_tracking())
     }
 
     /// The natural key that identifies one conversion: the collector stores a

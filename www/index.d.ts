@@ -53,6 +53,12 @@ export interface TrackingResult {
   retryAt?: string;
   /** What was sent. */
   tracking: Tracking;
+  /**
+   * `false` when the queue could not store the tracking (storage full or
+   * disabled): while it waits for a retry it lives only in this page, and
+   * is lost when the page closes. Absent when it was stored.
+   */
+  persisted?: false;
 }
 
 /** What `flush()` resolves to. */

@@ -3,7 +3,7 @@
 //! waits (on load, on the retry timer, when the browser comes back online,
 //! when the page is hidden or left, and on `flush()`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use js_sys::{Date, Math, Promise};
 use serde::Serialize;
@@ -23,6 +23,8 @@ use super::convert::{self, answer_body, to_js, Answer};
 use super::{accepted, locks, promise, schedule, storage, transport, Job};
 
 thread_local! {
+    /// Whether the page was warned that the queue cannot be stored.
+    static WARNED: Cell<bool> = const { Cell::new(false) };
     /// What `configure()` set, laid under each later call.
     static DEFAULTS: RefCell<Defaults> = const { RefCell::new(Defaults::NONE) };
 }
@@ -62,6 +64,10 @@ struct CallResult {
     error: JsValue,
     #[serde(with = "serde_wasm_bindgen::preserve")]
     tracking: JsValue,
+    /// `false` when the queue could not store the tracking (storage full
+    /// or disabled): while it waits, it lives only in this page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    persisted: Option<bool>,
 }
 
 impl CallResult {
@@ -88,6 +94,7 @@ impl CallResult {
             retry_at: None,
             error: JsValue::UNDEFINED,
             tracking,
+            persisted: None,
         }
     }
 }
@@ -108,6 +115,16 @@ struct Plan {
     transport: Transport,
     /// The tracking as a JS object (the result's `tracking`).
     tracking: JsValue,
+    /// Whether its record is in storage (not only in this page's memory).
+    persisted: bool,
+}
+
+impl Plan {
+    /// A result about this plan's tracking, saying when it is not stored.
+    fn result(&self, mut result: CallResult) -> JsValue {
+        result.persisted = (!self.persisted).then_some(false);
+        to_js(&result)
+    }
 }
 
 /// `createSaasTracking(...)`: checked, queued, and sent at once (a beacon
@@ -130,8 +147,10 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
         timeout_ms: outbound.timeout_ms,
         transport: outbound.transport,
         tracking,
+        persisted: true,
     };
     let now = now.as_millis();
+    let mut plan = plan;
     let existing = storage::load(&plan.id);
     Ok(match steps::admit(existing.as_ref(), now) {
         Admission::AlreadySent => resolved(&CallResult::unsent(plan.tracking, true)),
@@ -143,7 +162,10 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
         Admission::Queued => {
             if existing.is_none_or(|r| r.accepted_ms.is_some()) {
                 let record = Record::new(plan.url.clone(), plan.body.clone(), plan.timeout_ms, now);
-                storage::save(&plan.id, &record);
+                plan.persisted = storage::save(&plan.id, &record);
+                if !plan.persisted && !WARNED.replace(true) {
+                    warn("the queue cannot be stored (storage full or disabled): a waiting tracking is lost when the page closes");
+                }
                 tidy(now);
             }
             if plan.transport == Transport::Beacon {
@@ -165,8 +187,8 @@ fn resolved(result: &CallResult) -> Promise {
 fn attempt(plan: Plan, accepted_at: Option<i64>) -> Job {
     let pending = match start(&plan.id, accepted_at) {
         Ok(pending) => pending,
-        Err(Claim::Accepted) => return answered(Ok(to_js(&CallResult::unsent(plan.tracking, true)))),
-        Err(Claim::Busy) => return answered(Ok(to_js(&CallResult::unsent(plan.tracking, false)))),
+        Err(Claim::Accepted) => return answered(Ok(plan.result(CallResult::unsent(plan.tracking.clone(), true)))),
+        Err(Claim::Busy) => return answered(Ok(plan.result(CallResult::unsent(plan.tracking.clone(), false)))),
         // Claimed, but fetch could not start.
         Err(Claim::Go) if plan.transport.fallback() == Some(Transport::Beacon) => {
             return Box::pin(JsFuture::from(beacon(plan)));
@@ -183,7 +205,11 @@ fn attempt(plan: Plan, accepted_at: Option<i64>) -> Job {
             let error = settled.error.unwrap_or(Error::Network);
             return Err(convert::error(&error, answer.as_ref()));
         }
-        let mut result = CallResult::sent(plan.tracking, Transport::Fetch, settled.verdict == Verdict::Accepted);
+        let mut result = CallResult::sent(
+            plan.tracking.clone(),
+            Transport::Fetch,
+            settled.verdict == Verdict::Accepted,
+        );
         result.retry_at = settled.retry_at.map(Timestamp::to_rfc3339);
         match answer {
             Some(answer) => {
@@ -192,7 +218,7 @@ fn attempt(plan: Plan, accepted_at: Option<i64>) -> Job {
             }
             None => result.error = settled.error.map_or(JsValue::UNDEFINED, |e| convert::error(&e, None)),
         }
-        Ok(to_js(&result))
+        Ok(plan.result(result))
     })
 }
 
@@ -216,12 +242,13 @@ fn beacon(plan: Plan) -> Promise {
     if !taken {
         return reject(&settled.error.unwrap_or(Error::TransportUnavailable));
     }
+    let result = plan.result(CallResult::sent(plan.tracking.clone(), Transport::Beacon, true));
     let id = plan.id;
     let _ = promise(async move {
         accepted::mark(&id, now_ms()).await;
         Ok(JsValue::UNDEFINED)
     });
-    resolved(&CallResult::sent(plan.tracking, Transport::Beacon, true))
+    Promise::resolve(&result)
 }
 
 /// Records an attempt's outcome (see [`steps::settle`]) and arms the timer

@@ -241,3 +241,63 @@ test('a queue stored by version 1 (onramp-pixel:v1) is delivered after the upgra
   assert.equal(await page.evaluate(() => localStorage.getItem('onramp-pixel:v1')), null);
   await context.close();
 });
+
+test('storage refuses the queue (full or disabled): the call says persisted: false and warns once', async () => {
+  const id = uniqueId('storage-full');
+  const { context, page } = await openPage(browser);
+  await context.addInitScript(() => {
+    Storage.prototype.setItem = () => {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+  });
+  const warnings = [];
+  page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+  await faults([{ status: 503, times: 2 }]);
+  await page.goto(confirmation(id));
+  const result = await firstResult(page);
+  assert.deepEqual([result.ok, result.queued, result.persisted], [false, true, false]);
+  // A second call on the same page: the same answer, no second warning.
+  await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id + '-2' }), id);
+  assert.equal(warnings.filter((w) => w.includes('cannot be stored')).length, 1, warnings.join('\n'));
+  // Where storage works, the result says nothing of it.
+  const { context: other, page: stored } = await openPage(browser);
+  await stored.goto(confirmation(id + '-ok'));
+  assert.equal((await firstResult(stored)).persisted, undefined);
+  await other.close();
+  await context.close();
+});
+
+test('two tabs queueing 4 trackings each at the same moment, collector down: all 8 delivered once it is back', async () => {
+  const prefix = uniqueId('tabs-queue');
+  const port = Number(new URL(sandbox.origin).port);
+  const context = await browser.newContext();
+  const tabs = [await context.newPage(), await context.newPage()];
+  for (const tab of tabs) await tab.goto(`${pages.origin}/queue.html`);
+  await Promise.all(tabs.map((tab) => tab.waitForFunction(() => window.onramp.loaded)));
+  await sandbox.stop();
+  const queue = (tab, t) =>
+    tab.evaluate(
+      ([prefix, t]) =>
+        Promise.all(
+          [0, 1, 2, 3].map((i) =>
+            onramp('createSaasTracking', { serviceName: 'svc', customerId: `${prefix}-${t}-${i}`, timeoutMs: 2000 }),
+          ),
+        ),
+      [prefix, t],
+    );
+  const results = (await Promise.all(tabs.map((tab, t) => queue(tab, t)))).flat();
+  assert.deepEqual(
+    results.map((r) => r.queued),
+    Array(8).fill(true),
+  );
+  sandbox = await startSandbox({ db: join(dir, 'trackings.db'), port });
+  await tabs[0].evaluate(() => onramp('flush'));
+  for (const t of [0, 1]) {
+    for (const i of [0, 1, 2, 3]) {
+      const stored = await sandbox.waitFor(`${prefix}-${t}-${i}`, 15_000);
+      assert.equal(stored.length, 1, `${prefix}-${t}-${i}`);
+      assert.equal(stored[0].deliveries, 1);
+    }
+  }
+  await context.close();
+});

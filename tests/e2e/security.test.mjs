@@ -117,14 +117,25 @@ test('a loader whose integrity attribute does not match is not run', async () =>
   await context.close();
 });
 
-test('requests to the collector carry no cookies or credentials', async () => {
+test('requests to the collector carry no cookies or credentials, though the browser holds one it would send', async () => {
   const { context, page } = await openPage(world.browser);
-  await context.addCookies([{ name: 'session', value: 'secret', url: world.sandbox.origin }]);
+  // A cookie of the collector's that a credentialed request from the page
+  // carries: the page and the collector are two ports of one host, so one
+  // site (the control request below proves it).
+  await context.addCookies([{ name: 'session', value: 'secret', url: world.sandbox.origin, sameSite: 'Lax' }]);
   const seen = [];
+  const control = [];
   page.on('request', (request) => {
-    if (request.url().endsWith('/api/SaasTrackings') && request.method() === 'POST') seen.push(request.allHeaders());
+    if (!request.url().endsWith('/api/SaasTrackings')) return;
+    (request.method() === 'POST' ? seen : control).push(request.allHeaders());
   });
   await page.goto(world.pages.origin + '/snippet.html');
+  await page.evaluate(
+    (collector) => fetch(collector + '/api/SaasTrackings', { credentials: 'include' }).then((r) => r.status),
+    world.sandbox.origin,
+  );
+  const [controlHeaders] = await Promise.all(control);
+  assert.match(controlHeaders.cookie ?? '', /session=secret/, 'a credentialed request carries the cookie');
   const id = uniqueId('no-cookies');
   await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
   await page.evaluate(
