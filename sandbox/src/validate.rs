@@ -65,7 +65,9 @@ pub fn tracking_from_json(body: &Value, now: Timestamp) -> Result<Tracking, Erro
     if let Some(unknown) = submission.unknown.into_keys().next() {
         return Err(Error::UnknownOption(unknown));
     }
-    Tracking::new(
+    // A purchasedAt ahead of this clock by up to a visitor's clock skew is
+    // taken as sent: a fast clock on the visitor's side is not a bad signup.
+    Tracking::received(
         TrackingInput {
             partner_key: text(Field::PartnerKey, submission.partner_key.as_ref())?,
             service_name: text(Field::ServiceName, submission.service_name.as_ref())?,
@@ -94,6 +96,14 @@ mod tests {
             json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26T19:43:01+01:00"});
         assert_eq!(check(ok), Ok("2026-11-26T18:43:01.000Z".into()));
         let err = |v| check(v).err();
+        // A visitor's clock 25 hours fast is not a bad signup; 40 days is
+        // no clock.
+        let fast = json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-11-27T19:43:01Z"});
+        assert_eq!(check(fast), Ok("2026-11-27T19:43:01.000Z".into()));
+        assert_eq!(
+            err(json!({"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2027-01-05"})),
+            Some(("date_out_of_range".into(), Some("purchasedAt".into())))
+        );
         assert_eq!(err(json!([1])), Some(("invalid_type".into(), Some("options".into()))));
         assert_eq!(
             err(json!({"partnerKey":"pk","serviceName":"s","customerId":"c"})),
