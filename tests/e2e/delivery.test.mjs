@@ -301,3 +301,20 @@ test('two tabs queueing 4 trackings each at the same moment, collector down: all
   }
   await context.close();
 });
+
+test('a chain of pages with the pixel: no page resends an attempt still in flight before its lease ends', async () => {
+  const id = uniqueId('lease-chain');
+  // The first attempt hangs for 4 s (its lease, timeout + 2 s, is 62 s).
+  await faults([{ delayMs: 4_000, status: 503 }]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(id));
+  await page.waitForFunction(() => window.onramp.loaded);
+  await page.waitForTimeout(300);
+  // Three more pages of the site, each with the pixel, while it hangs.
+  for (let n = 0; n < 3; n++) {
+    await page.goto(`${pages.origin}/queue.html`);
+    await page.waitForTimeout(700);
+  }
+  assert.equal((await attempts(id)).length, 1, 'one attempt, in flight until its lease ends');
+  await context.close();
+});
