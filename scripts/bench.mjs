@@ -2,30 +2,31 @@
 // measures in one run, side by side:
 //   - the size of everything a visitor downloads, ours and the peers' (npm
 //     dev dependencies at pinned versions), raw / gzip -9 / brotli -q 11;
-//   - in headless Chromium over N page loads: the time from navigation start
-//     to the tracking request leaving the page, and the main-thread script
-//     time (CDP Performance.getMetrics ScriptDuration, minus a blank page's),
-//     for our pixel, a plain-JS sender like the original (one fetch POST, no
-//     keepalive) and each peer's script;
+//   - in headless Chromium over N page loads, for our pixel, a plain-JS sender
+//     like the original (one fetch POST, no keepalive) and each peer loading
+//     its script and sending one event (scripts/bench/peers.mjs) to a local
+//     endpoint on another loopback origin: the time from navigation start to
+//     that request leaving the page (its Resource Timing startTime), and the
+//     main-thread script time (CDP Performance.getMetrics ScriptDuration once
+//     the request is done, minus a blank page's);
 //   - the delivery rate of ours and of the plain sender when the page
 //     navigates away in the same task as the call (collector on another origin).
-// Prints one Markdown table and writes bench/results.json.
+// A peer whose event request does not appear within 10 s of a load fails the
+// bench, naming the peer. Prints one Markdown table and writes
+// bench/results.json.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { launchBrowser, startSandbox } from '../tests/e2e/helpers.mjs';
+import { PEERS, handleCollector } from './bench/peers.mjs';
 import { measureShipped, root, sizeOf } from './sizes.mjs';
 
 const LOADS = Number(process.env.BENCH_LOADS || 30);
 const NAVIGATIONS = Number(process.env.BENCH_NAVIGATIONS || 50);
 
-const PEERS = [
-  { name: 'Plausible', pkg: '@plausible-analytics/tracker', file: 'plausible.js', module: true },
-  { name: 'Snowplow', pkg: '@snowplow/browser-tracker', file: 'dist/index.umd.min.js' },
-  { name: 'Segment', pkg: '@segment/analytics-next', file: 'dist/umd/standalone.js' },
-  { name: 'PostHog', pkg: 'posthog-js', file: 'dist/array.js' },
-];
+/** How long a peer's event request may take to appear before the bench fails. */
+const PEER_EVENT_TIMEOUT_MS = 10_000;
 
 const stub = "<script>window.onramp=window.onramp||function(){(onramp.q=onramp.q||[]).push(arguments)};</script>";
 const head = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">';
@@ -55,22 +56,36 @@ function pages(collector) {
   };
 }
 
-function startServer(collector) {
+/**
+ * The bench's page server: the pages, our package under /pkg/, node_modules
+ * under /peer/, and on a second loopback origin (`collect`) the local endpoint
+ * the peers send to (scripts/bench/peers.mjs); every request to it is logged.
+ */
+async function startServer(collector) {
   const fixed = pages(collector);
   const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
-  const server = http.createServer((req, res) => {
+  const log = [];
+  const segmentBundles = join(root, 'node_modules/@segment/analytics-next/dist/umd');
+  const readBundle = (name) => {
+    try {
+      return readFileSync(join(segmentBundles, name));
+    } catch {
+      return null;
+    }
+  };
+  let collect = null;
+  const handler = (req, res) => {
     const url = new URL(req.url, 'http://x');
     const path = normalize(url.pathname);
+    if (handleCollector(req, res, { collector: collect, log, readBundle })) return;
     let file = null;
     if (path.startsWith('/pkg/')) file = join(root, 'dist', path.slice(5));
     else if (path.startsWith('/peer/')) file = join(root, 'node_modules', path.slice(6));
     else if (path === '/peer.html') {
       const peer = PEERS.find((p) => p.name === url.searchParams.get('name'));
-      const tag = peer.module
-        ? `<script type="module" src="/peer/${peer.pkg}/${peer.file}"></script>`
-        : `<script src="/peer/${peer.pkg}/${peer.file}"></script>`;
+      if (!peer) return res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'text/html' });
-      return res.end(`${head}${tag}</head><body>peer</body></html>`);
+      return res.end(`${head}${peer.head(collect)}</head><body>peer</body></html>`);
     }
     if (file) {
       try {
@@ -85,8 +100,22 @@ function startServer(collector) {
       return res.end(fixed[path]);
     }
     res.writeHead(404).end();
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${server.address().port}` })));
+  };
+  const listen = (server) =>
+    new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${server.address().port}`)));
+  const server = http.createServer(handler);
+  const collectServer = http.createServer(handler);
+  const origin = await listen(server);
+  collect = await listen(collectServer);
+  return {
+    origin,
+    collect,
+    log,
+    close() {
+      server.close();
+      collectServer.close();
+    },
+  };
 }
 
 const median = (xs) => quantile(xs, 0.5);
@@ -96,18 +125,54 @@ function quantile(xs, q) {
   return s[Math.min(s.length - 1, Math.floor(q * (s.length - 1) + 0.5))];
 }
 
-/** Loads `url` in a fresh context LOADS times; per load: script ms and the request start. */
-async function loadTimes(browser, url, { waitFor, requestPath } = {}) {
+/**
+ * Loads `url` in a fresh context LOADS times; per load: script ms and the
+ * tracking request's start. Ours and the plain sender: the first fetch to
+ * `requestPath`, once `waitFor` holds. A peer: the first request to the local
+ * endpoint whose path matches `peer.event`, once its Resource Timing entry is
+ * in (the response is in), and it must have reached the endpoint.
+ */
+async function loadTimes(browser, url, { waitFor, requestPath, peer, server } = {}) {
   const scripts = [];
   const starts = [];
+  const seen = new Set();
   for (let i = 0; i < LOADS; i++) {
+    const id = `bench-${Date.now()}-${i}`;
     const context = await browser.newContext();
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
-    await page.goto(`${url}${url.includes('?') ? '&' : '?'}id=bench-${Date.now()}-${i}`, { waitUntil: 'load' });
+    const begun = Date.now();
+    await page.goto(`${url}${url.includes('?') ? '&' : '?'}id=${id}`, { waitUntil: 'load' });
     if (waitFor) await page.waitForFunction(waitFor, null, { timeout: 30_000 });
-    else await page.waitForTimeout(300);
+    if (peer) {
+      const prefix = `${server.collect}/collect/${id}`;
+      const timeout = Math.max(1, PEER_EVENT_TIMEOUT_MS - (Date.now() - begun));
+      const start = await page
+        .waitForFunction(
+          ([prefix, source]) => {
+            const re = new RegExp(source);
+            const entry = performance
+              .getEntriesByType('resource')
+              .find((e) => e.name.startsWith(prefix + '/') && re.test(e.name.slice(prefix.length).split('?')[0]));
+            return entry ? entry.startTime : false;
+          },
+          [prefix, peer.event.source],
+          { timeout, polling: 50 },
+        )
+        .then((handle) => handle.jsonValue())
+        .catch((error) => {
+          const hits = server.log.filter((h) => h.id === id).map((h) => `${h.method} /${h.kind}/…${h.path}`);
+          throw new Error(
+            `bench: ${peer.name} sent no event request (${peer.event}) to ${prefix}/ within ${PEER_EVENT_TIMEOUT_MS / 1000} s ` +
+              `(load ${i + 1}; requests to the endpoint: ${hits.join(', ') || 'none'}): ${error.message.split('\n')[0]}`,
+          );
+        });
+      const arrived = server.log.some((h) => h.id === id && h.kind === 'collect' && h.method !== 'OPTIONS' && peer.event.test(h.path));
+      if (!arrived) throw new Error(`bench: ${peer.name}'s event request is in Resource Timing but never reached the endpoint (load ${i + 1})`);
+      for (const h of server.log) if (h.id === id) seen.add(`${h.method} /${h.kind}/<id>${h.path}`);
+      starts.push(start);
+    } else if (!waitFor) await page.waitForTimeout(300);
     const { metrics } = await cdp.send('Performance.getMetrics');
     scripts.push(metrics.find((m) => m.name === 'ScriptDuration').value * 1000);
     if (requestPath) {
@@ -120,7 +185,7 @@ async function loadTimes(browser, url, { waitFor, requestPath } = {}) {
     }
     await context.close();
   }
-  return { scripts, starts };
+  return { scripts, starts, requests: [...seen].sort() };
 }
 
 /** Call, then navigate away in the same task, NAVIGATIONS times; how many arrived. */
@@ -165,35 +230,50 @@ async function main() {
   const peers = PEERS.map((p) => ({ ...p, ...sizeOf(readFileSync(join(root, 'node_modules', p.pkg, p.file))) }));
 
   const sandbox = await startSandbox();
-  const { server, origin } = await startServer(sandbox.origin);
+  const server = await startServer(sandbox.origin);
+  const { origin } = server;
   const browser = await launchBrowser();
   try {
     const blank = await loadTimes(browser, `${origin}/blank.html`);
     const pixel = await loadTimes(browser, `${origin}/ours.html`, { waitFor: () => window.done, requestPath: '/api/SaasTrackings' });
     const baseline = await loadTimes(browser, `${origin}/baseline.html`, { waitFor: () => window.done, requestPath: '/api/SaasTrackings' });
     const peerTimes = [];
-    for (const peer of PEERS) peerTimes.push(await loadTimes(browser, `${origin}/peer.html?name=${peer.name}`));
+    for (const peer of PEERS) {
+      const times = await loadTimes(browser, `${origin}/peer.html?name=${peer.name}`, { peer, server }).catch((error) => {
+        if (!error.message.startsWith('bench:')) error.message = `bench: ${peer.name}: ${error.message}`;
+        throw error;
+      });
+      peerTimes.push(times);
+    }
     const oursArrived = await deliveryRate(browser, sandbox, origin, 'ours');
     const baselineArrived = await deliveryRate(browser, sandbox, origin, 'baseline');
 
     const blankScript = median(blank.scripts);
     const cost = (t) => ({ median: median(t.scripts) - blankScript, p95: quantile(t.scripts, 0.95) - blankScript });
+    const start = (t) => ({ median: median(t.starts), p95: quantile(t.starts, 0.95) });
     const results = {
       date: new Date().toISOString(),
       chromium: browser.version(),
       loads: LOADS,
       navigations: NAVIGATIONS,
       sizes: { ours: ours.rows.concat([ours.total]), peers: peers.map(({ name, pkg, file, raw, gzip, brotli }) => ({ name, pkg, file, raw, gzip, brotli })) },
+      // Peers: loading the script and sending one event, until that request's response is in.
       mainThreadMs: {
         ours: cost(pixel),
         baseline: cost(baseline),
         peers: Object.fromEntries(PEERS.map((p, i) => [p.name, cost(peerTimes[i])])),
         blankPage: { median: blankScript },
       },
+      // Navigation start to the Resource Timing startTime of the tracking request (peers: their event request).
       requestStartMs: {
-        ours: { median: median(pixel.starts), p95: quantile(pixel.starts, 0.95) },
-        baseline: { median: median(baseline.starts), p95: quantile(baseline.starts, 0.95) },
+        ours: start(pixel),
+        baseline: start(baseline),
+        peers: Object.fromEntries(PEERS.map((p, i) => [p.name, start(peerTimes[i])])),
       },
+      // What each peer page did to the local endpoint (and Segment's local CDN), and which request was timed.
+      peerRequests: Object.fromEntries(
+        PEERS.map((p, i) => [p.name, { timed: `/collect/<id> + ${p.event}`, seen: peerTimes[i].requests }]),
+      ),
       deliveryOnNavigation: { ours: oursArrived, baseline: baselineArrived, of: NAVIGATIONS },
     };
     mkdirSync(join(root, 'bench'), { recursive: true });
@@ -209,17 +289,19 @@ async function main() {
     for (const p of peers) {
       lines.push(`| download, brotli -q 11 (B) | ${t.brotli} | ${p.name} | ${p.brotli} | ${ratio(t.brotli, p.brotli)} |`);
     }
-    const oc = results.mainThreadMs.ours;
-    for (const [i, p] of PEERS.entries()) {
-      const pc = cost(peerTimes[i]);
-      lines.push(`| main-thread script ms, median (p95) | ${fmt(oc.median)} (${fmt(oc.p95)}) | ${p.name} (script load only) | ${fmt(pc.median)} (${fmt(pc.p95)}) | ${ratio(oc.median, pc.median)} |`);
-    }
-    const bc = results.mainThreadMs.baseline;
-    lines.push(`| main-thread script ms, median (p95) | ${fmt(oc.median)} (${fmt(oc.p95)}) | plain fetch sender | ${fmt(bc.median)} (${fmt(bc.p95)}) | ${ratio(oc.median, bc.median)} |`);
+    const row = (what, o, label, th) =>
+      lines.push(`| ${what} | ${fmt(o.median)} (${fmt(o.p95)}) | ${label} | ${fmt(th.median)} (${fmt(th.p95)}) | ${ratio(o.median, th.median)} |`);
+    const sending = (name) => `${name} (loads and sends one event)`;
+    const mt = results.mainThreadMs;
+    for (const p of PEERS) row('main-thread script ms, median (p95)', mt.ours, sending(p.name), mt.peers[p.name]);
+    row('main-thread script ms, median (p95)', mt.ours, 'plain fetch sender', mt.baseline);
     const rs = results.requestStartMs;
-    lines.push(`| navigation start → request leaves, ms, median (p95) | ${fmt(rs.ours.median)} (${fmt(rs.ours.p95)}) | plain fetch sender | ${fmt(rs.baseline.median)} (${fmt(rs.baseline.p95)}) | ${ratio(rs.ours.median, rs.baseline.median)} |`);
+    for (const p of PEERS) row('navigation start → request leaves, ms, median (p95)', rs.ours, sending(p.name), rs.peers[p.name]);
+    row('navigation start → request leaves, ms, median (p95)', rs.ours, 'plain fetch sender', rs.baseline);
     lines.push(`| delivered when the page navigates away in the same task | ${oursArrived} / ${NAVIGATIONS} | plain fetch sender | ${baselineArrived} / ${NAVIGATIONS} | ${ratio(oursArrived, baselineArrived)} |`);
     lines.push('', 'Our download: ' + ours.rows.map((r) => `${r.file} ${r.gzip} B`).join(', ') + ` (gzip -9); total ${t.gzip} B.`);
+    lines.push('', 'Peer requests to the local endpoint (the timed one matches the pattern):');
+    for (const [name, r] of Object.entries(results.peerRequests)) lines.push(`- ${name}: ${r.timed}; seen: ${r.seen.join(', ')}`);
     console.log('\n' + lines.join('\n'));
   } finally {
     await browser.close();
