@@ -23,5 +23,8 @@ const run = (mode, use) =>
         }),
     )
     .catch(() => null);
+// Opened as soon as the loader runs, while the wasm downloads: creating the
+// database is the slowest step before a first attempt may send.
+open();
 export const get = (id) => run('readonly', (store) => store.get(id));
 export const put = (id, at) => run('readwrite', (store) => store.put(at, id));
