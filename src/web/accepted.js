@@ -28,3 +28,19 @@ const run = (mode, use) =>
 open();
 export const get = (id) => run('readonly', (store) => store.get(id));
 export const put = (id, at) => run('readwrite', (store) => store.put(at, id));
+// A lease's compare-and-set, which must happen inside one readwrite
+// transaction (IndexedDB runs it alone across tabs): stores `until` under
+// `key` when what is there is not after `now` (`until` 0 frees it), and
+// resolves whether it did. Resolves true where IndexedDB cannot be used.
+export const take = (key, now, until) =>
+  new Promise((resolve) =>
+    run('readwrite', (store) => {
+      const request = store.get(key);
+      request.onsuccess = () => {
+        const free = until === 0 || !(request.result > now);
+        if (free) store.put(until, key);
+        resolve(free);
+      };
+      return request;
+    }).then(() => resolve(true)),
+  );

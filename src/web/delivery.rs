@@ -20,6 +20,7 @@ use crate::time::Timestamp;
 use crate::Error;
 
 use super::convert::{self, answer_body, to_js, Answer};
+use super::locks::Turn;
 use super::{accepted, locks, promise, schedule, storage, transport, Job};
 
 thread_local! {
@@ -172,7 +173,8 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
                 beacon(plan)
             } else {
                 let id = plan.id.clone();
-                locks::guarded(&id, Box::new(|at| attempt(plan, at)))
+                let lease = lease_ms(plan.timeout_ms);
+                locks::guarded(&id, lease, Box::new(|turn| attempt(plan, turn)))
             }
         }
     })
@@ -184,8 +186,8 @@ fn resolved(result: &CallResult) -> Promise {
 
 /// One attempt at a call's tracking, holding its lock: its request
 /// starts now; the job gives the call's result.
-fn attempt(plan: Plan, accepted_at: Option<i64>) -> Job {
-    let pending = match start(&plan.id, accepted_at) {
+fn attempt(plan: Plan, turn: Turn) -> Job {
+    let pending = match start(&plan.id, turn) {
         Ok(pending) => pending,
         Err(Claim::Accepted) => return answered(Ok(plan.result(CallResult::unsent(plan.tracking.clone(), true)))),
         Err(Claim::Busy) => return answered(Ok(plan.result(CallResult::unsent(plan.tracking.clone(), false)))),
@@ -334,9 +336,12 @@ pub enum Mode {
 /// stores what that changed and starts its POST now. `Err` with the claim
 /// when there is nothing to send, or `Claim::Go` when fetch could not
 /// start.
-fn start(id: &str, accepted_at: Option<i64>) -> Result<Promise, Claim> {
+fn start(id: &str, turn: Turn) -> Result<Promise, Claim> {
+    if !turn.held {
+        return Err(Claim::Busy);
+    }
     let mut record = storage::load(id);
-    let claim = steps::claim(record.as_mut(), now_ms(), accepted_at);
+    let claim = steps::claim(record.as_mut(), now_ms(), turn.accepted_at);
     let record = record.ok_or(claim)?;
     if claim == Claim::Busy {
         return Err(claim);
@@ -346,6 +351,11 @@ fn start(id: &str, accepted_at: Option<i64>) -> Result<Promise, Claim> {
         return Err(claim);
     }
     transport::post(&record.url, &record.body, record.timeout_ms).ok_or(Claim::Go)
+}
+
+/// How long an attempt of this timeout holds the tracking (its lease).
+fn lease_ms(timeout_ms: u32) -> i64 {
+    i64::from(timeout_ms) + steps::LEASE_SLACK_MS
 }
 
 /// Whether a flush's attempt got the tracking accepted.
@@ -373,17 +383,21 @@ pub fn send(mode: Mode) -> Promise {
     let attempts: Vec<Promise> = records
         .into_iter()
         .filter(|(_, r)| r.is_due(now, mode == Mode::Forced))
-        .map(|(id, _)| {
+        .map(|(id, record)| {
             if mode == Mode::Leaving {
-                let pending = start(&id, None);
+                let turn = Turn {
+                    accepted_at: None,
+                    held: true,
+                };
+                let pending = start(&id, turn);
                 return promise(async move { Ok(delivered(&id, pending).await) });
             }
             let key = id.clone();
-            let task: locks::Task = Box::new(move |at| {
-                let pending = start(&id, at);
+            let task: locks::Task = Box::new(move |turn| {
+                let pending = start(&id, turn);
                 Box::pin(async move { Ok(delivered(&id, pending).await) })
             });
-            locks::guarded(&key, task)
+            locks::guarded(&key, lease_ms(record.timeout_ms), task)
         })
         .collect();
     promise(async move {

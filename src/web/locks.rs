@@ -14,18 +14,31 @@ use super::{accepted, promise, Job};
 #[wasm_bindgen(module = "/src/web/locks.js")]
 extern "C" {
     #[wasm_bindgen(catch)]
-    fn request(name: &str, task: &JsValue) -> Result<Promise, JsValue>;
+    fn request(name: &str, lease_ms: f64, task: &JsValue) -> Result<Promise, JsValue>;
 }
 
-/// An attempt: called with when IndexedDB says the tracking was accepted
-/// (if it does), it starts at once (its request leaves during the call)
-/// and gives the job that resolves the caller's Promise.
-pub type Task = Box<dyn FnOnce(Option<i64>) -> Job>;
+/// What an attempt finds when its turn comes.
+#[derive(Clone, Copy)]
+pub struct Turn {
+    /// When IndexedDB says the tracking was accepted, if it does.
+    pub accepted_at: Option<i64>,
+    /// False when another tab's attempt holds the tracking's lease (where
+    /// there are no Web Locks): nothing to send.
+    pub held: bool,
+}
 
-/// Runs `task` under the tracking's lock. Where there are no Web Locks,
-/// at once, in the caller's task, without IndexedDB's word; when the lock
-/// request is refused (an opaque origin, a sandboxed frame), once refused.
-pub fn guarded(id: &str, task: Task) -> Promise {
+/// An attempt: called when its turn comes, it starts at once (its request
+/// leaves during the call) and gives the job that resolves the caller's
+/// Promise.
+pub type Task = Box<dyn FnOnce(Turn) -> Job>;
+
+/// Runs `task` under the tracking's lock, with IndexedDB's word. Where
+/// the browser has no Web Locks, the lock is a lease of `lease_ms` in
+/// IndexedDB (`locks.js`), and a task whose lease another tab holds runs
+/// with nothing to send. Where there is no page (Node), at once; when the
+/// lock request is refused (an opaque origin, a sandboxed frame), once
+/// refused, without IndexedDB's word.
+pub fn guarded(id: &str, lease_ms: i64, task: Task) -> Promise {
     // Whoever takes the task runs it: the lock's callback, or this
     // function when the lock never came.
     let task = Rc::new(RefCell::new(Some(task)));
@@ -35,8 +48,12 @@ pub fn guarded(id: &str, task: Task) -> Promise {
         promise(async move {
             let task = held.borrow_mut().take();
             if let Some(task) = task {
-                let at = accepted::accepted_at(&key).await;
-                let done = task(at).await;
+                let accepted_at = accepted::accepted_at(&key).await;
+                let done = task(Turn {
+                    accepted_at,
+                    held: true,
+                })
+                .await;
                 *slot.borrow_mut() = Some(done);
             }
             Ok(JsValue::UNDEFINED)
@@ -44,19 +61,33 @@ pub fn guarded(id: &str, task: Task) -> Promise {
     });
     let unlocked = |task: &Rc<RefCell<Option<Task>>>| {
         let task = task.borrow_mut().take();
-        task.map(|task| task(None))
+        task.map(|task| {
+            task(Turn {
+                accepted_at: None,
+                held: true,
+            })
+        })
     };
-    match request(&["onramp-pixel:", id].concat(), callback.as_ref()) {
+    match request(&["onramp-pixel:", id].concat(), lease_ms as f64, callback.as_ref()) {
         Ok(locked) => promise(async move {
-            let _ = JsFuture::from(locked).await;
+            let locked = JsFuture::from(locked).await;
             drop(callback);
             let done = outcome.borrow_mut().take();
-            match done {
-                Some(done) => done,
-                None => match unlocked(&task) {
-                    Some(job) => job.await,
-                    None => Ok(JsValue::UNDEFINED),
-                },
+            if let Some(done) = done {
+                return done;
+            }
+            // Another tab holds the lease: nothing to send here.
+            let held = !matches!(locked, Ok(ref v) if v.as_bool() == Some(false));
+            let task = task.borrow_mut().take();
+            match task {
+                Some(task) => {
+                    task(Turn {
+                        accepted_at: None,
+                        held,
+                    })
+                    .await
+                }
+                None => Ok(JsValue::UNDEFINED),
             }
         }),
         Err(_) => {

@@ -318,3 +318,24 @@ test('a chain of pages with the pixel: no page resends an attempt still in fligh
   assert.equal((await attempts(id)).length, 1, 'one attempt, in flight until its lease ends');
   await context.close();
 });
+
+test('without Web Locks, two tabs calling the same 10 trackings at once: each sent once (a lease in IndexedDB)', async () => {
+  const prefix = uniqueId('no-locks-tabs');
+  const ids = [...Array(10).keys()].map((i) => `${prefix}-${i}`);
+  const context = await browser.newContext();
+  await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
+  const tabs = [await context.newPage(), await context.newPage()];
+  for (const tab of tabs) {
+    await tab.goto(`${pages.origin}/queue.html`);
+    await tab.evaluate(() => onramp('configure', {}));
+  }
+  const call = (tab) =>
+    tab.evaluate((ids) => Promise.all(ids.map((customerId) => onramp('createSaasTracking', { serviceName: 'svc', customerId }))), ids);
+  await Promise.all(tabs.map(call));
+  for (const id of ids) assert.equal((await sandbox.waitFor(id)).length, 1, id);
+  // Whatever either tab's timer would retry has had its time.
+  await tabs[0].waitForTimeout(1_500);
+  const posts = (await sandbox.attempts()).filter((a) => a.customerId.startsWith(prefix));
+  await context.close();
+  assert.equal(posts.length, ids.length, 'one POST per tracking');
+});
