@@ -17,7 +17,7 @@ pub const TTL_MS: i64 = 7 * 24 * 3_600_000;
 pub const MAX_SENT: usize = 1_000;
 /// The longest an attempt holds its lease: the longest timeout and the
 /// slack.
-const MAX_LEASE_MS: i64 = crate::options::MAX_TIMEOUT_MS as i64 + crate::steps::LEASE_SLACK_MS;
+const MAX_LEASE_MS: i64 = crate::steps::lease_ms(crate::options::MAX_TIMEOUT_MS);
 /// The longest wait the pixel sets before a retry (`Retry-After`'s cap;
 /// the backoff's is shorter).
 const MAX_WAIT_MS: i64 = crate::retry::MAX_RETRY_AFTER_MS as i64;

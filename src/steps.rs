@@ -12,6 +12,11 @@ use crate::time::Timestamp;
 /// How much longer than its timeout an attempt holds its lease.
 pub const LEASE_SLACK_MS: i64 = 2_000;
 
+/// How long an attempt of this timeout holds the tracking: its lease.
+pub const fn lease_ms(timeout_ms: u32) -> i64 {
+    timeout_ms as i64 + LEASE_SLACK_MS
+}
+
 /// Where a new call stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Admission {
@@ -64,9 +69,7 @@ pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>) ->
     if record.in_flight(now) {
         return Claim::Busy;
     }
-    record.lease_ms = now
-        .saturating_add(i64::from(record.timeout_ms))
-        .saturating_add(LEASE_SLACK_MS);
+    record.lease_ms = now.saturating_add(lease_ms(record.timeout_ms));
     Claim::Go
 }
 

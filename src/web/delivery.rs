@@ -141,7 +141,7 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
     let outbound = DEFAULTS.with_borrow(|d| Outbound::prepare(d.under(input), now))?;
     schedule::listen();
     let tracking = to_js(&outbound.tracking);
-    let plan = Plan {
+    let mut plan = Plan {
         body: storage::stringify(&tracking),
         id: outbound.id,
         url: outbound.url,
@@ -151,7 +151,6 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
         persisted: true,
     };
     let now = now.as_millis();
-    let mut plan = plan;
     let existing = storage::load(&plan.id);
     Ok(match steps::admit(existing.as_ref(), now) {
         Admission::AlreadySent => resolved(&CallResult::unsent(plan.tracking, true)),
@@ -173,7 +172,7 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
                 beacon(plan)
             } else {
                 let id = plan.id.clone();
-                let lease = lease_ms(plan.timeout_ms);
+                let lease = steps::lease_ms(plan.timeout_ms);
                 locks::guarded(&id, lease, Box::new(|turn| attempt(plan, turn)))
             }
         }
@@ -353,11 +352,6 @@ fn start(id: &str, turn: Turn) -> Result<Promise, Claim> {
     transport::post(&record.url, &record.body, record.timeout_ms).ok_or(Claim::Go)
 }
 
-/// How long an attempt of this timeout holds the tracking (its lease).
-fn lease_ms(timeout_ms: u32) -> i64 {
-    i64::from(timeout_ms) + steps::LEASE_SLACK_MS
-}
-
 /// Whether a flush's attempt got the tracking accepted.
 async fn delivered(id: &str, pending: Result<Promise, Claim>) -> JsValue {
     match pending {
@@ -385,11 +379,7 @@ pub fn send(mode: Mode) -> Promise {
         .filter(|(_, r)| r.is_due(now, mode == Mode::Forced))
         .map(|(id, record)| {
             if mode == Mode::Leaving {
-                let turn = Turn {
-                    accepted_at: None,
-                    held: true,
-                };
-                let pending = start(&id, turn);
+                let pending = start(&id, Turn::UNLOCKED);
                 return promise(async move { Ok(delivered(&id, pending).await) });
             }
             let key = id.clone();
@@ -397,7 +387,7 @@ pub fn send(mode: Mode) -> Promise {
                 let pending = start(&id, turn);
                 Box::pin(async move { Ok(delivered(&id, pending).await) })
             });
-            locks::guarded(&key, lease_ms(record.timeout_ms), task)
+            locks::guarded(&key, steps::lease_ms(record.timeout_ms), task)
         })
         .collect();
     promise(async move {

@@ -32,6 +32,15 @@ pub struct Turn {
 /// Promise.
 pub type Task = Box<dyn FnOnce(Turn) -> Job>;
 
+impl Turn {
+    /// A turn without the lock's (and IndexedDB's) word: where there is no
+    /// page, when the lock request is refused, when the page is leaving.
+    pub const UNLOCKED: Turn = Turn {
+        accepted_at: None,
+        held: true,
+    };
+}
+
 /// Runs `task` under the tracking's lock, with IndexedDB's word. Where
 /// the browser has no Web Locks, the lock is a lease of `lease_ms` in
 /// IndexedDB (`locks.js`), and a task whose lease another tab holds runs
@@ -59,15 +68,6 @@ pub fn guarded(id: &str, lease_ms: i64, task: Task) -> Promise {
             Ok(JsValue::UNDEFINED)
         })
     });
-    let unlocked = |task: &Rc<RefCell<Option<Task>>>| {
-        let task = task.borrow_mut().take();
-        task.map(|task| {
-            task(Turn {
-                accepted_at: None,
-                held: true,
-            })
-        })
-    };
     match request(&["onramp-pixel:", id].concat(), lease_ms as f64, callback.as_ref()) {
         Ok(locked) => promise(async move {
             let locked = JsFuture::from(locked).await;
@@ -80,19 +80,14 @@ pub fn guarded(id: &str, lease_ms: i64, task: Task) -> Promise {
             let held = !matches!(locked, Ok(ref v) if v.as_bool() == Some(false));
             let task = task.borrow_mut().take();
             match task {
-                Some(task) => {
-                    task(Turn {
-                        accepted_at: None,
-                        held,
-                    })
-                    .await
-                }
+                Some(task) => task(Turn { held, ..Turn::UNLOCKED }).await,
                 None => Ok(JsValue::UNDEFINED),
             }
         }),
         Err(_) => {
             drop(callback);
-            match unlocked(&task) {
+            let task = task.borrow_mut().take();
+            match task.map(|task| task(Turn::UNLOCKED)) {
                 Some(job) => wasm_bindgen_futures::future_to_promise(job),
                 None => Promise::resolve(&JsValue::UNDEFINED),
             }

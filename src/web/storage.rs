@@ -32,7 +32,7 @@ fn key(id: &str) -> String {
 }
 
 fn encode(record: &Record) -> Option<String> {
-    JSON::stringify(&to_js(record)).ok()?.as_string()
+    Some(stringify(&to_js(record))).filter(|text| !text.is_empty())
 }
 
 /// Reads a stored record; `None` when it is damaged. Its fields are read
