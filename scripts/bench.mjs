@@ -20,7 +20,7 @@ import http from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { launchBrowser, startSandbox } from '../tests/e2e/helpers.mjs';
 import { PEERS, handleCollector } from './bench/peers.mjs';
-import { measureShipped, root, sizeOf } from './sizes.mjs';
+import { measureShipped, root, sizeOf, stubLine } from './sizes.mjs';
 
 const LOADS = Number(process.env.BENCH_LOADS || 30);
 const NAVIGATIONS = Number(process.env.BENCH_NAVIGATIONS || 50);
@@ -28,7 +28,7 @@ const NAVIGATIONS = Number(process.env.BENCH_NAVIGATIONS || 50);
 /** How long a peer's event request may take to appear before the bench fails. */
 const PEER_EVENT_TIMEOUT_MS = 10_000;
 
-const stub = "<script>window.onramp=window.onramp||function(){(onramp.q=onramp.q||[]).push(arguments)};</script>";
+const stub = stubLine();
 const head = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">';
 
 function pages(collector) {

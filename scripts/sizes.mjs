@@ -15,7 +15,7 @@ export const NPM = ['index.js', 'onramp_pixel_bg.wasm'];
 /** The stub line providers paste, exactly as the README shows it. */
 export function stubLine() {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const line = readme.split('\n').find((l) => l.startsWith('<script>window.onramp='));
+  const line = readme.split('\n').find((l) => l.startsWith('<script>window.onramp'));
   if (!line) throw new Error('README.md has no stub line');
   return line;
 }

@@ -11,8 +11,12 @@ import { configure, createSaasTracking, flush, init } from './index.js';
   const script = d.currentScript;
   const base = (script && script.src) || d.baseURI;
   const data = (script && script.dataset) || {};
-  let queued = (stub && stub.q) || [];
-  let waiting = [];
+  // Calls wait in the stub's own queue until the wasm is ready, so that the
+  // stub can still send them if the page is left before that.
+  const queued = (stub && stub.q) || [];
+  const waiting = new Map();
+  // The stub's sender, listening to beforeunload while calls wait.
+  const leave = stub && stub.f;
   let ready = false;
   let failure = null;
   const noop = () => {};
@@ -37,17 +41,25 @@ import { configure, createSaasTracking, flush, init } from './index.js';
 
   function onramp(...args) {
     if (ready || failure) return run(args);
-    const promise = new Promise((resolve, reject) => waiting.push([args, resolve, reject]));
+    queued.push(args);
+    if (leave) w.addEventListener('beforeunload', leave);
+    const promise = new Promise((resolve, reject) => waiting.set(args, [resolve, reject]));
     promise.catch(noop);
     return promise;
   }
   onramp.loaded = true;
   w.onramp = onramp;
 
+  // In order; a call the stub already sent as the page was left is gone
+  // from the queue.
   function replay() {
-    for (const args of queued) run(args);
-    for (const [args, resolve, reject] of waiting) run(args).then(resolve, reject);
-    queued = waiting = [];
+    for (const args of queued.splice(0)) {
+      const promise = run(args);
+      const settle = waiting.get(args);
+      if (settle) promise.then(...settle);
+    }
+    waiting.clear();
+    if (leave) w.removeEventListener('beforeunload', leave);
   }
 
   // The build writes the wasm's SHA-384 here: a .wasm that does not match it

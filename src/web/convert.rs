@@ -94,7 +94,112 @@ const SERIALIZER: serde_wasm_bindgen::Serializer =
 
 /// A Rust value as a JS value, through serde-wasm-bindgen.
 pub fn to_js<T: Serialize>(value: &T) -> JsValue {
-    value.serialize(&SERIALIZER).unwrap_or(JsValue::NULL)
+    value.serialize(Objects).unwrap_or(JsValue::NULL)
+}
+
+type Ser = &'static serde_wasm_bindgen::Serializer;
+type SerError = serde_wasm_bindgen::Error;
+
+/// serde-wasm-bindgen, except that a struct's fields are set on a plain
+/// object here. Its own struct serializer makes each field name's JS
+/// string through a cache (a `HashMap` keyed by the name's address), which
+/// costs the shipped wasm 1.7 KB gzip, measured. The pixel's structs hold no
+/// structs (a nested one would bring the cache back, and the size budget
+/// would say so), so this is done at the top only; every field's value, and
+/// everything else, is serde-wasm-bindgen's own.
+struct Objects;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A plain object being filled.
+    type Plain;
+    /// `object[key] = value` on a plain object (never throws).
+    #[wasm_bindgen(method, indexing_setter)]
+    fn set(this: &Plain, key: &str, value: JsValue);
+}
+
+/// A struct's fields, set on a plain object.
+struct Fields(Plain);
+
+impl serde::ser::SerializeStruct for Fields {
+    type Ok = JsValue;
+    type Error = SerError;
+
+    fn serialize_field<T: ?Sized + Serialize>(&mut self, key: &'static str, value: &T) -> Result<(), SerError> {
+        self.0.set(key, value.serialize(&SERIALIZER)?);
+        Ok(())
+    }
+
+    fn end(self) -> Result<JsValue, SerError> {
+        Ok(self.0.into())
+    }
+}
+
+/// Methods handed to serde-wasm-bindgen as they are.
+macro_rules! forward {
+    ($($method:ident($($arg:ident: $ty:ty),*) -> $ok:ty;)*) => {
+        $(fn $method(self, $($arg: $ty),*) -> Result<$ok, SerError> {
+            serde::Serializer::$method(&SERIALIZER, $($arg),*)
+        })*
+    };
+}
+
+/// Generic methods handed to serde-wasm-bindgen as they are.
+macro_rules! forward_generic {
+    ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $method<T: ?Sized + Serialize>(self, $($arg: $ty,)* value: &T) -> Result<JsValue, SerError> {
+            serde::Serializer::$method(&SERIALIZER, $($arg,)* value)
+        })*
+    };
+}
+
+impl serde::Serializer for Objects {
+    type Ok = JsValue;
+    type Error = SerError;
+    type SerializeSeq = <Ser as serde::Serializer>::SerializeSeq;
+    type SerializeTuple = <Ser as serde::Serializer>::SerializeTuple;
+    type SerializeTupleStruct = <Ser as serde::Serializer>::SerializeTupleStruct;
+    type SerializeTupleVariant = <Ser as serde::Serializer>::SerializeTupleVariant;
+    type SerializeMap = <Ser as serde::Serializer>::SerializeMap;
+    type SerializeStruct = Fields;
+    type SerializeStructVariant = <Ser as serde::Serializer>::SerializeStructVariant;
+
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Fields, SerError> {
+        Ok(Fields(Object::new().unchecked_into()))
+    }
+
+    forward! {
+        serialize_bool(v: bool) -> JsValue;
+        serialize_i8(v: i8) -> JsValue;
+        serialize_i16(v: i16) -> JsValue;
+        serialize_i32(v: i32) -> JsValue;
+        serialize_i64(v: i64) -> JsValue;
+        serialize_u8(v: u8) -> JsValue;
+        serialize_u16(v: u16) -> JsValue;
+        serialize_u32(v: u32) -> JsValue;
+        serialize_u64(v: u64) -> JsValue;
+        serialize_f32(v: f32) -> JsValue;
+        serialize_f64(v: f64) -> JsValue;
+        serialize_char(v: char) -> JsValue;
+        serialize_str(v: &str) -> JsValue;
+        serialize_bytes(v: &[u8]) -> JsValue;
+        serialize_none() -> JsValue;
+        serialize_unit() -> JsValue;
+        serialize_unit_struct(name: &'static str) -> JsValue;
+        serialize_unit_variant(name: &'static str, index: u32, variant: &'static str) -> JsValue;
+        serialize_seq(len: Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(len: usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(name: &'static str, len: usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeTupleVariant;
+        serialize_map(len: Option<usize>) -> Self::SerializeMap;
+        serialize_struct_variant(name: &'static str, index: u32, variant: &'static str, len: usize) -> Self::SerializeStructVariant;
+    }
+
+    forward_generic! {
+        serialize_some();
+        serialize_newtype_struct(name: &'static str);
+        serialize_newtype_variant(name: &'static str, index: u32, variant: &'static str);
+    }
 }
 
 /// The collector's answer (HTTP status and body), when there is one.

@@ -34,16 +34,12 @@ struct Init<'a> {
     mode: &'static str,
     credentials: &'static str,
     keepalive: bool,
+    /// `[["Content-Type", "application/json"]]`: a sequence of pairs,
+    /// not a nested struct (see `convert::to_js`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    headers: Option<Json>,
+    headers: Option<[[&'static str; 2]; 1]>,
     #[serde(with = "serde_wasm_bindgen::preserve")]
     signal: JsValue,
-}
-
-#[derive(Serialize)]
-struct Json {
-    #[serde(rename = "Content-Type")]
-    content_type: &'static str,
 }
 
 /// A keepalive POST without cookies (`mode` "cors" with the JSON body and
@@ -56,9 +52,7 @@ fn keepalive(url: &str, body: &str, timeout_ms: Option<u32>) -> Option<Promise> 
         mode: if timeout_ms.is_some() { "cors" } else { "no-cors" },
         credentials: "omit",
         keepalive: true,
-        headers: timeout_ms.map(|_| Json {
-            content_type: "application/json",
-        }),
+        headers: timeout_ms.map(|_| [["Content-Type", "application/json"]]),
         signal: timeout_ms
             .and_then(|ms| timeout_signal(ms).ok())
             .map_or(JsValue::UNDEFINED, JsValue::from),

@@ -86,13 +86,18 @@ export async function listen(server) {
  * replaced) and the built package under /pkg/ on its own loopback origin, as
  * a provider's site would; /tampered/ serves the package with one byte of the
  * wasm changed, /untyped/ serves it with the wasm as
- * application/octet-stream, /csp-no-wasm.html is csp.html without
- * 'wasm-unsafe-eval'.
+ * application/octet-stream, /late-loader/ serves loader.js and /late-wasm/
+ * the .wasm 3 s late (a slow network), /csp-no-wasm.html is csp.html
+ * without 'wasm-unsafe-eval'. In a page, {{LOADER_SRC}} is the collector's
+ * loader.js, or /X/loader.js for `?loader=X` (one of the prefixes above).
  */
 export async function startPageServer(collector) {
   const server = http.createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const packaged = path.match(/^\/(pkg|tampered|untyped)\/(.*)$/);
+    const url = new URL(req.url, 'http://x');
+    const path = normalize(decodeURIComponent(url.pathname));
+    const packaged = path.match(/^\/(pkg|tampered|untyped|late-loader|late-wasm)\/(.*)$/);
+    const late = { 'late-loader': '.js', 'late-wasm': '.wasm' }[packaged?.[1]];
+    if (late && extname(path) === late) await new Promise((r) => setTimeout(r, 3000));
     const wasmless = path === '/csp-no-wasm.html';
     const page = wasmless ? '/csp.html' : path;
     const file = packaged ? join(root, 'dist', packaged[2]) : join(root, 'tests/e2e/pages', page);
@@ -100,7 +105,13 @@ export async function startPageServer(collector) {
       let body = await readFile(file);
       if (extname(file) === '.html') {
         const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'))['loader.js'];
-        body = body.toString().replaceAll('{{COLLECTOR}}', collector).replaceAll('{{LOADER_INTEGRITY}}', integrity);
+        const loader = url.searchParams.get('loader');
+        const loaderSrc = loader && /^[a-z-]+$/.test(loader) ? `/${loader}/loader.js` : `${collector}/loader.js`;
+        body = body
+          .toString()
+          .replaceAll('{{LOADER_SRC}}', loaderSrc)
+          .replaceAll('{{COLLECTOR}}', collector)
+          .replaceAll('{{LOADER_INTEGRITY}}', integrity);
         if (wasmless) body = body.replace(" 'wasm-unsafe-eval'", '');
       }
       if (packaged?.[1] === 'tampered' && extname(file) === '.wasm') {

@@ -25,9 +25,11 @@ async function readySnippetPage(query = '') {
 
 test('the pages under test and the demo use the stub line the README tells providers to paste', async () => {
   const readme = await readFile(join(root, 'README.md'), 'utf8');
-  const stub = readme.split('\n').find((line) => line.startsWith('<script>window.onramp='));
+  const stub = readme.split('\n').find((line) => line.startsWith('<script>window.onramp'));
   assert.ok(stub, 'the README shows the stub');
-  for (const page of ['tests/e2e/pages/snippet.html', 'tests/e2e/pages/twice.html', 'www/demo.html']) {
+  const built = await readFile(join(root, 'dist/stub.js'), 'utf8');
+  assert.equal(stub, `<script>${built}</script>`, 'the README shows www/stub.js as the build minifies it');
+  for (const page of ['tests/e2e/pages/snippet.html', 'tests/e2e/pages/twice.html', 'tests/e2e/pages/leave.html', 'www/demo.html']) {
     assert.ok((await readFile(join(root, page), 'utf8')).includes(stub), page);
   }
 });

@@ -53,6 +53,23 @@ for (const engine of ['firefox', 'webkit']) {
         assert.equal(stored[0].partnerKey, 'pk_snippet');
       });
 
+      await t.test('the loader 3 s late, the page left as it loads: the stub sends the call as it goes, once', async () => {
+        const id = uniqueId(`smoke-${engine}-leave`);
+        try {
+          await browser.navigate(`${pages.origin}/leave.html?id=${id}&loader=late-loader&after=0`);
+        } catch (e) {
+          // The redirect may come before the driver has seen the page load.
+          if (e.webdriverError === 'javascript error') throw e;
+        }
+        const until = Date.now() + 10_000;
+        while (!(await browser.currentUrl()).endsWith('/next.html') && Date.now() < until) await sleep(50);
+        const stored = await sandbox.waitFor(id);
+        assert.equal(stored.length, 1, 'stored once');
+        assert.equal(stored[0].partnerKey, 'pk_leave');
+        await sleep(500);
+        assert.equal((await sandbox.find(id))[0].deliveries, 1, 'delivered once');
+      });
+
       await t.test('a bad date is rejected with code and field, and nothing is sent', async () => {
         await openSnippetPage(browser, pages);
         const before = (await sandbox.attempts()).length;

@@ -1,0 +1,65 @@
+/* The queue stub, pasted inline before the loader: the README's first
+   snippet line is this file as `npm run build` minifies it (dist/stub.js;
+   a test checks that they match).
+
+   It keeps each call in `onramp.q` until the loader hands it to the wasm.
+   When the page is left before that (a confirmation page that redirects at
+   once), it sends each tracking call still waiting as the page goes: one
+   keepalive request, which outlives the page. Like a beacon, a request it
+   started counts as delivered: the call is gone from the queue, so neither
+   the loader nor a page restored from the back/forward cache sends it
+   again.
+
+   It does not check the call's values: the collector does. It lays the
+   call's options over the loader tag's data-* attributes and the queued
+   configure() calls, as the loader would, and sends the collector's four
+   fields as given (a Date or epoch ms as ISO 8601, the time of leaving when
+   purchasedAt is omitted). It sends only to a base URL the pixel would
+   send to (https, or http on a loopback host), without credentials, as a
+   simple text/plain request (no preflight). Nothing in it can throw into
+   the page; its syntax is ES2018. */
+window.onramp ||
+  ((w, o, k, f) => {
+    // Sends what is still waiting; `pagehide` always calls it, and
+    // `beforeunload` while calls wait: WebKit fires no `pagehide` for a page
+    // left before its load event (measured in WebKitGTK 2.50), and the
+    // listener goes once the loader has taken the calls (a `beforeunload`
+    // listener can keep a page out of the back/forward cache).
+    f = () => {
+      let c = { ...(document.querySelector('[data-base-url]') || {}).dataset },
+        a,
+        b,
+        p;
+      for (; (a = o.q.shift()); )
+        try {
+          b = a[1];
+          // The positional form: (partnerKey, serviceName, customerId, purchasedAt).
+          b = b && b.trim ? Object.fromEntries(k.map((n, i) => [n, a[i + 1]])) : b;
+          a[0] == 'configure'
+            ? Object.assign(c, b)
+            : a[0] == 'createSaasTracking' &&
+              /^https:|^http:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test((b = { ...c, ...b }).baseUrl + '/') &&
+              fetch(b.baseUrl.replace(/\/*$/, '/api/SaasTrackings'), {
+                method: 'POST',
+                keepalive: !0,
+                mode: 'no-cors',
+                credentials: 'omit',
+                body: JSON.stringify(
+                  {
+                    ...b,
+                    // Omitted, or the positional form's callback: now.
+                    purchasedAt: (p = b.purchasedAt) == null || p.call ? new Date() : p.toFixed ? new Date(p) : p,
+                  },
+                  k,
+                ),
+              });
+        } catch (e) {}
+    };
+    o = w.onramp = function () {
+      o.q.push(arguments);
+      w.addEventListener('beforeunload', f);
+    };
+    o.q = [];
+    o.f = f;
+    w.addEventListener('pagehide', f);
+  })(window, 0, ['partnerKey', 'serviceName', 'customerId', 'purchasedAt']);
