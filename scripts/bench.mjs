@@ -29,6 +29,7 @@ const NAVIGATIONS = Number(process.env.BENCH_NAVIGATIONS || 50);
 const PEER_EVENT_TIMEOUT_MS = 10_000;
 
 const stub = stubLine();
+const wasmIntegrity = JSON.parse(readFileSync(join(root, 'dist/integrity.json'), 'utf8'))['onramp_pixel_bg.wasm'];
 const head = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">';
 
 function pages(collector) {
@@ -38,7 +39,8 @@ function pages(collector) {
     '/blank.html': `${head}</head><body>blank</body></html>`,
     '/next.html': `${head}</head><body>next</body></html>`,
     // Our pixel as a provider pastes it; the call is made as the page loads.
-    '/ours.html': `${head}${stub}<script async src="/pkg/loader.js" data-base-url="${collector}" data-partner-key="pk_bench"></script>
+    '/ours.html': `${head}${stub}<link rel="preload" href="/pkg/onramp_pixel_bg.wasm" as="fetch" crossorigin="anonymous" integrity="${wasmIntegrity}">
+<script async src="/pkg/loader.js" data-base-url="${collector}" data-partner-key="pk_bench"></script>
 </head><body><script>
   var id = new URLSearchParams(location.search).get('id') || 'bench-' + Math.random();
   onramp('createSaasTracking', { serviceName: 'bench', customerId: id }, function () { window.done = true; });

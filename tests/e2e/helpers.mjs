@@ -82,8 +82,8 @@ export async function listen(server) {
 }
 
 /**
- * Serves tests/e2e/pages/ (with {{COLLECTOR}} and {{LOADER_INTEGRITY}}
- * replaced) and the built package under /pkg/ on its own loopback origin, as
+ * Serves tests/e2e/pages/ (with {{COLLECTOR}}, {{LOADER_INTEGRITY}} and
+ * {{WASM_INTEGRITY}} replaced) and the built package under /pkg/ on its own loopback origin, as
  * a provider's site would; /tampered/ serves the package with one byte of the
  * wasm changed, /untyped/ serves it with the wasm as
  * application/octet-stream, /late-loader/ serves loader.js and /late-wasm/
@@ -104,14 +104,16 @@ export async function startPageServer(collector) {
     try {
       let body = await readFile(file);
       if (extname(file) === '.html') {
-        const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'))['loader.js'];
+        const integrities = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'));
+        const integrity = integrities['loader.js'];
         const loader = url.searchParams.get('loader');
         const loaderSrc = loader && /^[a-z-]+$/.test(loader) ? `/${loader}/loader.js` : `${collector}/loader.js`;
         body = body
           .toString()
           .replaceAll('{{LOADER_SRC}}', loaderSrc)
           .replaceAll('{{COLLECTOR}}', collector)
-          .replaceAll('{{LOADER_INTEGRITY}}', integrity);
+          .replaceAll('{{LOADER_INTEGRITY}}', integrity)
+          .replaceAll('{{WASM_INTEGRITY}}', integrities['onramp_pixel_bg.wasm']);
         if (wasmless) body = body.replace(" 'wasm-unsafe-eval'", '');
       }
       if (packaged?.[1] === 'tampered' && extname(file) === '.wasm') {

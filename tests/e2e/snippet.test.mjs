@@ -34,6 +34,23 @@ test('the pages under test and the demo use the stub line the README tells provi
   }
 });
 
+test("the README's preload line: the loader takes the preloaded .wasm, so the page requests it once", async () => {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  assert.match(readme, /<link rel="preload" href="https:\/\/YOUR-CDN\/onramp-pixel\/onramp_pixel_bg\.wasm" as="fetch"\n\s+integrity="sha384-…" crossorigin="anonymous">/);
+  const page = await readFile(join(root, 'tests/e2e/pages/snippet.html'), 'utf8');
+  assert.ok(page.includes('<link rel="preload" href="{{COLLECTOR}}/onramp_pixel_bg.wasm" as="fetch" integrity="{{WASM_INTEGRITY}}" crossorigin="anonymous">'));
+  const { context, page: tab, problems } = await readySnippetPage();
+  try {
+    const requests = await tab.evaluate(() =>
+      performance.getEntriesByType('resource').filter((e) => e.name.endsWith('/onramp_pixel_bg.wasm')).length,
+    );
+    assert.equal(requests, 1, 'one request for the .wasm');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('the page and the collector are on different origins', () => {
   assert.notEqual(new URL(pages.origin).origin, new URL(sandbox.origin).origin);
 });
