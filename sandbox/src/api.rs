@@ -1,20 +1,20 @@
 //! The OnRamp API (`POST` and `GET /api/SaasTrackings`) and the sandbox's
 //! control API under `/_sandbox/` (faults, reset, rejected submissions,
-//! attempts).
+//! attempts, and the state and change events of the test-events page).
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use onramp_pixel::time::Timestamp;
 use onramp_pixel::Error;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::faults::{self, Faults};
 use crate::store::Store;
@@ -29,6 +29,8 @@ pub struct App {
     pub faults: Mutex<Faults>,
     pub rejected: Mutex<Vec<Rejected>>,
     pub attempts: Mutex<Vec<Attempt>>,
+    /// Counts changes, for the test-events page's live updates.
+    pub changes: watch::Sender<u64>,
 }
 
 /// The body of every error answer: `{"error":{"code","field","message"}}`.
@@ -47,7 +49,7 @@ pub struct Problem {
 }
 
 impl ErrorAnswer {
-    fn new(code: &'static str, field: Option<&str>, message: &str) -> ErrorAnswer {
+    pub fn new(code: &'static str, field: Option<&str>, message: &str) -> ErrorAnswer {
         ErrorAnswer {
             error: Problem {
                 code,
@@ -72,6 +74,8 @@ pub struct Rejected {
     pub received_at: String,
     pub status: u16,
     pub body: String,
+    /// The `Origin` of the request (`null` for a tool without one).
+    pub origin: Option<String>,
 }
 
 /// One POST of a tracking as `GET /_sandbox/attempts` lists it; `status` is
@@ -84,6 +88,8 @@ pub struct Attempt {
     pub customer_id: Value,
     pub status: Option<u16>,
     pub outcome: &'static str,
+    /// The `Origin` of the request (`null` for a tool without one).
+    pub origin: Option<String>,
 }
 
 pub type Shared = Arc<App>;
@@ -99,12 +105,18 @@ impl App {
             faults: Mutex::new(Faults::default()),
             rejected: Mutex::new(Vec::new()),
             attempts: Mutex::new(Vec::new()),
+            changes: watch::Sender::new(0),
         }
+    }
+
+    /// Tells the test-events page that something changed.
+    pub fn changed(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 
 /// A poisoned lock only means another request panicked; the data is still usable.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -135,8 +147,17 @@ fn server_error(err: &rusqlite::Error) -> Response {
 
 /// `POST /api/SaasTrackings`: the body is read as JSON whatever its
 /// Content-Type says (beacons arrive as `text/plain`).
-pub async fn create(State(app): State<Shared>, hangup: Option<Extension<Hangup>>, body: Bytes) -> Response {
+pub async fn create(
+    State(app): State<Shared>,
+    hangup: Option<Extension<Hangup>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let received = now();
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .map(str::to_owned);
     let customer_id = serde_json::from_slice::<Value>(&body)
         .ok()
         .and_then(|v| v.get("customerId").cloned())
@@ -147,14 +168,14 @@ pub async fn create(State(app): State<Shared>, hangup: Option<Extension<Hangup>>
             tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
         }
         if fault.drop {
-            log_attempt(&app, received, customer_id, None, "dropped");
+            log_attempt(&app, received, customer_id, None, "dropped", origin);
             if let Some(Extension(Hangup(notify))) = hangup {
                 notify.notify_one();
             }
             return std::future::pending().await;
         }
         if let Some(status) = fault.status {
-            log_attempt(&app, received, customer_id, Some(status), "fault");
+            log_attempt(&app, received, customer_id, Some(status), "fault", origin);
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             let body = ErrorAnswer::new("sandbox_fault", None, "an injected fault (POST /_sandbox/faults)");
             let mut response = (code, Json(body)).into_response();
@@ -164,12 +185,13 @@ pub async fn create(State(app): State<Shared>, hangup: Option<Extension<Hangup>>
             return response;
         }
     }
-    let response = handle(&app, received, &body);
-    log_attempt(&app, received, customer_id, Some(response.status().as_u16()), "handled");
+    let response = handle(&app, received, &body, origin.as_deref());
+    let status = response.status().as_u16();
+    log_attempt(&app, received, customer_id, Some(status), "handled", origin);
     response
 }
 
-fn handle(app: &App, received: Timestamp, body: &[u8]) -> Response {
+fn handle(app: &App, received: Timestamp, body: &[u8], origin: Option<&str>) -> Response {
     let raw = String::from_utf8_lossy(body);
     let reject = |status: StatusCode, answer: ErrorAnswer| {
         let logged = Rejected {
@@ -177,6 +199,7 @@ fn handle(app: &App, received: Timestamp, body: &[u8]) -> Response {
             received_at: received.to_rfc3339(),
             status: status.as_u16(),
             body: raw.chars().take(2_000).collect(),
+            origin: origin.map(str::to_owned),
         };
         push_limited(&app.rejected, logged);
         (status, Json(answer)).into_response()
@@ -195,21 +218,30 @@ fn handle(app: &App, received: Timestamp, body: &[u8]) -> Response {
         Ok(t) => t,
         Err(e) => return reject(StatusCode::UNPROCESSABLE_ENTITY, ErrorAnswer::invalid(&e)),
     };
-    match lock(&app.store).record(&tracking, &received.to_rfc3339()) {
+    match lock(&app.store).record(&tracking, &received.to_rfc3339(), origin) {
         Ok((stored, true)) => (StatusCode::CREATED, Json(stored)).into_response(),
         Ok((stored, false)) => (StatusCode::OK, Json(stored)).into_response(),
         Err(e) => server_error(&e),
     }
 }
 
-fn log_attempt(app: &App, at: Timestamp, customer_id: Value, status: Option<u16>, outcome: &'static str) {
+fn log_attempt(
+    app: &App,
+    at: Timestamp,
+    customer_id: Value,
+    status: Option<u16>,
+    outcome: &'static str,
+    origin: Option<String>,
+) {
     let entry = Attempt {
         at: at.to_rfc3339(),
         customer_id,
         status,
         outcome,
+        origin,
     };
     push_limited(&app.attempts, entry);
+    app.changed();
 }
 
 /// `GET /api/SaasTrackings`: every stored tracking with `receivedAt` and
@@ -243,7 +275,10 @@ pub async fn add_faults(State(app): State<Shared>, body: Bytes) -> Response {
         Ok(list) => {
             let mut faults = lock(&app.faults);
             faults.add(list);
-            Json(&*faults).into_response()
+            let answer = Json(&*faults).into_response();
+            drop(faults);
+            app.changed();
+            answer
         }
         Err(message) => (
             StatusCode::BAD_REQUEST,
@@ -263,7 +298,9 @@ pub async fn reset(State(app): State<Shared>) -> Response {
     lock(&app.faults).clear();
     lock(&app.rejected).clear();
     lock(&app.attempts).clear();
-    match lock(&app.store).clear() {
+    let cleared = lock(&app.store).clear();
+    app.changed();
+    match cleared {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => server_error(&e),
     }
@@ -277,4 +314,37 @@ pub async fn rejected(State(app): State<Shared>) -> Response {
 /// `GET /_sandbox/attempts`: every POST of a tracking and what it got.
 pub async fn attempts(State(app): State<Shared>) -> Response {
     Json(&*lock(&app.attempts)).into_response()
+}
+
+/// What the test-events page shows, newest first.
+#[derive(Serialize)]
+struct Overview {
+    trackings: Vec<crate::store::Stored>,
+    rejected: Vec<Rejected>,
+    attempts: Vec<Attempt>,
+    faults: Value,
+}
+
+/// `GET /_sandbox/state`: stored trackings, rejected submissions and
+/// attempts (newest first) and the faults still to apply.
+pub async fn state(State(app): State<Shared>) -> Response {
+    let trackings = match lock(&app.store).list() {
+        Ok(mut all) => {
+            all.reverse();
+            all
+        }
+        Err(e) => return server_error(&e),
+    };
+    let mut rejected = lock(&app.rejected).clone();
+    rejected.reverse();
+    let mut attempts = lock(&app.attempts).clone();
+    attempts.reverse();
+    let faults = serde_json::to_value(&*lock(&app.faults)).unwrap_or(Value::Null);
+    Json(Overview {
+        trackings,
+        rejected,
+        attempts,
+        faults,
+    })
+    .into_response()
 }

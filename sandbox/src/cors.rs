@@ -1,64 +1,54 @@
-//! CORS for pages on any origin, credentialed requests and preflights
-//! included: the pixel always runs on the provider's origin, never the
-//! collector's.
+//! CORS through tower-http's `CorsLayer`, by what each part of the sandbox
+//! is for. The pixel runs on the provider's origin, never the collector's,
+//! and sends without credentials, so nothing here allows credentials.
+//!
+//! - The tracking API: any origin may POST a tracking (and preflight it),
+//!   and read the answer with its `Retry-After`; reading the stored
+//!   trackings (`GET`) is for the sandbox's own origins (the demo page).
+//! - Static files (the loader and the wasm, loaded with
+//!   `crossorigin="anonymous"` and Subresource Integrity): any origin.
+//! - `/_sandbox/*`: no CORS headers at all (see `guard`).
+//!
+//! Preflights answer `Access-Control-Allow-Private-Network` only with
+//! `--allow-private-network` (a public page calling the sandbox on the
+//! developer's machine).
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::Response;
+use std::sync::Arc;
+use std::time::Duration;
 
-pub async fn layer(request: Request, next: Next) -> Response {
-    let origin = request.headers().get(header::ORIGIN).cloned();
-    let preflight =
-        request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut response = if preflight {
-        preflight_response(request.headers())
-    } else {
-        next.run(request).await
-    };
-    let headers = response.headers_mut();
-    match origin {
-        // Echoing the origin (not `*`) is what lets credentialed requests,
-        // such as beacons, read through.
-        Some(origin) => {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
-        None => {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-        }
-    }
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    headers.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Retry-After"),
-    );
-    // What the sandbox answers holds what pages sent: never let a browser
-    // sniff it into HTML.
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method};
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+
+use crate::guard::Hosts;
+
+/// Whether the request is (or is the preflight of) a tracking's POST.
+fn posts_a_tracking(parts: &Parts) -> bool {
+    parts.method == Method::POST
+        || (parts.method == Method::OPTIONS
+            && parts
+                .headers
+                .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+                .is_some_and(|m| m.as_bytes() == b"POST"))
 }
 
-fn preflight_response(request: &HeaderMap) -> Response {
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("GET, POST, OPTIONS"),
-    );
-    let allowed = request
-        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-        .cloned()
-        .unwrap_or_else(|| HeaderValue::from_static("Content-Type"));
-    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed);
-    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-    if request.contains_key("access-control-request-private-network") {
-        headers.insert("access-control-allow-private-network", HeaderValue::from_static("true"));
-    }
-    response
+/// The tracking API's CORS.
+pub fn api(hosts: Arc<Hosts>, private_network: bool) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, parts: &Parts| {
+            posts_a_tracking(parts) || origin.to_str().is_ok_and(|o| hosts.own_origin(o))
+        }))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+        .allow_private_network(private_network)
+}
+
+/// The static files' CORS.
+pub fn files(private_network: bool) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_private_network(private_network)
 }

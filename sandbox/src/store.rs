@@ -1,15 +1,20 @@
 //! The sandbox's database: one SQLite table of trackings, unique on the
-//! natural key (partnerKey, serviceName, customerId).
+//! natural key (partnerKey, serviceName, customerId), in write-ahead-log
+//! mode with the log kept small: every statement is stepped to its end (so
+//! each write commits and SQLite's automatic checkpoint runs), the log is
+//! truncated to 4 MB after a checkpoint, and [`Store::close`] checkpoints it
+//! away.
 
 use std::path::Path;
 
 use onramp_pixel::Tracking;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Params};
 use serde::Serialize;
 
-/// A tracking as stored, with when it first arrived and how often it was
-/// sent; it serialises as the API's answer:
-/// `{"id","partnerKey","serviceName","customerId","purchasedAt","receivedAt","deliveries"}`.
+/// A tracking as stored, with when it first arrived, how often it was sent
+/// and the origin of the page that first sent it; it serialises as the
+/// API's answer:
+/// `{"id","partnerKey","serviceName","customerId","purchasedAt","receivedAt","deliveries","origin"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stored {
@@ -18,21 +23,27 @@ pub struct Stored {
     pub tracking: Tracking,
     pub received_at: String,
     pub deliveries: i64,
+    /// The `Origin` of the first request (`null` for a tool without one).
+    pub origin: Option<String>,
 }
 
 pub struct Store {
     db: Connection,
 }
 
-const COLUMNS: &str = "id, partner_key, service_name, customer_id, purchased_at, received_at, deliveries";
+const COLUMNS: &str = "id, partner_key, service_name, customer_id, purchased_at, received_at, deliveries, origin";
+
+/// The most the write-ahead log keeps on disk after a checkpoint.
+const WAL_LIMIT_BYTES: i64 = 4 * 1024 * 1024;
 
 impl Store {
     /// Opens (and creates) the database at `path`; `:memory:` keeps it in memory.
     pub fn open(path: &Path) -> rusqlite::Result<Store> {
         let db = Connection::open(path)?;
-        db.execute_batch(
+        db.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
+             PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};
              CREATE TABLE IF NOT EXISTS trackings (
                  id INTEGER PRIMARY KEY,
                  partner_key TEXT NOT NULL,
@@ -42,43 +53,63 @@ impl Store {
                  received_at TEXT NOT NULL,
                  deliveries INTEGER NOT NULL DEFAULT 1,
                  UNIQUE (partner_key, service_name, customer_id)
-             );",
-        )?;
+             );"
+        ))?;
+        // Databases made before the origin was kept get the column.
+        let has_origin = db
+            .prepare("SELECT 1 FROM pragma_table_info('trackings') WHERE name = 'origin'")?
+            .exists([])?;
+        if !has_origin {
+            db.execute_batch("ALTER TABLE trackings ADD COLUMN origin TEXT")?;
+        }
         Ok(Store { db })
+    }
+
+    /// Runs a query to its end and returns its rows: a statement left
+    /// unfinished would keep its write from committing, and the log from
+    /// being checkpointed.
+    fn rows(&self, sql: &str, params: impl Params) -> rusqlite::Result<Vec<Stored>> {
+        let mut stmt = self.db.prepare_cached(sql)?;
+        let rows = stmt.query_map(params, row_to_stored)?;
+        rows.collect()
     }
 
     /// Stores a tracking once per natural key; a repeat only counts one more
     /// delivery. Returns the stored record and whether it is new.
-    pub fn record(&self, tracking: &Tracking, received_at: &str) -> rusqlite::Result<(Stored, bool)> {
+    pub fn record(
+        &self,
+        tracking: &Tracking,
+        received_at: &str,
+        origin: Option<&str>,
+    ) -> rusqlite::Result<(Stored, bool)> {
         let sql = format!(
-            "INSERT INTO trackings (partner_key, service_name, customer_id, purchased_at, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO trackings (partner_key, service_name, customer_id, purchased_at, received_at, origin)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
              ON CONFLICT (partner_key, service_name, customer_id)
              DO UPDATE SET deliveries = deliveries + 1
              RETURNING {COLUMNS}"
         );
-        let stored = self.db.query_row(
-            &sql,
-            params![
-                tracking.partner_key,
-                tracking.service_name,
-                tracking.customer_id,
-                tracking.purchased_at,
-                received_at
-            ],
-            row_to_stored,
-        )?;
+        let stored = self
+            .rows(
+                &sql,
+                params![
+                    tracking.partner_key,
+                    tracking.service_name,
+                    tracking.customer_id,
+                    tracking.purchased_at,
+                    received_at,
+                    origin
+                ],
+            )?
+            .pop()
+            .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
         let created = stored.deliveries == 1;
         Ok((stored, created))
     }
 
     /// Every stored tracking, oldest first.
     pub fn list(&self) -> rusqlite::Result<Vec<Stored>> {
-        let mut stmt = self
-            .db
-            .prepare(&format!("SELECT {COLUMNS} FROM trackings ORDER BY id"))?;
-        let rows = stmt.query_map([], row_to_stored)?;
-        rows.collect()
+        self.rows(&format!("SELECT {COLUMNS} FROM trackings ORDER BY id"), [])
     }
 
     /// Forgets every tracking.
@@ -96,6 +127,15 @@ impl Store {
             )
             .optional()
     }
+
+    /// Moves the write-ahead log into the database and empties it (on
+    /// shutdown).
+    pub fn close(&self) -> rusqlite::Result<()> {
+        self.db
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .optional()
+            .map(|_| ())
+    }
 }
 
 fn row_to_stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
@@ -109,6 +149,7 @@ fn row_to_stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
         },
         received_at: row.get(5)?,
         deliveries: row.get(6)?,
+        origin: row.get(7)?,
     })
 }
 
@@ -128,14 +169,14 @@ mod tests {
     #[test]
     fn stores_once_and_counts_repeats() -> rusqlite::Result<()> {
         let store = Store::open(Path::new(":memory:"))?;
-        let (first, created) = store.record(&tracking("a"), "2026-11-26T18:43:02.000Z")?;
+        let (first, created) = store.record(&tracking("a"), "2026-11-26T18:43:02.000Z", None)?;
         assert!(created);
         assert_eq!(first.deliveries, 1);
-        let (again, created) = store.record(&tracking("a"), "2026-11-26T18:44:00.000Z")?;
+        let (again, created) = store.record(&tracking("a"), "2026-11-26T18:44:00.000Z", Some("http://b.example"))?;
         assert!(!created);
         assert_eq!((again.id, again.deliveries), (first.id, 2));
         assert_eq!(again.received_at, "2026-11-26T18:43:02.000Z");
-        store.record(&tracking("b"), "2026-11-26T18:45:00.000Z")?;
+        store.record(&tracking("b"), "2026-11-26T18:45:00.000Z", None)?;
         let all = store.list()?;
         assert_eq!(all.len(), 2);
         assert_eq!(store.get(first.id)?.map(|s| s.deliveries), Some(2));
@@ -148,7 +189,7 @@ mod tests {
         std::fs::create_dir_all(&dir).ok();
         let path = dir.join("store.db");
         std::fs::remove_file(&path).ok();
-        Store::open(&path)?.record(&tracking("a"), "2026-11-26T18:43:02.000Z")?;
+        Store::open(&path)?.record(&tracking("a"), "2026-11-26T18:43:02.000Z", None)?;
         let store = Store::open(&path)?;
         assert_eq!(store.list()?.len(), 1);
         std::fs::remove_dir_all(&dir).ok();
@@ -162,11 +203,13 @@ mod tests {
             tracking: tracking("ü-1"),
             received_at: "2026-11-26T18:43:02.000Z".into(),
             deliveries: 2,
+            origin: Some("http://a.example".into()),
         };
         assert_eq!(
             serde_json::to_string(&stored)?,
             "{\"id\":7,\"partnerKey\":\"pk\",\"serviceName\":\"svc\",\"customerId\":\"ü-1\",\
-             \"purchasedAt\":\"2026-11-26T18:43:01.000Z\",\"receivedAt\":\"2026-11-26T18:43:02.000Z\",\"deliveries\":2}"
+             \"purchasedAt\":\"2026-11-26T18:43:01.000Z\",\"receivedAt\":\"2026-11-26T18:43:02.000Z\",\"deliveries\":2,\
+             \"origin\":\"http://a.example\"}"
         );
         Ok(())
     }

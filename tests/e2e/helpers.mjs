@@ -10,11 +10,17 @@ import { chromium } from 'playwright-core';
 export const root = new URL('../../', import.meta.url).pathname;
 const sandboxBin = join(root, 'target/release/onramp-sandbox');
 
-/** Starts the sandbox on a free loopback port, serving dist/ too. */
-export async function startSandbox({ db = ':memory:', port = 0 } = {}) {
-  const child = spawn(sandboxBin, ['--port', String(port), '--db', db, '--static', join(root, 'dist')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** A POST to the sandbox's control API, as a local tool sends it (JSON). */
+export function control(origin, path, body = {}) {
+  return fetch(origin + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** Starts the sandbox on a free loopback port, serving dist/ too (`statics` instead, if given). */
+export async function startSandbox({ db = ':memory:', port = 0, args = [], statics = [join(root, 'dist')], stderr = 'inherit', spawnWith } = {}) {
+  const argv = ['--port', String(port), '--db', db, ...statics.flatMap((dir) => ['--static', dir]), ...args];
+  const child = spawnWith
+    ? spawnWith(sandboxBin, argv)
+    : spawn(sandboxBin, argv, { stdio: ['ignore', 'pipe', stderr] });
   const origin = await new Promise((resolve, reject) => {
     let out = '';
     child.once('error', reject);
@@ -28,13 +34,14 @@ export async function startSandbox({ db = ':memory:', port = 0 } = {}) {
   child.removeAllListeners('exit');
   return {
     origin,
+    child,
     async trackings() {
       const response = await fetch(origin + '/api/SaasTrackings');
       return response.json();
     },
     /** Queues faults (`POST /_sandbox/faults`): statuses, Retry-After, delays, drops. */
     faults(list) {
-      return fetch(origin + '/_sandbox/faults', { method: 'POST', body: JSON.stringify(list) });
+      return control(origin, '/_sandbox/faults', list);
     },
     /** Every POST the sandbox saw, faulted or not (`GET /_sandbox/attempts`). */
     async attempts() {

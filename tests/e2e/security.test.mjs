@@ -125,15 +125,20 @@ test('requests to the collector carry no cookies or credentials, though the brow
   await context.addCookies([{ name: 'session', value: 'secret', url: world.sandbox.origin, sameSite: 'Lax' }]);
   const seen = [];
   const control = [];
-  page.on('request', (request) => {
-    if (!request.url().endsWith('/api/SaasTrackings')) return;
-    (request.method() === 'POST' ? seen : control).push(request.allHeaders());
+  context.on('request', (request) => {
+    if (request.url().endsWith('/api/SaasTrackings?control')) control.push(request.allHeaders());
+    else if (request.url().endsWith('/api/SaasTrackings') && request.method() === 'POST') seen.push(request.allHeaders());
   });
   await page.goto(world.pages.origin + '/snippet.html');
-  await page.evaluate(
-    (collector) => fetch(collector + '/api/SaasTrackings', { credentials: 'include' }).then((r) => r.status),
-    world.sandbox.origin,
-  );
+  // The control: the collector's page in a frame, a request that carries
+  // the site's cookies.
+  await page.evaluate((collector) => {
+    const frame = document.createElement('iframe');
+    frame.src = collector + '/api/SaasTrackings?control';
+    document.body.append(frame);
+  }, world.sandbox.origin);
+  await page.waitForFunction(() => document.querySelector('iframe').contentWindow.length === 0);
+  while (control.length === 0) await new Promise((r) => setTimeout(r, 20));
   const [controlHeaders] = await Promise.all(control);
   assert.match(controlHeaders.cookie ?? '', /session=secret/, 'a credentialed request carries the cookie');
   const id = uniqueId('no-cookies');

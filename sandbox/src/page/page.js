@@ -1,0 +1,105 @@
+// The sandbox's test-events page: what the sandbox received, live. Every
+// value on it comes from pages the sandbox does not know, so it is written
+// with textContent only, never parsed as HTML.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const seen = new Set();
+let first = true;
+
+function cell(row, value, pre) {
+  const td = row.insertCell();
+  if (pre) {
+    const block = document.createElement('pre');
+    block.textContent = value;
+    td.append(block);
+  } else {
+    td.textContent = value == null ? '—' : String(value);
+  }
+}
+
+function fill(id, items, columns, key) {
+  const body = $(id).tBodies[0];
+  body.replaceChildren();
+  for (const item of items) {
+    const row = body.insertRow();
+    for (const [get, pre] of columns) cell(row, get(item), pre);
+    const k = key && key(item);
+    if (k && !first && !seen.has(k)) row.className = 'fresh';
+    if (k) seen.add(k);
+  }
+  const count = $('count-' + id);
+  if (count) count.textContent = '(' + items.length + ')';
+}
+
+const body = (t) =>
+  JSON.stringify({ partnerKey: t.partnerKey, serviceName: t.serviceName, customerId: t.customerId, purchasedAt: t.purchasedAt }, null, 1);
+
+async function refresh() {
+  const response = await fetch('/_sandbox/state', { headers: { accept: 'application/json' } });
+  if (!response.ok) throw new Error('HTTP ' + response.status);
+  const state = await response.json();
+  fill('trackings', state.trackings, [[(t) => t.receivedAt], [body, true], [(t) => t.deliveries], [(t) => t.origin]], (t) => t.id + ':' + t.deliveries);
+  fill('rejected', state.rejected, [
+    [(r) => r.receivedAt],
+    [(r) => r.status],
+    [(r) => r.error.code + (r.error.field ? ' (' + r.error.field + ')' : '') + ': ' + r.error.message],
+    [(r) => r.body, true],
+    [(r) => r.origin],
+  ], (r) => r.receivedAt + r.body);
+  fill('attempts', state.attempts, [
+    [(a) => a.at],
+    [(a) => (a.customerId == null ? null : JSON.stringify(a.customerId))],
+    [(a) => a.status],
+    [(a) => a.outcome],
+    [(a) => a.origin],
+  ]);
+  fill('faults', state.faults, [[(f) => f.status], [(f) => f.retryAfter], [(f) => f.delayMs + ' ms'], [(f) => (f.drop ? 'yes' : 'no')], [(f) => f.times]]);
+  first = false;
+}
+
+let pending = null;
+function update() {
+  pending ||= refresh()
+    .catch((error) => status('down', 'cannot read the sandbox: ' + error.message))
+    .finally(() => (pending = null));
+}
+
+function status(kind, text) {
+  $('status').className = 'status ' + kind;
+  $('status').textContent = text;
+}
+
+function control(path, payload) {
+  return fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) }).then(
+    async (response) => {
+      if (!response.ok) alert((await response.text()) || 'HTTP ' + response.status);
+      update();
+    },
+  );
+}
+
+$('endpoint').textContent = location.origin + '/api/SaasTrackings';
+
+$('reset').addEventListener('click', () => {
+  if (confirm('Forget every stored tracking, rejected submission, attempt and fault?')) control('/_sandbox/reset', {});
+});
+
+$('fault').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const kind = $('fault-kind').value;
+  const fault = { times: Number($('fault-times').value) || 1, delayMs: Number($('fault-delay').value) || 0 };
+  if (kind === 'drop') fault.drop = true;
+  else fault.status = Number(kind);
+  const retry = $('fault-retry').value.trim();
+  if (retry) fault.retryAfter = /^\d+$/.test(retry) ? Number(retry) : retry;
+  control('/_sandbox/faults', [fault]);
+});
+
+// Server-sent events say when something changed; the page then reads the
+// state. EventSource reconnects by itself.
+const events = new EventSource('/_sandbox/events');
+events.addEventListener('change', update);
+events.addEventListener('open', () => status('live', 'live'));
+events.addEventListener('error', () => status('down', 'reconnecting…'));
+update();
