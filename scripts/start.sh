@@ -10,5 +10,6 @@ port="${PORT:-8080}"
 echo
 echo "Demo signup-confirmation page: http://localhost:$port/demo.html"
 echo "(the page is on localhost, the collector on 127.0.0.1: a cross-origin setup like a real provider's)"
+echo "Test events, live: http://127.0.0.1:$port/_sandbox"
 echo
 exec ./target/release/onramp-sandbox --port "$port" --db "${ONRAMP_SANDBOX_DB:-onramp-sandbox.db}" --static dist --static www
