@@ -42,8 +42,13 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   CHROMEDRIVER=/usr/bin/chromedriver \
   cargo test -p onramp-pixel --target wasm32-unknown-unknown
 
+step "the wasm's exports in headless Firefox ESR (wasm-bindgen-test, geckodriver)"
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  GECKODRIVER="$(command -v geckodriver)" \
+  cargo test -p onramp-pixel --target wasm32-unknown-unknown --test browser
+
 step "end to end: snippet, npm entry, CLI and sandbox (Chromium, playwright-core)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs
 
-step "smoke test in Firefox ESR and WebKitGTK (W3C WebDriver)"
+step "the engine suite in Chromium, Firefox ESR and WebKitGTK (playwright-core; W3C WebDriver)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/engines/*.test.mjs

@@ -1,6 +1,7 @@
 // A tiny W3C WebDriver client (https://www.w3.org/TR/webdriver2/) over Node's
 // fetch, with no npm dependency: it starts a driver on a free loopback port,
-// opens one session, and speaks the handful of commands the smoke test needs.
+// opens one session, and speaks the handful of commands the engine tests
+// need (./browsers.mjs builds on it).
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { constants } from 'node:os';
@@ -111,6 +112,10 @@ export async function startSession(engine, { timeoutMs = 30_000 } = {}) {
     /** Runs `script` as a function body; its last argument is the callback that ends it. */
     executeAsync: (script, args = []) => session('POST', '/execute/async', { script, args }),
     executeSync: (script, args = []) => session('POST', '/execute/sync', { script, args }),
+    windowHandle: () => session('GET', '/window'),
+    /** Opens a tab in the same profile; its handle. */
+    newWindow: () => session('POST', '/window/new', { type: 'tab' }).then((v) => v.handle),
+    switchTo: (handle) => session('POST', '/window', { handle }),
     async quit() {
       try {
         await session('DELETE', '');

@@ -1,0 +1,343 @@
+// The end-to-end scenarios that matter most, written once against
+// ./browsers.mjs and run in Chromium, Firefox ESR and WebKitGTK: the page on
+// one loopback origin, the loader and the collector (the sandbox) on
+// another. What each engine did is written to target/compat.json, and the
+// README's compatibility table must say the same (the last test).
+// Needs dist/ (npm run build) and the sandbox (cargo build --release -p onramp-sandbox).
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { root, startPageServer, startSandbox, uniqueId } from '../e2e/helpers.mjs';
+import { ENGINES, closeAll, openProfile } from './browsers.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** scenario → engine → what happened. */
+const results = {};
+/** engine → what the engine offers that the pixel uses. */
+const features = {};
+
+after(closeAll);
+
+/** Waits until the sandbox holds `id`; then a moment for a duplicate, and checks there is none. */
+async function deliveredOnce(sandbox, id) {
+  assert.equal((await sandbox.waitFor(id)).length, 1, `${id} stored`);
+  await sleep(700);
+  const [stored] = await sandbox.find(id);
+  assert.equal(stored.deliveries, 1, `${id} delivered once`);
+  return stored;
+}
+
+/** The snippet page with the wasm ready. */
+async function readySnippet(profile, pages) {
+  const tab = await profile.tab();
+  await tab.goto(pages.origin + '/snippet.html');
+  await tab.waitFor(() => window.onramp && window.onramp.loaded === true);
+  await tab.run(() => onramp('configure', {}));
+  return tab;
+}
+
+const SCENARIOS = {
+  'options form with a callback: sent, stored, the callback gets the result': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await readySnippet(profile, pages);
+      const id = uniqueId(`${engine}-cb`);
+      const result = await tab.run(
+        (id) =>
+          new Promise((resolve) =>
+            onramp('createSaasTracking', { serviceName: 'svc', customerId: id }, (e, r) =>
+              resolve(e ? { code: e.code } : { ok: r.ok, status: r.status, transport: r.transport, partnerKey: r.tracking.partnerKey }),
+            ),
+          ),
+        id,
+      );
+      assert.deepEqual(result, { ok: true, status: 201, transport: 'fetch', partnerKey: 'pk_snippet' });
+      await deliveredOnce(sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'calls made before the loader arrived are replayed in order': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      const id = uniqueId(`${engine}-q`);
+      await tab.goto(`${pages.origin}/snippet.html?queued=${id}`);
+      await tab.waitFor(() => window.results && window.results.length === 2);
+      // Answers may come in any order; what each call was sent with shows the order kept.
+      assert.deepEqual(await tab.run(() => window.results.slice().sort()), [
+        ['a', null, 'pk_snippet'],
+        ['b', null, 'pk_second'],
+      ]);
+      for (const [suffix, key] of [['a', 'pk_snippet'], ['b', 'pk_second'], ['c', 'pk_third']]) {
+        assert.equal((await deliveredOnce(sandbox, `${id}-${suffix}`)).partnerKey, key);
+      }
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'navigation away in the same task as the call: arrives once': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await readySnippet(profile, pages);
+      const id = uniqueId(`${engine}-nav`);
+      await tab.leaveTo(pages.origin + '/next.html', (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
+      await deliveredOnce(sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'the page left as it loads, before the loader: the stub sends the call, once': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      const id = uniqueId(`${engine}-leave`);
+      await tab.goto(`${pages.origin}/leave.html?id=${id}&loader=late-loader&after=0`).catch(() => {});
+      const stored = await deliveredOnce(sandbox, id);
+      assert.equal(stored.partnerKey, 'pk_leave');
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'bad input: a typed error (code and field), nothing sent': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await readySnippet(profile, pages);
+      const before = (await sandbox.attempts()).length;
+      const outcomes = await tab.run(() => {
+        const hostile = {
+          get serviceName() {
+            throw new Error('getter');
+          },
+          customerId: 'x',
+        };
+        const cases = [
+          { serviceName: 'svc' },
+          { serviceName: 'svc', customerId: 42 },
+          { serviceName: 'svc', customerId: 'x\uD800' },
+          { serviceName: 'svc', customerId: 'x', purchasedAt: '2026-13-45' },
+          { serviceName: 'svc', customerID: 'x' },
+          { serviceName: 'svc', customerId: 'x', baseUrl: 'http://example.com' },
+          hostile,
+        ];
+        return Promise.all(
+          cases.map((c) =>
+            onramp('createSaasTracking', c).then(
+              () => 'resolved',
+              (e) => [e.name, e.code, e.field],
+            ),
+          ),
+        );
+      });
+      assert.deepEqual(outcomes, [
+        ['OnrampError', 'missing_field', 'customerId'],
+        ['OnrampError', 'invalid_type', 'customerId'],
+        ['OnrampError', 'invalid_characters', 'customerId'],
+        ['OnrampError', 'invalid_date', 'purchasedAt'],
+        ['OnrampError', 'unknown_option', 'customerID'],
+        ['OnrampError', 'insecure_base_url', 'baseUrl'],
+        ['OnrampError', 'invalid_type', 'options'],
+      ]);
+      await sleep(300);
+      assert.equal((await sandbox.attempts()).length, before, 'nothing reached the collector');
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'the npm entry, imported by a page as an ES module, sends': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      await tab.goto(pages.origin + '/npm.html');
+      await tab.waitFor(() => !!window.pixel);
+      const id = uniqueId(`${engine}-npm`);
+      const result = await tab.run(
+        (id) =>
+          window.pixel
+            .createSaasTracking({ baseUrl: window.collector, partnerKey: 'pk_npm', serviceName: 'svc', customerId: id })
+            .then((r) => r.status, (e) => e.code),
+        id,
+      );
+      assert.equal(result, 201);
+      await deliveredOnce(sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'collector down at the call: queued; back up, a flush delivers it once': async ({ engine, world, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await readySnippet(profile, pages);
+      const id = uniqueId(`${engine}-down`);
+      await world.restart(async () => {
+        const queued = await tab.run(
+          (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.ok, r.queued, r.error && r.error.code]),
+          id,
+        );
+        assert.deepEqual(queued, [false, true, 'network_error']);
+      });
+      // Its own retry timer may have sent it already; a flush sends what still waits.
+      const flushed = await tab.run(() => onramp('flush'));
+      assert.equal(flushed.waiting, 0);
+      await deliveredOnce(world.sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'the confirmation page reloaded three times: stored once, delivered once': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      const id = uniqueId(`${engine}-reload`);
+      for (let i = 0; i < 3; i++) {
+        await tab.goto(`${pages.origin}/leave.html?id=${id}&after=600000&reload=${i}`);
+        await sandbox.waitFor(id);
+        await tab.waitFor(() => window.onramp && window.onramp.loaded === true);
+        await tab.run(() => onramp('flush'));
+      }
+      await deliveredOnce(sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'two tabs calling the same tracking at once: stored once, delivered once': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const first = await readySnippet(profile, pages);
+      const second = await profile.newTab();
+      await second.goto(pages.origin + '/snippet.html');
+      await second.waitFor(() => window.onramp && window.onramp.loaded === true);
+      await second.run(() => onramp('configure', {}));
+      const id = uniqueId(`${engine}-tabs`);
+      const start = (id) => {
+        window.pending = onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => ({ ok: r.ok, queued: r.queued }));
+      };
+      await first.run(start, id);
+      await second.run(start, id);
+      const outcomes = [await first.run(() => window.pending), await second.run(() => window.pending)];
+      assert.ok(outcomes.every((o) => o.ok || o.queued), JSON.stringify(outcomes));
+      await deliveredOnce(sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'a strict Content Security Policy (wasm-unsafe-eval, trusted types): loads and sends': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      const id = uniqueId(`${engine}-csp`);
+      await tab.goto(`${pages.origin}/csp.html?id=${id}`);
+      assert.deepEqual(await tab.run(() => window.first), { status: 201, transport: 'fetch' });
+      await deliveredOnce(sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'a tampered wasm is refused (Subresource Integrity): load_failed, nothing sent': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      const id = uniqueId(`${engine}-tampered`);
+      await tab.goto(`${pages.origin}/tampered.html?id=${id}`);
+      assert.deepEqual(await tab.run(() => window.outcome), { code: 'load_failed' });
+      await sleep(300);
+      assert.deepEqual(await sandbox.find(id), []);
+    } finally {
+      await profile.close();
+    }
+  },
+};
+
+/** What the engine offers that the pixel relies on or falls back from. */
+async function probe(engine, pages) {
+  const profile = await openProfile(engine);
+  try {
+    const tab = await profile.tab();
+    await tab.goto(pages.origin + '/next.html');
+    return await tab.run(() => ({
+      'keepalive fetch': 'keepalive' in Request.prototype,
+      'Web Locks': !!(navigator.locks && navigator.locks.request),
+      IndexedDB: typeof indexedDB === 'object' && indexedDB !== null,
+      'AbortSignal.timeout': typeof AbortSignal.timeout === 'function',
+      'WebAssembly.compileStreaming': typeof WebAssembly.compileStreaming === 'function',
+    }));
+  } finally {
+    await profile.close();
+  }
+}
+
+for (const engine of ENGINES) {
+  test(engine, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), `onramp-engines-${engine}-`));
+    const db = join(dir, 'trackings.db');
+    const world = { sandbox: await startSandbox({ db }) };
+    const port = Number(new URL(world.sandbox.origin).port);
+    // Stops the collector for `during`, then starts it again on its port.
+    world.restart = async (during) => {
+      await world.sandbox.stop();
+      try {
+        await during();
+      } finally {
+        world.sandbox = await startSandbox({ db, port });
+      }
+    };
+    const pages = await startPageServer(world.sandbox.origin);
+    try {
+      features[engine] = await probe(engine, pages);
+      for (const [name, scenario] of Object.entries(SCENARIOS)) {
+        await t.test(name, async () => {
+          (results[name] ||= {})[engine] = 'failed';
+          await scenario({ engine, world, sandbox: world.sandbox, pages });
+          results[name][engine] = 'yes';
+        });
+      }
+    } finally {
+      await pages.close();
+      await world.sandbox.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+/** The README's table, from this run. */
+function table() {
+  const head = `| | ${ENGINES.map((e) => ENGINE_NAMES[e]).join(' | ')} |`;
+  const lines = [head, `|---|${ENGINES.map(() => ':---:').join('|')}|`];
+  for (const name of Object.keys(SCENARIOS)) lines.push(`| ${name} | ${ENGINES.map((e) => results[name]?.[e] ?? '—').join(' | ')} |`);
+  for (const feature of Object.keys(features[ENGINES[0]] ?? {})) {
+    lines.push(`| has ${feature} | ${ENGINES.map((e) => (features[e]?.[feature] ? 'yes' : 'no')).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+const ENGINE_NAMES = { chromium: 'Chromium', firefox: 'Firefox ESR', webkit: 'WebKitGTK' };
+const BEGIN = '<!-- compatibility table: written by tests/engines/suite.test.mjs -->';
+const END = '<!-- end of the compatibility table -->';
+
+test("the README's compatibility table is what this run found (ONRAMP_WRITE_COMPAT=1 writes it)", () => {
+  mkdirSync(join(root, 'target'), { recursive: true });
+  writeFileSync(join(root, 'target/compat.json'), JSON.stringify({ results, features }, null, 2) + '\n');
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const found = `${BEGIN}\n${table()}\n${END}`;
+  const current = readme.slice(readme.indexOf(BEGIN), readme.indexOf(END) + END.length);
+  if (process.env.ONRAMP_WRITE_COMPAT === '1' && readme.includes(BEGIN)) {
+    writeFileSync(join(root, 'README.md'), readme.replace(current, found));
+    return;
+  }
+  assert.ok(readme.includes(BEGIN) && readme.includes(END), 'the README has the table between its markers');
+  assert.equal(current, found);
+});
