@@ -47,6 +47,23 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   GECKODRIVER="$(command -v geckodriver)" \
   cargo test -p onramp-pixel --target wasm32-unknown-unknown --test browser
 
+step "the wasm's exports in WebKitGTK (wasm-bindgen-test, WebKitWebDriver under xvfb-run)"
+# WebKitGTK's MiniBrowser has no headless mode: its driver runs in a virtual
+# display, in a process group of its own that is stopped afterwards.
+wk_port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+setsid xvfb-run -a WebKitWebDriver --port="$wk_port" >/dev/null 2>&1 &
+wk_group=$!
+trap 'kill -- "-$wk_group" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  node -e "fetch('http://127.0.0.1:$wk_port/status').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" && break
+  sleep 0.1
+done
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  SAFARIDRIVER_REMOTE="http://127.0.0.1:$wk_port" \
+  cargo test -p onramp-pixel --target wasm32-unknown-unknown --test browser
+kill -- "-$wk_group" 2>/dev/null || true
+trap - EXIT
+
 step "end to end: snippet, npm entry, CLI and sandbox (Chromium, playwright-core)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs
 
