@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { root, startPageServer, startSandbox, uniqueId } from '../e2e/helpers.mjs';
+import { runMatrix } from '../e2e/matrix.mjs';
 import { ENGINES, closeAll, openProfile } from './browsers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -107,45 +108,26 @@ const SCENARIOS = {
     }
   },
 
-  'bad input: a typed error (code and field), nothing sent': async ({ engine, sandbox, pages }) => {
+  'the bad-input matrix (48 cases), through the snippet and the npm entry: typed errors, nothing sent': async ({ engine, sandbox, pages }) => {
     const profile = await openProfile(engine);
     try {
       const tab = await readySnippet(profile, pages);
       const before = (await sandbox.attempts()).length;
-      const outcomes = await tab.run(() => {
-        const hostile = {
-          get serviceName() {
-            throw new Error('getter');
-          },
-          customerId: 'x',
-        };
-        const cases = [
-          { serviceName: 'svc' },
-          { serviceName: 'svc', customerId: 42 },
-          { serviceName: 'svc', customerId: 'x\uD800' },
-          { serviceName: 'svc', customerId: 'x', purchasedAt: '2026-13-45' },
-          { serviceName: 'svc', customerID: 'x' },
-          { serviceName: 'svc', customerId: 'x', baseUrl: 'http://example.com' },
-          hostile,
-        ];
-        return Promise.all(
-          cases.map((c) =>
-            onramp('createSaasTracking', c).then(
-              () => 'resolved',
-              (e) => [e.name, e.code, e.field],
-            ),
-          ),
-        );
-      });
-      assert.deepEqual(outcomes, [
-        ['OnrampError', 'missing_field', 'customerId'],
-        ['OnrampError', 'invalid_type', 'customerId'],
-        ['OnrampError', 'invalid_characters', 'customerId'],
-        ['OnrampError', 'invalid_date', 'purchasedAt'],
-        ['OnrampError', 'unknown_option', 'customerID'],
-        ['OnrampError', 'insecure_base_url', 'baseUrl'],
-        ['OnrampError', 'invalid_type', 'options'],
-      ]);
+      const snippet = await tab.run(runMatrix, 'snippet');
+      await tab.goto(pages.origin + '/npm.html');
+      await tab.waitFor(() => !!window.pixel);
+      await tab.run(() => window.pixel.configure({ baseUrl: window.collector, partnerKey: 'pk_npm' }));
+      const npm = await tab.run(runMatrix, 'npm');
+      for (const [mode, results] of [['snippet', snippet], ['npm', npm]]) {
+        assert.equal(results.length, 48);
+        for (const { label, expected, got } of results) {
+          assert.deepEqual(
+            got,
+            { settled: 'rejected', name: 'OnrampError', code: expected.code, field: expected.field, isError: true, readable: true },
+            `${mode}: ${label}`,
+          );
+        }
+      }
       await sleep(300);
       assert.equal((await sandbox.attempts()).length, before, 'nothing reached the collector');
     } finally {
@@ -190,6 +172,74 @@ const SCENARIOS = {
       const flushed = await tab.run(() => onramp('flush'));
       assert.equal(flushed.waiting, 0);
       await deliveredOnce(world.sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  '503 twice, then 201: retried with backoff on the same page, delivered once': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await readySnippet(profile, pages);
+      const id = uniqueId(`${engine}-503`);
+      await sandbox.faults([{ status: 503, times: 2 }]);
+      const first = await tab.run((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.queued, r.status]), id);
+      assert.deepEqual(first, [true, 503]);
+      await deliveredOnce(sandbox, id);
+      const statuses = (await sandbox.attempts()).filter((a) => a.customerId === id).map((a) => a.status);
+      assert.deepEqual(statuses, [503, 503, 201]);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  '429 with Retry-After (2 s), read across origins: the retry waits for it': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await readySnippet(profile, pages);
+      const id = uniqueId(`${engine}-429`);
+      await sandbox.faults([{ status: 429, retryAfter: 2 }]);
+      const retryIn = await tab.run(
+        (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => Date.parse(r.retryAt) - Date.now()),
+        id,
+      );
+      assert.ok(retryIn > 1500, `the retry is due in ${retryIn} ms`);
+      await deliveredOnce(sandbox, id);
+      const [refused, accepted] = (await sandbox.attempts()).filter((a) => a.customerId === id);
+      assert.ok(Date.parse(accepted.at) - Date.parse(refused.at) >= 1900, 'the retry came after Retry-After');
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'a beacon (transport: "beacon") crosses origins and arrives once': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await readySnippet(profile, pages);
+      const id = uniqueId(`${engine}-beacon`);
+      const result = await tab.run(
+        (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id, transport: 'beacon' }).then((r) => [r.ok, r.transport]),
+        id,
+      );
+      assert.deepEqual(result, [true, 'beacon']);
+      await deliveredOnce(sandbox, id);
+    } finally {
+      await profile.close();
+    }
+  },
+
+  'a visitor clock 25 hours fast, purchasedAt omitted: the collector takes it': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      const id = uniqueId(`${engine}-clock`);
+      await tab.goto(`${pages.origin}/queue.html?id=${id}&clock=${25 * 3_600_000}`);
+      await tab.waitFor(() => window.results.length > 0);
+      const [result] = await tab.run(() => window.results);
+      assert.deepEqual([result.ok, result.status], [true, 201]);
+      const stored = await deliveredOnce(sandbox, id);
+      const ahead = Date.parse(stored.purchasedAt) - Date.now();
+      assert.ok(ahead > 24 * 3_600_000, `sent by the visitor's clock (${ahead} ms ahead)`);
     } finally {
       await profile.close();
     }
