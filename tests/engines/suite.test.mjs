@@ -108,6 +108,19 @@ const SCENARIOS = {
     }
   },
 
+  'the wasm ready, the page left in the same task as the call before its load event: arrives once': async ({ engine, sandbox, pages }) => {
+    const profile = await openProfile(engine);
+    try {
+      const tab = await profile.tab();
+      const id = uniqueId(`${engine}-unloaded`);
+      await tab.goto(`${pages.origin}/loading.html?id=${id}`).catch(() => {});
+      const stored = await deliveredOnce(sandbox, id);
+      assert.equal(stored.partnerKey, 'pk_loading');
+    } finally {
+      await profile.close();
+    }
+  },
+
   'the bad-input matrix (48 cases), through the snippet and the npm entry: typed errors, nothing sent': async ({ engine, sandbox, pages }) => {
     const profile = await openProfile(engine);
     try {
@@ -349,6 +362,8 @@ for (const engine of ENGINES) {
     try {
       features[engine] = await probe(engine, pages);
       for (const [name, scenario] of Object.entries(SCENARIOS)) {
+        // ONRAMP_SCENARIO=text runs only the scenarios whose name has it (while working on one).
+        if (!name.includes(process.env.ONRAMP_SCENARIO ?? '')) continue;
         await t.test(name, async () => {
           (results[name] ||= {})[engine] = 'failed';
           await scenario({ engine, world, sandbox: world.sandbox, pages });
