@@ -9,7 +9,7 @@ use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{accepted, promise, Job};
+use super::{accepted, promise, schedule, Job};
 
 #[wasm_bindgen(module = "/src/web/locks.js")]
 extern "C" {
@@ -53,6 +53,8 @@ pub fn guarded(id: &str, lease_ms: i64, task: Task) -> Promise {
     let task = Rc::new(RefCell::new(Some(task)));
     let outcome = Rc::new(RefCell::new(None));
     let (held, slot, key) = (task.clone(), outcome.clone(), id.to_owned());
+    // Until the lock is released (or refused): see `schedule::waiting`.
+    schedule::waiting(true);
     let callback = Closure::<dyn FnMut(JsValue) -> Promise>::once(move |_lock: JsValue| {
         promise(async move {
             let task = held.borrow_mut().take();
@@ -71,6 +73,7 @@ pub fn guarded(id: &str, lease_ms: i64, task: Task) -> Promise {
     match request(&["onramp-pixel:", id].concat(), lease_ms as f64, callback.as_ref()) {
         Ok(locked) => promise(async move {
             let locked = JsFuture::from(locked).await;
+            schedule::waiting(false);
             drop(callback);
             let done = outcome.borrow_mut().take();
             if let Some(done) = done {
@@ -85,6 +88,7 @@ pub fn guarded(id: &str, lease_ms: i64, task: Task) -> Promise {
             }
         }),
         Err(_) => {
+            schedule::waiting(false);
             drop(callback);
             let task = task.borrow_mut().take();
             match task.map(|task| task(Turn::UNLOCKED)) {

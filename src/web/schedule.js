@@ -5,3 +5,6 @@ export const later = (callback, ms) => {
   timer.unref?.();
   return timer;
 };
+// Listens to beforeunload with `handler` (`on`), or no longer; where there
+// is a page (schedule.rs says when and why).
+export const leaving = (handler, on) => globalThis.document && (on ? addEventListener : removeEventListener)('beforeunload', handler);

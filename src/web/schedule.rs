@@ -1,7 +1,8 @@
 //! When the queue is worked on besides a call: one retry timer, and the
 //! page's `online`, `pagehide` and `visibilitychange` events (never
-//! `unload`, which would keep the page out of the bfcache). One `Closure`
-//! serves the timer, one every event.
+//! `unload`, which would keep the page out of the bfcache), and
+//! `beforeunload` while an attempt waits for its lock. One `Closure` serves
+//! the timer, one every event.
 
 use std::cell::{Cell, RefCell};
 
@@ -14,6 +15,7 @@ use super::delivery::{send, Mode};
 #[wasm_bindgen(module = "/src/web/schedule.js")]
 extern "C" {
     fn later(callback: &JsValue, ms: f64) -> JsValue;
+    fn leaving(handler: &JsValue, on: bool);
 }
 
 #[wasm_bindgen]
@@ -31,6 +33,10 @@ thread_local! {
         let _ = send(Mode::Due);
     });
     static LISTENING: Cell<bool> = const { Cell::new(false) };
+    /// The events' handler, once listening.
+    static HANDLER: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+    /// How many attempts wait for their lock.
+    static WAITING: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Wakes in `delay_ms` (plus a margin) to send what is due then; replaces
@@ -53,7 +59,7 @@ fn on_event(event: Event) {
     };
     let mode = match event.type_().as_str() {
         "online" => Mode::Forced,
-        "pagehide" => Mode::Leaving,
+        "pagehide" | "beforeunload" => Mode::Leaving,
         _ if hidden() => Mode::Leaving,
         _ => return,
     };
@@ -68,10 +74,29 @@ pub fn listen() {
     }
     let Some(window) = web_sys::window() else { return };
     let handler = Closure::<dyn FnMut(Event)>::new(on_event).into_js_value();
+    HANDLER.set(handler.clone());
     let handler = handler.unchecked_ref();
     let _ = window.add_event_listener_with_callback("online", handler);
     let _ = window.add_event_listener_with_callback("pagehide", handler);
     if let Some(document) = window.document() {
         let _ = document.add_event_listener_with_callback("visibilitychange", handler);
+    }
+}
+
+/// Counts an attempt that asks for its lock (`true`) and one whose lock is
+/// released or refused (`false`). While one waits for its lock (or holds
+/// it), leaving the page also counts from `beforeunload`: WebKit fires no
+/// `pagehide` (nor `visibilitychange`) for a page left before its load
+/// event, and an attempt still waiting would die with the page. (One whose
+/// request is in flight holds its lease: the flush leaves it alone.) The
+/// listener goes once none waits, since a `beforeunload` listener can keep
+/// a page out of the back/forward cache.
+#[inline(never)]
+pub fn waiting(starts: bool) {
+    let before = WAITING.get();
+    let now = if starts { before + 1 } else { before.saturating_sub(1) };
+    WAITING.set(now);
+    if (before == 0) != (now == 0) {
+        HANDLER.with_borrow(|handler| leaving(handler, starts));
     }
 }

@@ -108,12 +108,12 @@ const SCENARIOS = {
     }
   },
 
-  'the wasm ready, the page left in the same task as the call before its load event: arrives once': async ({ engine, sandbox, pages }) => {
+  'the wasm ready, the page left in the same task as the call before its load event, its lock slow to come: arrives once': async ({ engine, sandbox, pages }) => {
     const profile = await openProfile(engine);
     try {
       const tab = await profile.tab();
       const id = uniqueId(`${engine}-unloaded`);
-      await tab.goto(`${pages.origin}/loading.html?id=${id}`).catch(() => {});
+      await tab.goto(`${pages.origin}/loading.html?id=${id}&slowlock=1500`).catch(() => {});
       const stored = await deliveredOnce(sandbox, id);
       assert.equal(stored.partnerKey, 'pk_loading');
     } finally {
