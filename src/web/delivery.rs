@@ -321,13 +321,14 @@ fn tidy(now: i64) -> Vec<(String, Record)> {
 /// Why the queue is being sent.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// On load and on the retry timer: what is due.
+    /// On load, on the retry timer and when the page is hidden: what is
+    /// due, each under its lock.
     Due,
     /// `flush()` and the browser coming back online: everything not in
     /// flight, backoff or not.
     Forced,
-    /// The page is hidden or left: what is due, started at once, without
-    /// waiting for a lock the page may not live to get.
+    /// The page is left (`pagehide`, `beforeunload`): what is due, started
+    /// at once, without waiting for a lock the page may not live to get.
     Leaving,
 }
 

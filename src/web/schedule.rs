@@ -60,7 +60,11 @@ fn on_event(event: Event) {
     let mode = match event.type_().as_str() {
         "online" => Mode::Forced,
         "pagehide" | "beforeunload" => Mode::Leaving,
-        _ if hidden() => Mode::Leaving,
+        // Hidden is not gone (another tab took the front): what is due goes
+        // under its lock, as on the timer, so that it never races another
+        // tab's attempt at the same tracking (a record that cannot be sent
+        // before the page is killed waits for the next page).
+        _ if hidden() => Mode::Due,
         _ => return,
     };
     let _ = send(mode);

@@ -21,6 +21,19 @@ async function openEventsPage() {
   return { context, page, problems };
 }
 
+/** A tracking POSTed by a tool (or, with an `origin` header, as a page would). */
+function postTracking(fields, headers = {}) {
+  return fetch(world.sandbox.origin + '/api/SaasTrackings', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ partnerKey: 'pk', serviceName: 'svc', purchasedAt: '2026-11-26T18:43:01Z', ...fields }),
+  });
+}
+
+/** Waits until `table` on the page shows `text`. */
+const shown = (page, table, text) =>
+  page.waitForFunction(([table, text]) => document.querySelector(`#${table} tbody`).innerText.includes(text), [table, text]);
+
 const rowsText = (page, table) => page.$$eval(`#${table} tbody tr`, (rows) => rows.map((r) => r.innerText));
 
 test('a tracking sent from another page appears without a reload, newest first, with its body, deliveries and origin', async () => {
@@ -34,10 +47,7 @@ test('a tracking sent from another page appears without a reload, newest first, 
     for (const id of [first, second]) {
       await tab.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
     }
-    await events.page.waitForFunction(
-      (id) => document.querySelector('#trackings tbody').innerText.includes(id),
-      second,
-    );
+    await shown(events.page, 'trackings', second);
     const rows = await rowsText(events.page, 'trackings');
     const at = (id) => rows.findIndex((r) => r.includes(id));
     assert.ok(at(second) >= 0 && at(first) > at(second), 'newest first');
@@ -48,12 +58,8 @@ test('a tracking sent from another page appears without a reload, newest first, 
     assert.match(row, /\t1\t/, 'one delivery');
     assert.equal(await events.page.evaluate(() => window.sameDocument), true, 'no reload');
     // A refused submission, with its reason.
-    await fetch(world.sandbox.origin + '/api/SaasTrackings', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: 'https://shop.example' },
-      body: JSON.stringify({ partnerKey: 'pk', serviceName: 'svc', customerId: '', purchasedAt: '2026-11-26T18:43:01Z' }),
-    });
-    await events.page.waitForFunction(() => document.querySelector('#rejected tbody').innerText.includes('empty_field'));
+    await postTracking({ customerId: '' }, { origin: 'https://shop.example' });
+    await shown(events.page, 'rejected', 'empty_field');
     const [rejected] = await rowsText(events.page, 'rejected');
     assert.match(rejected, /422/);
     assert.match(rejected, /empty_field \(customerId\)/);
@@ -69,12 +75,8 @@ test('what pages sent is shown as text, never as markup', async () => {
   const events = await openEventsPage();
   try {
     const id = uniqueId('<img src=x onerror=window.hacked=1>');
-    await fetch(world.sandbox.origin + '/api/SaasTrackings', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partnerKey: 'pk', serviceName: 'svc', customerId: id, purchasedAt: '2026-11-26T18:43:01Z' }),
-    });
-    await events.page.waitForFunction((id) => document.querySelector('#trackings tbody').innerText.includes(id), id);
+    await postTracking({ customerId: id });
+    await shown(events.page, 'trackings', id);
     assert.equal(await events.page.evaluate(() => document.querySelectorAll('#trackings img').length), 0);
     assert.equal(await events.page.evaluate(() => window.hacked), undefined);
   } finally {
@@ -87,12 +89,8 @@ test("another site's page can neither reset the sandbox nor inject a fault; the 
   const foreign = await world.browser.newContext();
   try {
     const id = uniqueId('page-kept');
-    await fetch(world.sandbox.origin + '/api/SaasTrackings', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ partnerKey: 'pk', serviceName: 'svc', customerId: id, purchasedAt: '2026-11-26T18:43:01Z' }),
-    });
-    await events.page.waitForFunction((id) => document.querySelector('#trackings tbody').innerText.includes(id), id);
+    await postTracking({ customerId: id });
+    await shown(events.page, 'trackings', id);
     // From a page of another origin: every way a page can POST.
     const tab = await foreign.newPage();
     await tab.goto(world.pages.origin + '/next.html');

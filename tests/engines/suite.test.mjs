@@ -42,286 +42,232 @@ async function readySnippet(profile, pages) {
 }
 
 const SCENARIOS = {
-  'options form with a callback: sent, stored, the callback gets the result': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await readySnippet(profile, pages);
-      const id = uniqueId(`${engine}-cb`);
-      const result = await tab.run(
-        (id) =>
-          new Promise((resolve) =>
-            onramp('createSaasTracking', { serviceName: 'svc', customerId: id }, (e, r) =>
-              resolve(e ? { code: e.code } : { ok: r.ok, status: r.status, transport: r.transport, partnerKey: r.tracking.partnerKey }),
-            ),
+  'options form with a callback: sent, stored, the callback gets the result': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await readySnippet(profile, pages);
+    const id = uniqueId(`${engine}-cb`);
+    const result = await tab.run(
+      (id) =>
+        new Promise((resolve) =>
+          onramp('createSaasTracking', { serviceName: 'svc', customerId: id }, (e, r) =>
+            resolve(e ? { code: e.code } : { ok: r.ok, status: r.status, transport: r.transport, partnerKey: r.tracking.partnerKey }),
           ),
-        id,
-      );
-      assert.deepEqual(result, { ok: true, status: 201, transport: 'fetch', partnerKey: 'pk_snippet' });
-      await deliveredOnce(sandbox, id);
-    } finally {
-      await profile.close();
+        ),
+      id,
+    );
+    assert.deepEqual(result, { ok: true, status: 201, transport: 'fetch', partnerKey: 'pk_snippet' });
+    await deliveredOnce(sandbox, id);
+  },
+
+  'calls made before the loader arrived are replayed in order': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-q`);
+    await tab.goto(`${pages.origin}/snippet.html?queued=${id}`);
+    await tab.waitFor(() => window.results && window.results.length === 2);
+    // Answers may come in any order; what each call was sent with shows the order kept.
+    assert.deepEqual(await tab.run(() => window.results.slice().sort()), [
+      ['a', null, 'pk_snippet'],
+      ['b', null, 'pk_second'],
+    ]);
+    for (const [suffix, key] of [['a', 'pk_snippet'], ['b', 'pk_second'], ['c', 'pk_third']]) {
+      assert.equal((await deliveredOnce(sandbox, `${id}-${suffix}`)).partnerKey, key);
     }
   },
 
-  'calls made before the loader arrived are replayed in order': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      const id = uniqueId(`${engine}-q`);
-      await tab.goto(`${pages.origin}/snippet.html?queued=${id}`);
-      await tab.waitFor(() => window.results && window.results.length === 2);
-      // Answers may come in any order; what each call was sent with shows the order kept.
-      assert.deepEqual(await tab.run(() => window.results.slice().sort()), [
-        ['a', null, 'pk_snippet'],
-        ['b', null, 'pk_second'],
-      ]);
-      for (const [suffix, key] of [['a', 'pk_snippet'], ['b', 'pk_second'], ['c', 'pk_third']]) {
-        assert.equal((await deliveredOnce(sandbox, `${id}-${suffix}`)).partnerKey, key);
-      }
-    } finally {
-      await profile.close();
-    }
+  'navigation away in the same task as the call: arrives once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await readySnippet(profile, pages);
+    const id = uniqueId(`${engine}-nav`);
+    await tab.leaveTo(pages.origin + '/next.html', (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
+    await deliveredOnce(sandbox, id);
   },
 
-  'navigation away in the same task as the call: arrives once': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await readySnippet(profile, pages);
-      const id = uniqueId(`${engine}-nav`);
-      await tab.leaveTo(pages.origin + '/next.html', (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
-      await deliveredOnce(sandbox, id);
-    } finally {
-      await profile.close();
-    }
+  'the page left as it loads, before the loader: the stub sends the call, once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-leave`);
+    await tab.goto(`${pages.origin}/leave.html?id=${id}&loader=late-loader&after=0`).catch(() => {});
+    const stored = await deliveredOnce(sandbox, id);
+    assert.equal(stored.partnerKey, 'pk_leave');
   },
 
-  'the page left as it loads, before the loader: the stub sends the call, once': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      const id = uniqueId(`${engine}-leave`);
-      await tab.goto(`${pages.origin}/leave.html?id=${id}&loader=late-loader&after=0`).catch(() => {});
-      const stored = await deliveredOnce(sandbox, id);
-      assert.equal(stored.partnerKey, 'pk_leave');
-    } finally {
-      await profile.close();
-    }
+  'the wasm ready, the page left in the same task as the call before its load event, its lock slow to come: arrives once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-unloaded`);
+    await tab.goto(`${pages.origin}/loading.html?id=${id}&slowlock=1500`).catch(() => {});
+    const stored = await deliveredOnce(sandbox, id);
+    assert.equal(stored.partnerKey, 'pk_loading');
   },
 
-  'the wasm ready, the page left in the same task as the call before its load event, its lock slow to come: arrives once': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      const id = uniqueId(`${engine}-unloaded`);
-      await tab.goto(`${pages.origin}/loading.html?id=${id}&slowlock=1500`).catch(() => {});
-      const stored = await deliveredOnce(sandbox, id);
-      assert.equal(stored.partnerKey, 'pk_loading');
-    } finally {
-      await profile.close();
-    }
-  },
-
-  'the bad-input matrix (48 cases), through the snippet and the npm entry: typed errors, nothing sent': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await readySnippet(profile, pages);
-      const before = (await sandbox.attempts()).length;
-      const snippet = await tab.run(runMatrix, 'snippet');
-      await tab.goto(pages.origin + '/npm.html');
-      await tab.waitFor(() => !!window.pixel);
-      await tab.run(() => window.pixel.configure({ baseUrl: window.collector, partnerKey: 'pk_npm' }));
-      const npm = await tab.run(runMatrix, 'npm');
-      for (const [mode, results] of [['snippet', snippet], ['npm', npm]]) {
-        assert.equal(results.length, 48);
-        for (const { label, expected, got } of results) {
-          assert.deepEqual(
-            got,
-            { settled: 'rejected', name: 'OnrampError', code: expected.code, field: expected.field, isError: true, readable: true },
-            `${mode}: ${label}`,
-          );
-        }
-      }
-      await sleep(300);
-      assert.equal((await sandbox.attempts()).length, before, 'nothing reached the collector');
-    } finally {
-      await profile.close();
-    }
-  },
-
-  'the npm entry, imported by a page as an ES module, sends': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      await tab.goto(pages.origin + '/npm.html');
-      await tab.waitFor(() => !!window.pixel);
-      const id = uniqueId(`${engine}-npm`);
-      const result = await tab.run(
-        (id) =>
-          window.pixel
-            .createSaasTracking({ baseUrl: window.collector, partnerKey: 'pk_npm', serviceName: 'svc', customerId: id })
-            .then((r) => r.status, (e) => e.code),
-        id,
-      );
-      assert.equal(result, 201);
-      await deliveredOnce(sandbox, id);
-    } finally {
-      await profile.close();
-    }
-  },
-
-  'collector down at the call: queued; back up, a flush delivers it once': async ({ engine, world, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await readySnippet(profile, pages);
-      const id = uniqueId(`${engine}-down`);
-      await world.restart(async () => {
-        const queued = await tab.run(
-          (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.ok, r.queued, r.error && r.error.code]),
-          id,
+  'the bad-input matrix (48 cases), through the snippet and the npm entry: typed errors, nothing sent': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await readySnippet(profile, pages);
+    const before = (await sandbox.attempts()).length;
+    const snippet = await tab.run(runMatrix, 'snippet');
+    await tab.goto(pages.origin + '/npm.html');
+    await tab.waitFor(() => !!window.pixel);
+    await tab.run(() => window.pixel.configure({ baseUrl: window.collector, partnerKey: 'pk_npm' }));
+    const npm = await tab.run(runMatrix, 'npm');
+    for (const [mode, results] of [['snippet', snippet], ['npm', npm]]) {
+      assert.equal(results.length, 48);
+      for (const { label, expected, got } of results) {
+        assert.deepEqual(
+          got,
+          { settled: 'rejected', name: 'OnrampError', code: expected.code, field: expected.field, isError: true, readable: true },
+          `${mode}: ${label}`,
         );
-        assert.deepEqual(queued, [false, true, 'network_error']);
-      });
-      // Its own retry timer may have sent it already; a flush sends what still waits.
-      const flushed = await tab.run(() => onramp('flush'));
-      assert.equal(flushed.waiting, 0);
-      await deliveredOnce(world.sandbox, id);
-    } finally {
-      await profile.close();
+      }
     }
+    await sleep(300);
+    assert.equal((await sandbox.attempts()).length, before, 'nothing reached the collector');
   },
 
-  '503 twice, then 201: retried with backoff on the same page, delivered once': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await readySnippet(profile, pages);
-      const id = uniqueId(`${engine}-503`);
-      await sandbox.faults([{ status: 503, times: 2 }]);
-      const first = await tab.run((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.queued, r.status]), id);
-      assert.deepEqual(first, [true, 503]);
-      await deliveredOnce(sandbox, id);
-      const statuses = (await sandbox.attempts()).filter((a) => a.customerId === id).map((a) => a.status);
-      assert.deepEqual(statuses, [503, 503, 201]);
-    } finally {
-      await profile.close();
-    }
+  'the npm entry, imported by a page as an ES module, sends': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    await tab.goto(pages.origin + '/npm.html');
+    await tab.waitFor(() => !!window.pixel);
+    const id = uniqueId(`${engine}-npm`);
+    const result = await tab.run(
+      (id) =>
+        window.pixel
+          .createSaasTracking({ baseUrl: window.collector, partnerKey: 'pk_npm', serviceName: 'svc', customerId: id })
+          .then((r) => r.status, (e) => e.code),
+      id,
+    );
+    assert.equal(result, 201);
+    await deliveredOnce(sandbox, id);
   },
 
-  '429 with Retry-After (2 s), read across origins: the retry waits for it': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await readySnippet(profile, pages);
-      const id = uniqueId(`${engine}-429`);
-      await sandbox.faults([{ status: 429, retryAfter: 2 }]);
-      const retryIn = await tab.run(
-        (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => Date.parse(r.retryAt) - Date.now()),
+  'collector down at the call: queued; back up, a flush delivers it once': async ({ engine, world, pages, profile }) => {
+    const tab = await readySnippet(profile, pages);
+    const id = uniqueId(`${engine}-down`);
+    await world.restart(async () => {
+      const queued = await tab.run(
+        (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.ok, r.queued, r.error && r.error.code]),
         id,
       );
-      assert.ok(retryIn > 1500, `the retry is due in ${retryIn} ms`);
-      await deliveredOnce(sandbox, id);
-      const [refused, accepted] = (await sandbox.attempts()).filter((a) => a.customerId === id);
-      assert.ok(Date.parse(accepted.at) - Date.parse(refused.at) >= 1900, 'the retry came after Retry-After');
-    } finally {
-      await profile.close();
-    }
+      assert.deepEqual(queued, [false, true, 'network_error']);
+    });
+    // Its own retry timer may have sent it already; a flush sends what still waits.
+    const flushed = await tab.run(() => onramp('flush'));
+    assert.equal(flushed.waiting, 0);
+    await deliveredOnce(world.sandbox, id);
   },
 
-  'a beacon (transport: "beacon") crosses origins and arrives once': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await readySnippet(profile, pages);
-      const id = uniqueId(`${engine}-beacon`);
-      const result = await tab.run(
-        (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id, transport: 'beacon' }).then((r) => [r.ok, r.transport]),
-        id,
-      );
-      assert.deepEqual(result, [true, 'beacon']);
-      await deliveredOnce(sandbox, id);
-    } finally {
-      await profile.close();
-    }
+  '503 twice, then 201: retried with backoff on the same page, delivered once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await readySnippet(profile, pages);
+    const id = uniqueId(`${engine}-503`);
+    await sandbox.faults([{ status: 503, times: 2 }]);
+    const first = await tab.run((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.queued, r.status]), id);
+    assert.deepEqual(first, [true, 503]);
+    await deliveredOnce(sandbox, id);
+    const statuses = (await sandbox.attempts()).filter((a) => a.customerId === id).map((a) => a.status);
+    assert.deepEqual(statuses, [503, 503, 201]);
   },
 
-  'a visitor clock 25 hours fast, purchasedAt omitted: the collector takes it': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      const id = uniqueId(`${engine}-clock`);
-      await tab.goto(`${pages.origin}/queue.html?id=${id}&clock=${25 * 3_600_000}`);
+  '429 with Retry-After (2 s), read across origins: the retry waits for it': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await readySnippet(profile, pages);
+    const id = uniqueId(`${engine}-429`);
+    await sandbox.faults([{ status: 429, retryAfter: 2 }]);
+    const retryIn = await tab.run(
+      (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => Date.parse(r.retryAt) - Date.now()),
+      id,
+    );
+    assert.ok(retryIn > 1500, `the retry is due in ${retryIn} ms`);
+    await deliveredOnce(sandbox, id);
+    const [refused, accepted] = (await sandbox.attempts()).filter((a) => a.customerId === id);
+    assert.ok(Date.parse(accepted.at) - Date.parse(refused.at) >= 1900, 'the retry came after Retry-After');
+  },
+
+  'a beacon (transport: "beacon") crosses origins and arrives once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await readySnippet(profile, pages);
+    const id = uniqueId(`${engine}-beacon`);
+    const result = await tab.run(
+      (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id, transport: 'beacon' }).then((r) => [r.ok, r.transport]),
+      id,
+    );
+    assert.deepEqual(result, [true, 'beacon']);
+    await deliveredOnce(sandbox, id);
+  },
+
+  'a visitor clock 25 hours fast, purchasedAt omitted: the collector takes it': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-clock`);
+    await tab.goto(`${pages.origin}/queue.html?id=${id}&clock=${25 * 3_600_000}`);
+    await tab.waitFor(() => window.results.length > 0);
+    const [result] = await tab.run(() => window.results);
+    assert.deepEqual([result.ok, result.status], [true, 201]);
+    const stored = await deliveredOnce(sandbox, id);
+    const ahead = Date.parse(stored.purchasedAt) - Date.now();
+    assert.ok(ahead > 24 * 3_600_000, `sent by the visitor's clock (${ahead} ms ahead)`);
+  },
+
+  'a hung collector: the attempt times out (timeoutMs 500), the retry delivers once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-hung`);
+    await sandbox.faults([{ delayMs: 4000, status: 503 }]);
+    await tab.goto(`${pages.origin}/queue.html?id=${id}&timeout=500`);
+    await tab.waitFor(() => window.results.length > 0);
+    const [result] = await tab.run(() => window.results);
+    assert.deepEqual([result.queued, result.error], [true, 'timeout']);
+    await deliveredOnce(sandbox, id);
+  },
+
+  'a tracking queued, then the visitor clock set back 2 days: sent when the next page loads, once': async ({ engine, world, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-clock-back`);
+    await world.restart(async () => {
+      await tab.goto(`${pages.origin}/queue.html?id=${id}&timeout=2000`);
       await tab.waitFor(() => window.results.length > 0);
       const [result] = await tab.run(() => window.results);
-      assert.deepEqual([result.ok, result.status], [true, 201]);
-      const stored = await deliveredOnce(sandbox, id);
-      const ahead = Date.parse(stored.purchasedAt) - Date.now();
-      assert.ok(ahead > 24 * 3_600_000, `sent by the visitor's clock (${ahead} ms ahead)`);
-    } finally {
-      await profile.close();
-    }
+      assert.deepEqual([result.ok, result.queued], [false, true]);
+      await tab.goto(`${pages.origin}/next.html`);
+    });
+    // The next page of the site carries the pixel and makes no call.
+    await tab.goto(`${pages.origin}/queue.html?clock=${-2 * 24 * 3_600_000}`);
+    await deliveredOnce(world.sandbox, id);
   },
 
-  'the confirmation page reloaded three times: stored once, delivered once': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      const id = uniqueId(`${engine}-reload`);
-      for (let i = 0; i < 3; i++) {
-        await tab.goto(`${pages.origin}/leave.html?id=${id}&after=600000&reload=${i}`);
-        await sandbox.waitFor(id);
-        await tab.waitFor(() => window.onramp && window.onramp.loaded === true);
-        await tab.run(() => onramp('flush'));
-      }
-      await deliveredOnce(sandbox, id);
-    } finally {
-      await profile.close();
+  'the confirmation page reloaded three times: stored once, delivered once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-reload`);
+    for (let i = 0; i < 3; i++) {
+      await tab.goto(`${pages.origin}/leave.html?id=${id}&after=600000&reload=${i}`);
+      await sandbox.waitFor(id);
+      await tab.waitFor(() => window.onramp && window.onramp.loaded === true);
+      await tab.run(() => onramp('flush'));
     }
+    await deliveredOnce(sandbox, id);
   },
 
-  'two tabs calling the same tracking at once: stored once, delivered once': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const first = await readySnippet(profile, pages);
-      const second = await profile.newTab();
-      await second.goto(pages.origin + '/snippet.html');
-      await second.waitFor(() => window.onramp && window.onramp.loaded === true);
-      await second.run(() => onramp('configure', {}));
-      const id = uniqueId(`${engine}-tabs`);
-      const start = (id) => {
-        window.pending = onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => ({ ok: r.ok, queued: r.queued }));
-      };
-      await first.run(start, id);
-      await second.run(start, id);
-      const outcomes = [await first.run(() => window.pending), await second.run(() => window.pending)];
-      assert.ok(outcomes.every((o) => o.ok || o.queued), JSON.stringify(outcomes));
-      await deliveredOnce(sandbox, id);
-    } finally {
-      await profile.close();
-    }
+  'two tabs calling the same tracking at once: stored once, delivered once': async ({ engine, sandbox, pages, profile }) => {
+    const first = await readySnippet(profile, pages);
+    const second = await profile.newTab();
+    await second.goto(pages.origin + '/snippet.html');
+    await second.waitFor(() => window.onramp && window.onramp.loaded === true);
+    await second.run(() => onramp('configure', {}));
+    const id = uniqueId(`${engine}-tabs`);
+    const start = (id) => {
+      window.pending = onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => ({ ok: r.ok, queued: r.queued }));
+    };
+    await first.run(start, id);
+    await second.run(start, id);
+    const outcomes = [await first.run(() => window.pending), await second.run(() => window.pending)];
+    assert.ok(outcomes.every((o) => o.ok || o.queued), JSON.stringify(outcomes));
+    await deliveredOnce(sandbox, id);
   },
 
-  'a strict Content Security Policy (wasm-unsafe-eval, trusted types): loads and sends': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      const id = uniqueId(`${engine}-csp`);
-      await tab.goto(`${pages.origin}/csp.html?id=${id}`);
-      assert.deepEqual(await tab.run(() => window.first), { status: 201, transport: 'fetch' });
-      await deliveredOnce(sandbox, id);
-    } finally {
-      await profile.close();
-    }
+  'a strict Content Security Policy (wasm-unsafe-eval, trusted types): loads and sends': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-csp`);
+    await tab.goto(`${pages.origin}/csp.html?id=${id}`);
+    assert.deepEqual(await tab.run(() => window.first), { status: 201, transport: 'fetch' });
+    await deliveredOnce(sandbox, id);
   },
 
-  'a tampered wasm is refused (Subresource Integrity): load_failed, nothing sent': async ({ engine, sandbox, pages }) => {
-    const profile = await openProfile(engine);
-    try {
-      const tab = await profile.tab();
-      const id = uniqueId(`${engine}-tampered`);
-      await tab.goto(`${pages.origin}/tampered.html?id=${id}`);
-      assert.deepEqual(await tab.run(() => window.outcome), { code: 'load_failed' });
-      await sleep(300);
-      assert.deepEqual(await sandbox.find(id), []);
-    } finally {
-      await profile.close();
-    }
+  'a tampered wasm is refused (Subresource Integrity): load_failed, nothing sent': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-tampered`);
+    await tab.goto(`${pages.origin}/tampered.html?id=${id}`);
+    assert.deepEqual(await tab.run(() => window.outcome), { code: 'load_failed' });
+    await sleep(300);
+    assert.deepEqual(await sandbox.find(id), []);
   },
 };
 
@@ -366,7 +312,13 @@ for (const engine of ENGINES) {
         if (!name.includes(process.env.ONRAMP_SCENARIO ?? '')) continue;
         await t.test(name, async () => {
           (results[name] ||= {})[engine] = 'failed';
-          await scenario({ engine, world, sandbox: world.sandbox, pages });
+          // Each scenario in a fresh profile of its own.
+          const profile = await openProfile(engine);
+          try {
+            await scenario({ engine, world, sandbox: world.sandbox, pages, profile });
+          } finally {
+            await profile.close();
+          }
           results[name][engine] = 'yes';
         });
       }
