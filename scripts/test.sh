@@ -37,6 +37,9 @@ step "build what ships (dist/) and check the size budget"
 node scripts/build.mjs
 node scripts/check-size.mjs
 
+step "the package's types under tsc --strict (with and without the DOM library), isOnrampError and init() in Node"
+node --test --test-concurrency=1 tests/types/*.test.mjs
+
 step "the wasm's exports in headless Chromium and in Node (wasm-bindgen-test)"
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   CHROMEDRIVER=/usr/bin/chromedriver \

@@ -102,12 +102,48 @@ export interface OnrampError extends Error {
   body?: unknown;
 }
 
-/** Loads the wasm module once (by default the `.wasm` beside the entry). */
-export function init(
-  source?: URL | string | Request | Response | Promise<Response> | BufferSource | WebAssembly.Module,
-): Promise<void>;
+/**
+ * Whether `error` is an `OnrampError` (what every rejection of the pixel
+ * is), so that `catch (e) { if (isOnrampError(e)) e.code }` type-checks.
+ */
+export function isOnrampError(error: unknown): error is OnrampError;
 
-export function createSaasTracking(options: TrackingOptions & { partnerKey?: string }): Promise<TrackingResult>;
+/**
+ * A compiled `WebAssembly.Module`, where the project's types know one (the
+ * DOM library, or Node's); nothing otherwise. These types name no DOM type,
+ * so that they compile in a Node project without the DOM library.
+ */
+type WasmModule = typeof globalThis extends { WebAssembly: { Module: abstract new (...args: never) => infer M } } ? M : never;
+
+/** What `init()` loads the wasm from. */
+export type InitSource =
+  /** A URL, as text or a `URL`. */
+  | string
+  | { readonly href: string }
+  /** A `Request`. */
+  | { readonly url: string; readonly method: string }
+  /** A `Response` (or a Promise of one), as `fetch` answers. */
+  | { readonly ok: boolean; arrayBuffer(): Promise<ArrayBuffer> }
+  | PromiseLike<{ readonly ok: boolean; arrayBuffer(): Promise<ArrayBuffer> }>
+  /** The module's bytes. */
+  | ArrayBuffer
+  | ArrayBufferView
+  | WasmModule;
+
+/**
+ * Loads the wasm module once (by default the `.wasm` beside the entry).
+ * Called after a load has started (a call loads it lazily), it returns
+ * that load; its `source` is used only when the first load failed.
+ */
+export function init(source?: InitSource): Promise<void>;
+
+/**
+ * The options of one call, exactly: a name that is not an option is a type
+ * error, for object literals and for objects built beforehand alike.
+ */
+export type Exact<T, Shape> = T & Shape & Record<Exclude<keyof T, keyof Shape>, never>;
+
+export function createSaasTracking<T extends object>(options: Exact<T, TrackingOptions>): Promise<TrackingResult>;
 export function createSaasTracking(
   partnerKey: string | undefined,
   serviceName: string,
@@ -115,7 +151,38 @@ export function createSaasTracking(
   purchasedAt?: PurchasedAt,
 ): Promise<TrackingResult>;
 
-export function configure(options: ConfigureOptions): Promise<void>;
+export function configure<T extends object>(options: Exact<T, ConfigureOptions>): Promise<void>;
 
 /** Sends every tracking waiting in the queue now, backoff or not. */
 export function flush(): Promise<FlushResult>;
+
+/** A Node-style callback of the snippet's commands. */
+export type OnrampCallback<R> = (error: OnrampError | null, result?: R) => void;
+
+/**
+ * The snippet's global `onramp` (the stub, then the loader): declare it with
+ *
+ * ```ts
+ * import type { Onramp } from 'onramp-pixel';
+ * declare global {
+ *   var onramp: Onramp;
+ * }
+ * ```
+ */
+export interface Onramp {
+  (command: 'createSaasTracking', options: TrackingOptions, callback?: OnrampCallback<TrackingResult>): Promise<TrackingResult> | undefined;
+  (
+    command: 'createSaasTracking',
+    partnerKey: string | undefined,
+    serviceName: string,
+    customerId: string,
+    purchasedAt?: PurchasedAt,
+    callback?: OnrampCallback<TrackingResult>,
+  ): Promise<TrackingResult> | undefined;
+  (command: 'configure', options: ConfigureOptions, callback?: OnrampCallback<void>): Promise<void> | undefined;
+  (command: 'flush', callback?: OnrampCallback<FlushResult>): Promise<FlushResult> | undefined;
+  /** Calls the stub keeps until the loader has run. */
+  readonly q?: ArrayLike<unknown>[];
+  /** `true` once the loader has replaced the stub. */
+  readonly loaded?: true;
+}

@@ -7,6 +7,7 @@ import { initSync, configure as wasmConfigure, createSaasTracking as wasmCreate,
 const g = globalThis;
 let ready = null;
 let loaded = false;
+let warned = false;
 
 // The .wasm beside this file: read from disk in Node (a file: URL), fetched
 // elsewhere. Throws where import.meta.url is unusable (an IIFE bundle).
@@ -20,8 +21,14 @@ function besideThisFile() {
  * Loads and instantiates the wasm module, once. `source` may be a URL, a
  * Request, a Response (or a Promise of one), bytes or a WebAssembly.Module;
  * by default the `.wasm` beside this file. Resolves when the pixel is ready.
+ * Called after a load has started, it returns that load and warns once:
+ * `source` is used only if that load fails.
  */
 export function init(source) {
+  if (ready && source != null && !warned) {
+    warned = true;
+    g.console?.warn('[onramp] init(source) came after the module began loading: that load is kept, and source is used only if it fails');
+  }
   ready ||= new Promise((resolve) => resolve(source ?? besideThisFile()))
     .then((input) =>
       typeof input === 'string' || input instanceof URL || (g.Request && input instanceof Request) ? fetch(input) : input,
@@ -87,3 +94,6 @@ export const configure = forward(wasmConfigure);
 
 /** Sends every tracking waiting in the queue now, backoff or not; resolves `{ sent, waiting }`. */
 export const flush = forward(wasmFlush);
+
+/** Whether `error` is an `OnrampError`, what every rejection of the pixel is. */
+export const isOnrampError = (error) => error instanceof Error && error.name === 'OnrampError';
