@@ -98,7 +98,10 @@ run(join(root, 'node_modules/.bin/wasm-opt'), [
 ]);
 copyFileSync(join(root, 'www/index.d.ts'), join(dist, 'index.d.ts'));
 for (const file of ['index.js', 'loader.js', 'errors.js']) copyFileSync(join(root, 'www', file), join(js, file));
-const bundle = { bundle: true, minify: true, target: 'es2020', legalComments: 'none' };
+// No tsconfig.json is read (esbuild would look in every parent folder, and
+// one with `strict` would add "use strict" to what ships).
+const alone = { tsconfigRaw: {} };
+const bundle = { ...alone, bundle: true, minify: true, target: 'es2020', legalComments: 'none' };
 // The npm entry: one ES module (entry, glue and the imported JS files); it
 // finds the .wasm beside it with new URL(…, import.meta.url).
 buildSync({ ...bundle, entryPoints: [join(js, 'index.js')], format: 'esm', outfile: join(dist, 'index.js') });
@@ -118,7 +121,7 @@ buildSync({
 // The queue stub providers paste inline (the README's snippet line, which a
 // test holds to this file): ES2018 syntax, so that it parses wherever a page
 // may run.
-buildSync({ entryPoints: [join(root, 'www/stub.js')], minify: true, target: 'es2018', legalComments: 'none', outfile: join(dist, 'stub.js') });
+buildSync({ ...alone, entryPoints: [join(root, 'www/stub.js')], minify: true, target: 'es2018', legalComments: 'none', outfile: join(dist, 'stub.js') });
 const stubText = readFileSync(join(dist, 'stub.js'), 'utf8').trim();
 writeFileSync(join(dist, 'stub.js'), stubText);
 const stubHash = 'sha256-' + createHash('sha256').update(stubText).digest('base64');
