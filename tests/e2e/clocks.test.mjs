@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openPage, startSandbox, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { openPage, startWorld, stopWorld, uniqueId } from './helpers.mjs';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -69,14 +69,13 @@ test('a visitor clock 25 hours fast, purchasedAt omitted: the collector takes th
  */
 async function queuedThenClockMoved(offset) {
   const id = uniqueId('clock-back');
-  const port = Number(new URL(sandbox.origin).port);
   const { context, page } = await openPage(browser);
   await sandbox.stop();
   await page.goto(confirmation(id, '&timeout=2000'));
   const result = await firstResult(page);
   assert.deepEqual([result.ok, result.queued], [false, true]);
   await page.goto(pages.origin + '/next.html');
-  sandbox = await startSandbox({ db: join(dir, 'trackings.db'), port });
+  sandbox = await sandbox.start();
   await shiftClock(context, offset);
   // The next page of the site carries the pixel and makes no call.
   await page.goto(`${pages.origin}/queue.html`);

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openPage, startSandbox, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { openPage, startWorld, stopWorld, uniqueId } from './helpers.mjs';
 
 let sandbox;
 let pages;
@@ -34,7 +34,6 @@ async function firstResult(page) {
 
 test('collector down at the call and when the page leaves, up at the next page load: delivered once', async () => {
   const id = uniqueId('down-up');
-  const port = new URL(sandbox.origin).port;
   const { context, page, problems } = await openPage(browser);
   await sandbox.stop();
   // A short timeout, so that the lease an attempt takes is short (timeout + 2 s).
@@ -46,7 +45,7 @@ test('collector down at the call and when the page leaves, up at the next page l
   // page leaves its lease behind.
   await page.waitForTimeout(1_100);
   await page.goto(pages.origin + '/next.html');
-  sandbox = await startSandbox({ db: join(dir, 'trackings.db'), port: Number(port) });
+  sandbox = await sandbox.start();
   // The next page of the site carries the loader but makes no call: it sends
   // the tracking on load, or with its timer once a dead page's lease is over.
   await page.goto(`${pages.origin}/queue.html`);
@@ -269,7 +268,6 @@ test('storage refuses the queue (full or disabled): the call says persisted: fal
 
 test('two tabs queueing 4 trackings each at the same moment, collector down: all 8 delivered once it is back', async () => {
   const prefix = uniqueId('tabs-queue');
-  const port = Number(new URL(sandbox.origin).port);
   const context = await browser.newContext();
   const tabs = [await context.newPage(), await context.newPage()];
   for (const tab of tabs) await tab.goto(`${pages.origin}/queue.html`);
@@ -290,7 +288,7 @@ test('two tabs queueing 4 trackings each at the same moment, collector down: all
     results.map((r) => r.queued),
     Array(8).fill(true),
   );
-  sandbox = await startSandbox({ db: join(dir, 'trackings.db'), port });
+  sandbox = await sandbox.start();
   await tabs[0].evaluate(() => onramp('flush'));
   for (const t of [0, 1]) {
     for (const i of [0, 1, 2, 3]) {

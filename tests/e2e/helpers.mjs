@@ -59,6 +59,14 @@ export async function startSandbox({ db = ':memory:', port = 0, args = [], stati
         await new Promise((r) => setTimeout(r, 50));
       }
     },
+    /**
+     * A new sandbox on this one's port with its database and arguments: the
+     * collector back after `stop()` (with a database file, what it stored is
+     * still there).
+     */
+    start() {
+      return startSandbox({ db, port: Number(new URL(origin).port), args, statics, stderr, spawnWith });
+    },
     stop() {
       return new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -294,14 +294,13 @@ for (const engine of ENGINES) {
     const dir = await mkdtemp(join(tmpdir(), `onramp-engines-${engine}-`));
     const db = join(dir, 'trackings.db');
     const world = { sandbox: await startSandbox({ db }) };
-    const port = Number(new URL(world.sandbox.origin).port);
     // Stops the collector for `during`, then starts it again on its port.
     world.restart = async (during) => {
       await world.sandbox.stop();
       try {
         await during();
       } finally {
-        world.sandbox = await startSandbox({ db, port });
+        world.sandbox = await world.sandbox.start();
       }
     };
     const pages = await startPageServer(world.sandbox.origin);
