@@ -13,17 +13,22 @@
 //     navigates away in the same task as the call (collector on another origin).
 // A peer whose event request does not appear within 10 s of a load fails the
 // bench, naming the peer. Prints one Markdown table and writes
-// bench/results.json.
+// bench/results.json. BENCH_LOADS, BENCH_NAVIGATIONS and BENCH_PEERS (names,
+// comma-separated) make a shorter run, which is printed only.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { launchBrowser, startSandbox } from '../tests/e2e/helpers.mjs';
-import { PEERS, handleCollector } from './bench/peers.mjs';
+import { PEERS as ALL_PEERS, handleCollector } from './bench/peers.mjs';
 import { measureShipped, root, sizeOf, stubLine } from './sizes.mjs';
 
 const LOADS = Number(process.env.BENCH_LOADS || 30);
-const NAVIGATIONS = Number(process.env.BENCH_NAVIGATIONS || 50);
+const NAVIGATIONS = Number(process.env.BENCH_NAVIGATIONS ?? 50);
+/** BENCH_PEERS=Plausible,Segment measures only those peers (all by default). */
+const PEERS = process.env.BENCH_PEERS
+  ? ALL_PEERS.filter((p) => process.env.BENCH_PEERS.split(',').includes(p.name))
+  : ALL_PEERS;
 
 /** How long a peer's event request may take to appear before the bench fails. */
 const PEER_EVENT_TIMEOUT_MS = 10_000;
@@ -278,8 +283,11 @@ async function main() {
       ),
       deliveryOnNavigation: { ours: oursArrived, baseline: baselineArrived, of: NAVIGATIONS },
     };
-    mkdirSync(join(root, 'bench'), { recursive: true });
-    writeFileSync(join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+    // The README's figures come from a whole run: a partial one is printed only.
+    if (!process.env.BENCH_PEERS && NAVIGATIONS) {
+      mkdirSync(join(root, 'bench'), { recursive: true });
+      writeFileSync(join(root, 'bench/results.json'), JSON.stringify(results, null, 2) + '\n');
+    }
 
     const lines = [];
     lines.push(`Chromium ${results.chromium}, ${LOADS} page loads each, ${NAVIGATIONS} navigations each, ${results.date.slice(0, 10)}.`, '');
