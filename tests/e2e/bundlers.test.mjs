@@ -1,97 +1,38 @@
 // The packed package (`npm pack` after `npm run build`) installed into an app
 // as a user would (`npm install <tarball>`), then used through a Vite 8
-// production build, an esbuild IIFE bundle and a plain Node 20 script, against
-// the sandbox collector. The apps are tests/fixtures/<name>/, copied into a
-// temp dir per run with their node_modules and builds.
+// production build, webpack 5 without a configuration file, Rollup 4 with the
+// README's configuration, esbuild as an ES module (the README's commands) and
+// as an IIFE bundle, and a plain Node 20 script, against the sandbox
+// collector; each web app is driven in Chromium. The apps are
+// tests/fixtures/<name>/, copied into a temp dir per run with their
+// node_modules and builds; the tools are this checkout's dev dependencies.
 //
 // PACKAGE_DIR packs another checkout (default: this one); it must have been
-// built (`npm run build`). The fixtures, Vite and esbuild are this checkout's.
+// built (`npm run build`). The fixtures and the tools are this checkout's.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
+import { copyFile, mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { build } from 'esbuild';
-import { launchBrowser, listen, openPage, root, startSandbox, types, uniqueId } from './helpers.mjs';
+import { launchBrowser, openPage, readmeBlocks, root, startSandbox, uniqueId } from './helpers.mjs';
+import { installedWasm, linkDependency, run, serve, workspace } from './package.mjs';
 
-const packageDir = resolve(process.env.PACKAGE_DIR || root);
-
-let work;
+let apps;
 let sandbox;
 let browser;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'onramp-bundlers-'));
+  apps = await workspace();
   sandbox = await startSandbox();
   browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await sandbox?.stop();
-  if (work && !process.env.KEEP_FIXTURES) await rm(work, { recursive: true, force: true });
+  await apps?.remove();
 });
 
-/** Runs a command to completion; rejects with its output when it fails. */
-function run(command, args, cwd, timeout = 120_000) {
-  return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, timeout, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (!error) return resolve({ stdout, stderr });
-      const why = error.killed ? `killed after ${timeout} ms` : `exit ${error.code}`;
-      reject(new Error(`${command} ${args.join(' ')} (in ${cwd}): ${why}\n${stdout}${stderr}`));
-    });
-  });
-}
-
-let packed;
-/** The package packed once per run (`npm pack` of PACKAGE_DIR): the tarball's path. */
-function tarball() {
-  packed ??= (async () => {
-    const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], packageDir);
-    const [{ filename, files }] = JSON.parse(stdout);
-    const paths = files.map((f) => f.path);
-    for (const wanted of ['dist/index.js', 'dist/onramp_pixel_bg.wasm']) {
-      assert.ok(paths.includes(wanted), `${wanted} is not in the packed package (is dist/ built? \`npm run build\` in ${packageDir})`);
-    }
-    return join(work, filename);
-  })();
-  return packed;
-}
-
-/**
- * Copies tests/fixtures/<name>/ into the run's temp dir and installs the
- * packed package there, as a user would; returns the app's directory.
- */
-async function installFixture(name) {
-  const dir = join(work, name);
-  await cp(join(root, 'tests/fixtures', name), dir, { recursive: true });
-  await run('npm', ['install', '--no-audit', '--no-fund', await tarball()], dir);
-  // Whatever resolves 'onramp-pixel' from the app finds this copy, not a checkout.
-  const entry = createRequire(join(dir, 'package.json')).resolve('onramp-pixel');
-  assert.ok(entry.startsWith(join(dir, 'node_modules/onramp-pixel/')), entry);
-  return dir;
-}
-
-/** The installed package's .wasm (its `onramp-pixel/onramp_pixel_bg.wasm` export). */
-const installedWasm = (dir) => createRequire(join(dir, 'package.json')).resolve('onramp-pixel/onramp_pixel_bg.wasm');
-
-/** Serves a directory on its own loopback origin, as a static host would. */
-async function serve(dir) {
-  const server = http.createServer(async (req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const file = join(dir, path.endsWith('/') ? path + 'index.html' : path);
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  return listen(server);
-}
+const installFixture = (name) => apps.install(name);
 
 /** Serves `dir` and opens its index.html in a new context; closed after the test. */
 async function openApp(t, dir, ready) {
@@ -139,6 +80,71 @@ test('Vite 8 production build: a lone surrogate is refused and nothing is sent; 
   assert.equal((await sandbox.find(id)).length, 1);
   assert.deepEqual(problems, []);
 });
+
+/**
+ * Configures the app's pixel for the sandbox and sends one tracking: answered
+ * 201, stored once, no error on the page, and the .wasm the page fetched is
+ * the package's.
+ */
+async function sendsOnce(page, problems, label) {
+  const id = uniqueId(label);
+  const status = await page.evaluate(
+    async ([collector, id]) => {
+      await window.pixel.configure({ baseUrl: collector, partnerKey: 'pk_' + id.split('-')[0] });
+      return (await window.pixel.createSaasTracking({ serviceName: 'svc', customerId: id })).status;
+    },
+    [sandbox.origin, id],
+  );
+  assert.equal(status, 201);
+  const stored = await sandbox.find(id);
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].deliveries, 1);
+  const wasm = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).length);
+  assert.equal(wasm, 1, 'the page fetched the .wasm once');
+  assert.deepEqual(problems, []);
+}
+
+test('webpack 5 without a configuration file: the build emits the .wasm and the app sends', async (t) => {
+  const dir = await installFixture('webpack-app');
+  await run(join(root, 'node_modules/.bin/webpack'), ['--mode', 'production'], dir);
+  const built = await readdir(join(dir, 'dist'));
+  assert.ok(built.some((f) => f.endsWith('.wasm')), `webpack emitted no .wasm: ${built.join(', ')}`);
+  await copyFile(join(dir, 'index.html'), join(dir, 'dist/index.html'));
+  const { page, problems } = await openApp(t, join(dir, 'dist'), () => window.pixel);
+  await sendsOnce(page, problems, 'webpack');
+});
+
+test("Rollup 4 with the README's configuration (the resolve plugin and the .wasm emitted): the app sends", async (t) => {
+  const dir = await installFixture('rollup-app');
+  await linkDependency(dir, '@rollup/plugin-node-resolve');
+  await run(join(root, 'node_modules/.bin/rollup'), ['--config', 'rollup.config.mjs', '--silent'], dir);
+  await copyFile(join(dir, 'index.html'), join(dir, 'dist/index.html'));
+  const { page, problems } = await openApp(t, join(dir, 'dist'), () => window.pixel);
+  await sendsOnce(page, problems, 'rollup');
+});
+
+test("esbuild as an ES module with the README's two commands (bundle, copy the .wasm): the app sends", async (t) => {
+  const dir = await installFixture('esbuild-esm');
+  for (const command of readmeCommands('esbuild-esm')) await run('bash', ['-c', command], dir);
+  await copyFile(join(dir, 'index.html'), join(dir, 'dist/index.html'));
+  const { page, problems } = await openApp(t, join(dir, 'dist'), () => window.pixel);
+  await sendsOnce(page, problems, 'esbuild');
+});
+
+/**
+ * The command lines of the README's code block marked `example=NAME`, with
+ * this checkout's tools first on the PATH, where `npx TOOL` is TOOL (an app
+ * would have it installed; npx would not look on the PATH).
+ */
+function readmeCommands(name) {
+  const block = readmeBlocks().find((b) => b.attrs.example === name);
+  assert.ok(block, `README.md has no code block marked example=${name}`);
+  const path = `PATH=${join(root, 'node_modules/.bin')}:$PATH`;
+  return block.code
+    .split('\n')
+    .filter((line) => line.trim() && !line.startsWith('#'))
+    .map((line) => `${path} ${line.replace(/^npx /, '')}`);
+}
 
 test('esbuild IIFE bundle: before init(url) a call rejects with load_failed (never throws); after it, a call is sent once', async (t) => {
   const dir = await installFixture('esbuild-iife');

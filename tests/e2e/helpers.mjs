@@ -1,6 +1,7 @@
 // Shared parts of the end-to-end tests: the real sandbox collector, a page
 // server on another loopback origin, and Debian's Chromium via playwright-core.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { after, before } from 'node:test';
@@ -201,4 +202,30 @@ export async function stopWorld({ sandbox, pages, browser }) {
   await browser?.close();
   await pages?.close();
   await sandbox?.stop();
+}
+
+/**
+ * The fenced code blocks of README.md: `{ lang, attrs, code, line }`, where
+ * attrs are the words after the language on the opening fence (`example=npm`
+ * is `{ example: 'npm' }`, a bare word is `true`; GitHub shows only the
+ * language).
+ */
+export function readmeBlocks() {
+  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n');
+  const blocks = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^```(\S*)\s*(.*)$/.exec(lines[i]);
+    if (!open) continue;
+    const end = lines.indexOf('```', i + 1);
+    if (end < 0) throw new Error(`README.md:${i + 1}: a code block that is never closed`);
+    const attrs = Object.fromEntries(
+      open[2]
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((word) => (word.includes('=') ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)] : [word, true])),
+    );
+    blocks.push({ lang: open[1], attrs, code: lines.slice(i + 1, end).join('\n') + '\n', line: i + 1 });
+    i = end;
+  }
+  return blocks;
 }

@@ -1,0 +1,92 @@
+// The packed package installed into apps as a user would: `npm pack` of
+// PACKAGE_DIR (default: this checkout, built with `npm run build`), then
+// `npm install <tarball>` in a copy of tests/fixtures/<name>/ in a temp dir.
+// Shared by the bundler tests and the README's examples.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize, resolve } from 'node:path';
+import { listen, root, types } from './helpers.mjs';
+
+export const packageDir = resolve(process.env.PACKAGE_DIR || root);
+
+/** Runs a command to completion; rejects with its output when it fails. */
+export function run(command, args, cwd, { timeout = 120_000, env } = {}) {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, timeout, maxBuffer: 16 << 20, env: env && { ...process.env, ...env } }, (error, stdout, stderr) => {
+      if (!error) return resolve({ stdout, stderr });
+      const why = error.killed ? `killed after ${timeout} ms` : `exit ${error.code}`;
+      reject(Object.assign(new Error(`${command} ${args.join(' ')} (in ${cwd}): ${why}\n${stdout}${stderr}`), { stdout, stderr, code: error.code }));
+    });
+  });
+}
+
+/**
+ * A temp dir for a test file's apps: `install(name)` copies a fixture there
+ * and installs the tarball (packed once); `remove()` deletes it all
+ * (KEEP_FIXTURES=1 keeps it).
+ */
+export async function workspace() {
+  const work = await mkdtemp(join(tmpdir(), 'onramp-apps-'));
+  let packed;
+  const tarball = () =>
+    (packed ??= (async () => {
+      const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], packageDir);
+      const [{ filename, files }] = JSON.parse(stdout);
+      const paths = files.map((f) => f.path);
+      for (const wanted of ['dist/index.js', 'dist/onramp_pixel_bg.wasm']) {
+        assert.ok(paths.includes(wanted), `${wanted} is not in the packed package (is dist/ built? \`npm run build\` in ${packageDir})`);
+      }
+      return { path: join(work, filename), files: paths };
+    })());
+  return {
+    work,
+    tarball,
+    /** Copies tests/fixtures/<name>/ (an empty folder when there is none) and installs the tarball there; the app's dir. */
+    async install(name, fixture = name) {
+      const dir = join(work, name);
+      if (fixture) await cp(join(root, 'tests/fixtures', fixture), dir, { recursive: true });
+      else await mkdir(dir);
+      await run('npm', ['install', '--no-audit', '--no-fund', (await tarball()).path], dir);
+      // Whatever resolves 'onramp-pixel' from the app finds this copy, not a checkout.
+      const entry = createRequire(join(dir, 'package.json')).resolve('onramp-pixel');
+      assert.ok(entry.startsWith(join(dir, 'node_modules/onramp-pixel/')), entry);
+      return dir;
+    },
+    remove() {
+      return process.env.KEEP_FIXTURES ? undefined : rm(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Links this checkout's copy of a dev dependency into an app's node_modules,
+ * for what the app's own files import (a Rollup configuration's plugin, React).
+ */
+export async function linkDependency(dir, name) {
+  await mkdir(join(dir, 'node_modules', name, '..'), { recursive: true });
+  await symlink(join(root, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+}
+
+/** The installed package's .wasm (its `onramp-pixel/onramp_pixel_bg.wasm` export). */
+export const installedWasm = (dir) => createRequire(join(dir, 'package.json')).resolve('onramp-pixel/onramp_pixel_bg.wasm');
+
+/** Serves a directory on its own loopback origin, as a static host would; `headers` are added to HTML answers. */
+export async function serve(dir, { headers = {} } = {}) {
+  const server = http.createServer(async (req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    const file = join(dir, path.endsWith('/') ? path + 'index.html' : path);
+    try {
+      const body = await readFile(file);
+      const type = types[extname(file)] || 'application/octet-stream';
+      res.writeHead(200, { 'content-type': type, ...(type.startsWith('text/html') ? headers : {}) });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return listen(server);
+}
