@@ -1,0 +1,131 @@
+// The package as it would be published: `npm publish --dry-run` is clean and
+// ships what the README promises (LICENSE, metadata, the integrity values the
+// snippet needs); installed from its tarball into an empty folder, it is
+// imported in Node and, through an import map, in a browser page, and sends.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchBrowser, openPage, startSandbox, uniqueId } from './helpers.mjs';
+import { packageDir, run, serve, workspace } from './package.mjs';
+
+let apps;
+let sandbox;
+let browser;
+
+before(async () => {
+  apps = await workspace();
+  sandbox = await startSandbox();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+  await apps?.remove();
+});
+
+const SHIPPED = [
+  'LICENSE',
+  'README.md',
+  'bin/onramp-pixel.js',
+  'dist/index.d.ts',
+  'dist/index.js',
+  'dist/integrity.json',
+  'dist/loader.js',
+  'dist/onramp_pixel_bg.wasm',
+  'dist/stub.js',
+  'package.json',
+];
+
+test('npm publish --dry-run: no warning, and exactly the files the package needs', async () => {
+  // A token only so that npm does not warn about being logged out; nothing is published.
+  const config = await mkdtemp(join(tmpdir(), 'onramp-npmrc-'));
+  try {
+    await writeFile(join(config, 'npmrc'), '//registry.npmjs.org/:_authToken=dry-run-only\n');
+    const { stdout, stderr } = await run('npm', ['publish', '--dry-run', '--json', '--userconfig', join(config, 'npmrc')], packageDir, {
+      env: { npm_config_update_notifier: 'false' },
+    });
+    assert.doesNotMatch(stderr, /npm (warn|error)/i, stderr);
+    const [report] = Object.values(JSON.parse(stdout));
+    assert.deepEqual(report.files.map((f) => f.path).sort(), SHIPPED);
+  } finally {
+    await rm(config, { recursive: true, force: true });
+  }
+});
+
+test("the installed package: LICENSE, metadata, and integrity.json's values are its files' SHA-384", async () => {
+  const dir = await apps.install('inspected', null);
+  const installed = join(dir, 'node_modules/onramp-pixel');
+  const meta = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
+  assert.equal(meta.license, 'MIT');
+  assert.match(await readFile(join(installed, 'LICENSE'), 'utf8'), /^MIT License\n/);
+  assert.match(meta.repository.url, /^git\+https:\/\/.+\.git$/);
+  assert.match(meta.homepage, /^https:\/\//);
+  assert.match(meta.bugs.url, /^https:\/\//);
+  assert.ok(meta.keywords.includes('webassembly'));
+  const integrity = JSON.parse(await readFile(join(installed, 'dist/integrity.json'), 'utf8'));
+  for (const file of ['loader.js', 'onramp_pixel_bg.wasm', 'index.js']) {
+    const digest = createHash('sha384').update(await readFile(join(installed, 'dist', file))).digest('base64');
+    assert.equal(integrity[file], `sha384-${digest}`, file);
+  }
+});
+
+test('installed into an empty folder: imported in Node (every export path resolves) and sends', async () => {
+  const dir = await apps.install('empty-node', null);
+  const id = uniqueId('empty-node');
+  const script = `
+    import { createSaasTracking, configure, flush, init, isOnrampError } from 'onramp-pixel';
+    const resolved = ['onramp-pixel/loader.js', 'onramp-pixel/onramp_pixel_bg.wasm', 'onramp-pixel/integrity.json', 'onramp-pixel/stub.js', 'onramp-pixel/package.json']
+      .map((name) => import.meta.resolve(name).replace(/^.*node_modules\\//, ''));
+    const types = [createSaasTracking, configure, flush, init, isOnrampError].map((f) => typeof f);
+    const result = await createSaasTracking({ partnerKey: 'pk_empty', serviceName: 'svc', customerId: process.argv[2], baseUrl: process.argv[1] });
+    console.log(JSON.stringify({ resolved, types, status: result.status }));
+  `;
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, sandbox.origin, id], dir, { timeout: 30_000 });
+  assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)), {
+    resolved: [
+      'onramp-pixel/dist/loader.js',
+      'onramp-pixel/dist/onramp_pixel_bg.wasm',
+      'onramp-pixel/dist/integrity.json',
+      'onramp-pixel/dist/stub.js',
+      'onramp-pixel/package.json',
+    ],
+    types: ['function', 'function', 'function', 'function', 'function'],
+    status: 201,
+  });
+  assert.equal((await sandbox.find(id)).length, 1);
+});
+
+test('installed into an empty folder: imported by a browser page through an import map, without a bundler, and sends', async (t) => {
+  const dir = await apps.install('empty-browser', null);
+  await writeFile(
+    join(dir, 'index.html'),
+    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<script type="importmap">{ "imports": { "onramp-pixel": "./node_modules/onramp-pixel/dist/index.js" } }</script>
+<script type="module">
+  import { createSaasTracking, configure } from 'onramp-pixel';
+  window.pixel = { createSaasTracking, configure };
+</script>`,
+  );
+  const site = await serve(dir);
+  const { context, page, problems } = await openPage(browser);
+  t.after(async () => {
+    await context.close();
+    await site.close();
+  });
+  await page.goto(site.origin + '/');
+  await page.waitForFunction(() => window.pixel);
+  const id = uniqueId('empty-browser');
+  const status = await page.evaluate(
+    async ([collector, id]) => {
+      await window.pixel.configure({ baseUrl: collector, partnerKey: 'pk_empty' });
+      return (await window.pixel.createSaasTracking({ serviceName: 'svc', customerId: id })).status;
+    },
+    [sandbox.origin, id],
+  );
+  assert.equal(status, 201);
+  assert.equal((await sandbox.find(id)).length, 1);
+  assert.deepEqual(problems, []);
+});
