@@ -74,15 +74,23 @@ export async function linkDependency(dir, name) {
 /** The installed package's .wasm (its `onramp-pixel/onramp_pixel_bg.wasm` export). */
 export const installedWasm = (dir) => createRequire(join(dir, 'package.json')).resolve('onramp-pixel/onramp_pixel_bg.wasm');
 
-/** Serves a directory on its own loopback origin, as a static host would; `headers` are added to HTML answers. */
-export async function serve(dir, { headers = {} } = {}) {
+/**
+ * Serves a directory on its own loopback origin, as a static host would;
+ * `headers` are added to HTML answers; `cors` allows every origin, as a CDN
+ * does.
+ */
+export async function serve(dir, { headers = {}, cors = false } = {}) {
   const server = http.createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const file = join(dir, path.endsWith('/') ? path + 'index.html' : path);
     try {
       const body = await readFile(file);
       const type = types[extname(file)] || 'application/octet-stream';
-      res.writeHead(200, { 'content-type': type, ...(type.startsWith('text/html') ? headers : {}) });
+      res.writeHead(200, {
+        'content-type': type,
+        ...(cors ? { 'access-control-allow-origin': '*' } : {}),
+        ...(type.startsWith('text/html') ? headers : {}),
+      });
       res.end(body);
     } catch {
       res.writeHead(404).end();

@@ -1,27 +1,25 @@
 // The package as it would be published: `npm publish --dry-run` is clean and
 // ships what the README promises (LICENSE, metadata, the integrity values the
 // snippet needs); installed from its tarball into an empty folder, it is
-// imported in Node and, through an import map, in a browser page, and sends.
+// imported in Node and sends. (A browser page importing it from such a folder
+// is the README's import-map example, run by readme.test.mjs.)
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, startSandbox, uniqueId } from './helpers.mjs';
-import { packageDir, run, serve, workspace } from './package.mjs';
+import { startSandbox, uniqueId } from './helpers.mjs';
+import { packageDir, run, workspace } from './package.mjs';
 
 let apps;
 let sandbox;
-let browser;
 
 before(async () => {
   apps = await workspace();
   sandbox = await startSandbox();
-  browser = await launchBrowser();
 });
 after(async () => {
-  await browser?.close();
   await sandbox?.stop();
   await apps?.remove();
 });
@@ -96,36 +94,4 @@ test('installed into an empty folder: imported in Node (every export path resolv
     status: 201,
   });
   assert.equal((await sandbox.find(id)).length, 1);
-});
-
-test('installed into an empty folder: imported by a browser page through an import map, without a bundler, and sends', async (t) => {
-  const dir = await apps.install('empty-browser', null);
-  await writeFile(
-    join(dir, 'index.html'),
-    `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
-<script type="importmap">{ "imports": { "onramp-pixel": "./node_modules/onramp-pixel/dist/index.js" } }</script>
-<script type="module">
-  import { createSaasTracking, configure } from 'onramp-pixel';
-  window.pixel = { createSaasTracking, configure };
-</script>`,
-  );
-  const site = await serve(dir);
-  const { context, page, problems } = await openPage(browser);
-  t.after(async () => {
-    await context.close();
-    await site.close();
-  });
-  await page.goto(site.origin + '/');
-  await page.waitForFunction(() => window.pixel);
-  const id = uniqueId('empty-browser');
-  const status = await page.evaluate(
-    async ([collector, id]) => {
-      await window.pixel.configure({ baseUrl: collector, partnerKey: 'pk_empty' });
-      return (await window.pixel.createSaasTracking({ serviceName: 'svc', customerId: id })).status;
-    },
-    [sandbox.origin, id],
-  );
-  assert.equal(status, 201);
-  assert.equal((await sandbox.find(id)).length, 1);
-  assert.deepEqual(problems, []);
 });

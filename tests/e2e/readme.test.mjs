@@ -1,0 +1,251 @@
+// README.md's code blocks, run: every fenced block is marked `example=NAME`
+// (complete, and run by a test) or `fragment` (a part, a signature, a shell
+// session), so a new block cannot go untested by accident. Each example runs
+// as a user would run it, from the packed package installed into an app, with
+// the placeholders filled in: the collector (https://onramp.example.com, or
+// the checkout's http://127.0.0.1:8080) is the sandbox, the CDN
+// (https://YOUR-CDN/onramp-pixel/, https://cdn.example.com) a server of the
+// installed dist/ on another origin, the integrity values dist/integrity.json's,
+// `cust-42` a fresh customer id. The Rollup and esbuild recipes run in
+// bundlers.test.mjs.
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { launchBrowser, openPage, readmeBlocks, root, startSandbox, uniqueId } from './helpers.mjs';
+import { linkDependency, run, serve, workspace } from './package.mjs';
+
+const blocks = readmeBlocks();
+const example = (name) => {
+  const found = blocks.filter((b) => b.attrs.example === name);
+  assert.equal(found.length, 1, `README.md has one code block marked example=${name}`);
+  return found[0].code;
+};
+
+let apps;
+let sandbox;
+let browser;
+
+before(async () => {
+  apps = await workspace();
+  sandbox = await startSandbox();
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+  await sandbox?.stop();
+  await apps?.remove();
+});
+
+/** The collector's placeholders as the sandbox, the partner key's as `pk`, and `cust-42` as `id`. */
+const filled = (code, id, pk = 'pk_readme') =>
+  code
+    .replaceAll('https://onramp.example.com', sandbox.origin)
+    .replaceAll('http://127.0.0.1:8080', sandbox.origin)
+    .replaceAll('YOUR-PARTNER-KEY', pk)
+    .replaceAll('cust-42', id);
+
+/** Waits until `id` is stored; asserts it was posted once. */
+async function deliveredOnce(id) {
+  const stored = await sandbox.waitFor(id);
+  assert.equal(stored.length, 1, `${id} is stored`);
+  assert.equal(stored[0].deliveries, 1, `${id} was delivered once`);
+}
+
+test('every code block is an example that a test runs, or marked as a fragment', () => {
+  const ran = ['snippet', 'snippet-call', 'csp', 'npm', 'importmap', 'react', 'ts-errors', 'ts-global', 'cli'];
+  const elsewhere = ['rollup', 'esbuild-esm']; // bundlers.test.mjs
+  for (const b of blocks) {
+    assert.ok(b.attrs.example || b.attrs.fragment, `README.md:${b.line}: mark the block example=NAME (and run it here) or fragment`);
+  }
+  const names = blocks.filter((b) => b.attrs.example).map((b) => b.attrs.example);
+  assert.deepEqual([...names].sort(), [...ran, ...elsewhere].sort());
+});
+
+test('a block marked same-as=PATH is that file, as it is', async () => {
+  const copies = blocks.filter((b) => b.attrs['same-as']);
+  assert.ok(copies.length >= 1);
+  for (const b of copies) assert.equal(b.code, await readFile(join(root, b.attrs['same-as']), 'utf8'), `README.md:${b.line}`);
+});
+
+/**
+ * The installed package's dist/ served as a CDN on its own origin (CORS, as
+ * the README asks of one), and the snippet with its URLs and integrity values.
+ */
+async function snippetSite(t, name) {
+  const dir = await apps.install(name, null);
+  const dist = join(dir, 'node_modules/onramp-pixel/dist');
+  const cdn = await serve(dist, { cors: true });
+  t.after(() => cdn.close());
+  const integrity = JSON.parse(await readFile(join(dist, 'integrity.json'), 'utf8'));
+  const snippet = filled(example('snippet'), '')
+    .replaceAll('https://YOUR-CDN/onramp-pixel/', cdn.origin + '/')
+    .replace(/(<link[^>]*?integrity=")sha384-…"/s, `$1${integrity['onramp_pixel_bg.wasm']}"`)
+    .replace(/(<script async[^>]*?integrity=")sha384-…"/s, `$1${integrity['loader.js']}"`);
+  assert.doesNotMatch(snippet, /YOUR-|…/, 'every placeholder of the snippet is filled');
+  return { dir, cdn, snippet };
+}
+
+/** Serves `html` as index.html from `dir` (with `headers`) and opens it; closed after the test. */
+async function openHtml(t, dir, html, headers) {
+  await writeFile(join(dir, 'index.html'), html);
+  const site = await serve(dir, { headers });
+  const opened = await openPage(browser);
+  t.after(async () => {
+    await opened.context.close();
+    await site.close();
+  });
+  await opened.page.goto(site.origin + '/');
+  return opened;
+}
+
+test("the snippet and the call, pasted into a page as they are, deliver the tracking once", async (t) => {
+  const { dir, snippet } = await snippetSite(t, 'readme-snippet');
+  const id = uniqueId('readme-snippet');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">\n${snippet}</head>
+<body>\n${filled(example('snippet-call'), id)}</body></html>`;
+  const { page, problems } = await openHtml(t, dir, html);
+  await deliveredOnce(id);
+  // The preload line's .wasm is the one the loader takes: one request.
+  const wasm = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).length);
+  assert.equal(wasm, 1);
+  assert.deepEqual(problems, []);
+});
+
+test("the Content Security Policy, sent with the snippet's page: a call is delivered without a violation", async (t) => {
+  const { dir, cdn, snippet } = await snippetSite(t, 'readme-csp');
+  const [name, value] = example('csp').trim().split(/:\s(.*)/s);
+  assert.equal(name, 'Content-Security-Policy');
+  const policy = filled(value, '').replaceAll('https://cdn.example.com', cdn.origin);
+  const html = `<!doctype html><html><head><meta charset="utf-8">\n${snippet}</head><body></body></html>`;
+  const { page, problems } = await openHtml(t, dir, html, { 'content-security-policy': policy });
+  await page.evaluate(() => {
+    window.violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));
+  });
+  const id = uniqueId('readme-csp');
+  // The call, from the test (a page under this policy makes it from a script the policy allows).
+  const result = await page.evaluate(
+    (id) => new Promise((resolve) => onramp('createSaasTracking', { serviceName: 'Acme CRM', customerId: id }, (e, r) => resolve(e ? e.code : r.status))),
+    id,
+  );
+  assert.equal(result, 201);
+  await deliveredOnce(id);
+  assert.deepEqual(await page.evaluate(() => window.violations), []);
+  assert.deepEqual(problems, []);
+});
+
+test('the npm example runs in Node as an .mjs file and delivers once', async () => {
+  const dir = await apps.install('readme-npm', null);
+  const id = uniqueId('readme-npm');
+  await writeFile(join(dir, 'example.mjs'), filled(example('npm'), id));
+  await run(process.execPath, ['example.mjs'], dir, { timeout: 30_000 });
+  await deliveredOnce(id);
+});
+
+test('the import-map example, in a page beside the installed package, delivers once', async (t) => {
+  const dir = await apps.install('readme-importmap', null);
+  const id = uniqueId('readme-importmap');
+  const html = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">\n${filled(example('importmap'), id)}`;
+  const { problems } = await openHtml(t, dir, html);
+  await deliveredOnce(id);
+  assert.deepEqual(problems, []);
+});
+
+test('the React component, in a Vite 8 production build under StrictMode, delivers once, and again not after a remount', async (t) => {
+  const dir = await apps.install('readme-react', null);
+  for (const name of ['react', 'react-dom']) await linkDependency(dir, name);
+  await writeFile(join(dir, 'SignupTracked.jsx'), example('react'));
+  await writeFile(
+    join(dir, 'main.js'),
+    `import { createElement, StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { configure } from 'onramp-pixel';
+import { SignupTracked } from './SignupTracked.jsx';
+
+const params = new URLSearchParams(location.search);
+configure({ baseUrl: params.get('collector'), partnerKey: 'pk_react' });
+const element = createElement(StrictMode, null, createElement(SignupTracked, { customerId: params.get('id') }));
+let root = createRoot(document.getElementById('app'));
+root.render(element);
+window.remount = () => {
+  root.unmount();
+  root = createRoot(document.getElementById('app'));
+  root.render(element);
+};
+`,
+  );
+  await writeFile(
+    join(dir, 'index.html'),
+    '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><div id="app"></div><script type="module" src="/main.js"></script>\n',
+  );
+  await run(join(root, 'node_modules/.bin/vite'), ['build', dir, '--outDir', join(dir, 'dist'), '--emptyOutDir', '--logLevel', 'warn'], dir);
+  const site = await serve(join(dir, 'dist'));
+  const { context, page, problems } = await openPage(browser);
+  t.after(async () => {
+    await context.close();
+    await site.close();
+  });
+  const id = uniqueId('readme-react');
+  await page.goto(`${site.origin}/?${new URLSearchParams({ collector: sandbox.origin, id })}`);
+  await deliveredOnce(id);
+  await page.evaluate(() => window.remount());
+  await page.waitForTimeout(500);
+  await deliveredOnce(id);
+  const posts = (await sandbox.attempts()).filter((a) => a.customerId === id);
+  assert.equal(posts.length, 1, 'one POST for the signup');
+  assert.deepEqual(problems, []);
+});
+
+test('the TypeScript examples compile under tsc --strict, with the DOM library and in a Node project without it, as an app with nodenext and bundler resolution', async () => {
+  const dir = await apps.install('readme-types', null);
+  await linkDependency(dir, '@types/node');
+  const meta = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ ...meta, type: 'module' }));
+  await writeFile(join(dir, 'errors.ts'), example('ts-errors'));
+  // The global, declared as the README says, then used as the snippet's.
+  await writeFile(
+    join(dir, 'global.ts'),
+    example('ts-global') + "\nonramp('createSaasTracking', { serviceName: 'Acme CRM', customerId: 'cust-42' });\n",
+  );
+  // And a wrong use of that global fails: the declaration is what types it.
+  await writeFile(join(dir, 'global-wrong.ts'), example('ts-global') + "\nonramp('createSaasTracking', { serviceName: 'Acme CRM', customerID: 'cust-42' });\n");
+  const tsc = join(root, 'node_modules/.bin/tsc');
+  const check = async (files, module, moduleResolution, lib) => {
+    // Without the DOM library, a Node project's: Node's types.
+    const types = lib.includes('dom') ? [] : ['node'];
+    const compilerOptions = { strict: true, noEmit: true, target: 'es2022', module, moduleResolution, lib: lib.split(','), types };
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }));
+    return run(tsc, ['-p', dir], dir).then(
+      () => ({ ok: true }),
+      (error) => ({ ok: false, output: error.stdout }),
+    );
+  };
+  for (const [module, resolution] of [
+    ['nodenext', 'nodenext'],
+    ['esnext', 'bundler'],
+  ]) {
+    for (const lib of ['es2022,dom', 'es2022']) {
+      const good = await check(['errors.ts', 'global.ts'], module, resolution, lib);
+      assert.ok(good.ok, `${module}/${resolution}, lib ${lib}: ${good.output}`);
+    }
+    const wrong = await check(['global-wrong.ts'], module, resolution, 'es2022,dom');
+    assert.equal(wrong.ok, false);
+    assert.match(wrong.output, /global-wrong\.ts\(\d+,\d+\): error TS/);
+  }
+});
+
+test('the CLI lines run as shown (npx in an app that installed the package; node bin/ in the checkout) and deliver', async () => {
+  const dir = await apps.install('readme-cli', null);
+  const lines = example('cli')
+    .split('\n')
+    .filter((line) => line.trim() && !line.startsWith('#'));
+  assert.equal(lines.length, 2);
+  for (const [i, line] of lines.entries()) {
+    const id = uniqueId(`readme-cli-${i}`);
+    const command = filled(line, id);
+    const { stdout } = await run('bash', ['-c', command], command.includes('node bin/') ? root : dir, { timeout: 60_000 });
+    assert.match(stdout, /^statusCode: 201$/m, command);
+    await deliveredOnce(id);
+  }
+});
