@@ -197,7 +197,7 @@ window.remount = () => {
   assert.deepEqual(problems, []);
 });
 
-test('the TypeScript examples compile under tsc --strict, with the DOM library and in a Node project without it, as an app with nodenext and bundler resolution', async () => {
+test('the TypeScript examples compile under tsc --strict (TypeScript 5.9 and 7.0), with the DOM library and in a Node project without it, as an app with nodenext and bundler resolution', async () => {
   const dir = await apps.install('readme-types', null);
   await linkDependency(dir, '@types/node');
   const meta = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
@@ -210,8 +210,7 @@ test('the TypeScript examples compile under tsc --strict, with the DOM library a
   );
   // And a wrong use of that global fails: the declaration is what types it.
   await writeFile(join(dir, 'global-wrong.ts'), example('ts-global') + "\nonramp('createSaasTracking', { serviceName: 'Acme CRM', customerID: 'cust-42' });\n");
-  const tsc = join(root, 'node_modules/.bin/tsc');
-  const check = async (files, module, moduleResolution, lib) => {
+  const check = async (tsc, files, module, moduleResolution, lib) => {
     // Without the DOM library, a Node project's: Node's types.
     const types = lib.includes('dom') ? [] : ['node'];
     const compilerOptions = { strict: true, noEmit: true, target: 'es2022', module, moduleResolution, lib: lib.split(','), types };
@@ -221,17 +220,20 @@ test('the TypeScript examples compile under tsc --strict, with the DOM library a
       (error) => ({ ok: false, output: error.stdout }),
     );
   };
-  for (const [module, resolution] of [
-    ['nodenext', 'nodenext'],
-    ['esnext', 'bundler'],
-  ]) {
-    for (const lib of ['es2022,dom', 'es2022']) {
-      const good = await check(['errors.ts', 'global.ts'], module, resolution, lib);
-      assert.ok(good.ok, `${module}/${resolution}, lib ${lib}: ${good.output}`);
+  // TypeScript 5.9 and 7.0 (the native compiler), each by its own path: both install a `tsc`.
+  for (const tsc of ['typescript', 'typescript7'].map((name) => join(root, 'node_modules', name, 'bin/tsc'))) {
+    for (const [module, resolution] of [
+      ['nodenext', 'nodenext'],
+      ['esnext', 'bundler'],
+    ]) {
+      for (const lib of ['es2022,dom', 'es2022']) {
+        const good = await check(tsc, ['errors.ts', 'global.ts'], module, resolution, lib);
+        assert.ok(good.ok, `${tsc}: ${module}/${resolution}, lib ${lib}: ${good.output}`);
+      }
+      const wrong = await check(tsc, ['global-wrong.ts'], module, resolution, 'es2022,dom');
+      assert.equal(wrong.ok, false);
+      assert.match(wrong.output, /global-wrong\.ts\(\d+,\d+\): error TS/);
     }
-    const wrong = await check(['global-wrong.ts'], module, resolution, 'es2022,dom');
-    assert.equal(wrong.ok, false);
-    assert.match(wrong.output, /global-wrong\.ts\(\d+,\d+\): error TS/);
   }
 });
 

@@ -12,10 +12,14 @@ import { test } from 'node:test';
 
 const root = new URL('../../', import.meta.url).pathname;
 const fixtures = join(root, 'tests/types/fixtures');
-const tsc = join(root, 'node_modules/.bin/tsc');
+/** TypeScript 5.9 and 7.0 (the native compiler), each by its own path: both install a `tsc`. */
+const COMPILERS = {
+  '5.9': join(root, 'node_modules/typescript/bin/tsc'),
+  '7.0': join(root, 'node_modules/typescript7/bin/tsc'),
+};
 
 /** Runs tsc --strict on one fixture; its exit status and output. */
-function check(file, lib) {
+function check(file, lib, tsc) {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-types-'));
   try {
     const config = {
@@ -43,23 +47,26 @@ function check(file, lib) {
 const WITH_DOM = ['es2022', 'dom'];
 const WITHOUT_DOM = ['es2022'];
 
-test('correct code compiles, with the DOM library and without it', () => {
-  for (const lib of [WITH_DOM, WITHOUT_DOM]) {
-    const { status, output } = check('good.ts', lib);
-    assert.equal(status, 0, `lib ${lib}: ${output}`);
-  }
-});
+for (const [version, tsc] of Object.entries(COMPILERS)) {
+  test(`TypeScript ${version}: correct code compiles, with the DOM library and without it`, () => {
+    assert.match(spawnSync(tsc, ['--version'], { encoding: 'utf8' }).stdout, new RegExp(`Version ${version.replace('.', '\\.')}\\.`));
+    for (const lib of [WITH_DOM, WITHOUT_DOM]) {
+      const { status, output } = check('good.ts', lib, tsc);
+      assert.equal(status, 0, `lib ${lib}: ${output}`);
+    }
+  });
 
-test('each wrong use is a type error', () => {
-  const bad = readdirSync(fixtures).filter((f) => f.startsWith('bad-'));
-  assert.ok(bad.length >= 7);
-  for (const file of bad) {
-    const { status, output } = check(file, WITH_DOM);
-    assert.notEqual(status, 0, `${file} compiled`);
-    assert.match(output, new RegExp(`${file}\\(\\d+,\\d+\\): error TS`), `${file}: ${output}`);
-    assert.doesNotMatch(output, /index\.d\.ts/, `${file}: the error is in the fixture, not in the types`);
-  }
-});
+  test(`TypeScript ${version}: each wrong use is a type error`, () => {
+    const bad = readdirSync(fixtures).filter((f) => f.startsWith('bad-'));
+    assert.ok(bad.length >= 7);
+    for (const file of bad) {
+      const { status, output } = check(file, WITH_DOM, tsc);
+      assert.notEqual(status, 0, `${file} compiled`);
+      assert.match(output, new RegExp(`${file}\\(\\d+,\\d+\\): error TS`), `${file}: ${output}`);
+      assert.doesNotMatch(output, /index\.d\.ts/, `${file}: the error is in the fixture, not in the types`);
+    }
+  });
+}
 
 test('isOnrampError tells the pixel\'s rejections from other errors (Node, the built entry)', async () => {
   const { createSaasTracking, isOnrampError } = await import(join(root, 'dist/index.js'));
