@@ -12,32 +12,19 @@
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { build } from 'esbuild';
-import { launchBrowser, openPage, readmeBlocks, root, startSandbox, uniqueId } from './helpers.mjs';
-import { installedWasm, linkDependency, run, serve, workspace } from './package.mjs';
+import { openPage, readmeBlocks, root, uniqueId } from './helpers.mjs';
+import { appsForTests, installedWasm, linkDependency, run, serve } from './package.mjs';
 
-let apps;
-let sandbox;
-let browser;
+const world = appsForTests();
 
-before(async () => {
-  apps = await workspace();
-  sandbox = await startSandbox();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await sandbox?.stop();
-  await apps?.remove();
-});
-
-const installFixture = (name) => apps.install(name);
+const installFixture = (name) => world.apps.install(name);
 
 /** Serves `dir` and opens its index.html in a new context; closed after the test. */
 async function openApp(t, dir, ready) {
   const site = await serve(dir);
-  const opened = await openPage(browser);
+  const opened = await openPage(world.browser);
   t.after(async () => {
     await opened.context.close();
     await site.close();
@@ -55,10 +42,10 @@ test('Vite 8 production build: a lone surrogate is refused and nothing is sent; 
 
   await page.evaluate(
     (collector) => window.pixel.configure({ baseUrl: collector, partnerKey: 'pk_vite' }),
-    sandbox.origin,
+    world.sandbox.origin,
   );
-  const attemptsBefore = (await sandbox.attempts()).length;
-  const storedBefore = (await sandbox.trackings()).length;
+  const attemptsBefore = (await world.sandbox.attempts()).length;
+  const storedBefore = (await world.sandbox.trackings()).length;
   // Built in the page: a lone surrogate may not survive the trip from the test.
   const bad = await page.evaluate(() =>
     window.pixel.createSaasTracking({ serviceName: 'svc', customerId: 'x' + String.fromCharCode(0xd800) }).then(
@@ -68,8 +55,8 @@ test('Vite 8 production build: a lone surrogate is refused and nothing is sent; 
   );
   assert.deepEqual(bad, { settled: 'rejected', name: 'OnrampError', code: 'invalid_characters', field: 'customerId' });
   await page.waitForTimeout(200);
-  assert.equal((await sandbox.attempts()).length, attemptsBefore, 'the refused call reached the collector');
-  assert.equal((await sandbox.trackings()).length, storedBefore, 'the refused call was stored');
+  assert.equal((await world.sandbox.attempts()).length, attemptsBefore, 'the refused call reached the collector');
+  assert.equal((await world.sandbox.trackings()).length, storedBefore, 'the refused call was stored');
 
   const id = uniqueId('vite');
   const status = await page.evaluate(
@@ -77,7 +64,7 @@ test('Vite 8 production build: a lone surrogate is refused and nothing is sent; 
     id,
   );
   assert.equal(status, 201);
-  assert.equal((await sandbox.find(id)).length, 1);
+  assert.equal((await world.sandbox.find(id)).length, 1);
   assert.deepEqual(problems, []);
 });
 
@@ -93,10 +80,10 @@ async function sendsOnce(page, problems, label) {
       await window.pixel.configure({ baseUrl: collector, partnerKey: 'pk_' + id.split('-')[0] });
       return (await window.pixel.createSaasTracking({ serviceName: 'svc', customerId: id })).status;
     },
-    [sandbox.origin, id],
+    [world.sandbox.origin, id],
   );
   assert.equal(status, 201);
-  const stored = await sandbox.find(id);
+  const stored = await world.sandbox.find(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
   const wasm = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).length);
@@ -184,7 +171,7 @@ test('esbuild IIFE bundle: before init(url) a call rejects with load_failed (nev
       const sent = await track(id);
       return { first, status: sent.status };
     },
-    [sandbox.origin, early, id],
+    [world.sandbox.origin, early, id],
   );
   assert.equal(got.threw, undefined, 'createSaasTracking() threw synchronously');
   assert.equal(got.returned, undefined, 'createSaasTracking() did not return a Promise');
@@ -192,15 +179,15 @@ test('esbuild IIFE bundle: before init(url) a call rejects with load_failed (nev
   assert.deepEqual(first, { settled: 'rejected', name: 'OnrampError', code: 'load_failed' });
   assert.match(message, /init\(/);
   assert.equal(got.status, 201);
-  assert.equal((await sandbox.find(id)).length, 1);
-  assert.deepEqual(await sandbox.find(early), []);
+  assert.equal((await world.sandbox.find(id)).length, 1);
+  assert.deepEqual(await world.sandbox.find(early), []);
   assert.deepEqual(problems, []);
 });
 
 test('plain Node 20: a script that imports the installed package sends without init()', async () => {
   const dir = await installFixture('node-app');
   const id = uniqueId('node');
-  const { stdout } = await run(process.execPath, ['send.mjs', sandbox.origin, id], dir, 30_000);
+  const { stdout } = await run(process.execPath, ['send.mjs', world.sandbox.origin, id], dir, 30_000);
   assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)), { ok: true, status: 201 });
-  assert.equal((await sandbox.find(id)).length, 1);
+  assert.equal((await world.sandbox.find(id)).length, 1);
 });

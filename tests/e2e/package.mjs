@@ -9,7 +9,8 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
-import { listen, root, types } from './helpers.mjs';
+import { after, before } from 'node:test';
+import { launchBrowser, listen, root, startSandbox, types } from './helpers.mjs';
 
 export const packageDir = resolve(process.env.PACKAGE_DIR || root);
 
@@ -97,4 +98,24 @@ export async function serve(dir, { headers = {}, cors = false } = {}) {
     }
   });
   return listen(server);
+}
+
+/**
+ * For a test file: a workspace for apps, the sandbox and (unless `browser`
+ * is false) Chromium, started before its first test and stopped after its
+ * last; the returned object holds `apps`, `sandbox` and `browser` once started.
+ */
+export function appsForTests({ browser = true } = {}) {
+  const world = {};
+  before(async () => {
+    world.apps = await workspace();
+    world.sandbox = await startSandbox();
+    if (browser) world.browser = await launchBrowser();
+  });
+  after(async () => {
+    await world.browser?.close();
+    await world.sandbox?.stop();
+    await world.apps?.remove();
+  });
+  return world;
 }

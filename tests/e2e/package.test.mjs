@@ -8,21 +8,11 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { startSandbox, uniqueId } from './helpers.mjs';
-import { packageDir, run, workspace } from './package.mjs';
+import { test } from 'node:test';
+import { uniqueId } from './helpers.mjs';
+import { appsForTests, packageDir, run } from './package.mjs';
 
-let apps;
-let sandbox;
-
-before(async () => {
-  apps = await workspace();
-  sandbox = await startSandbox();
-});
-after(async () => {
-  await sandbox?.stop();
-  await apps?.remove();
-});
+const world = appsForTests({ browser: false });
 
 const SHIPPED = [
   'LICENSE',
@@ -54,7 +44,7 @@ test('npm publish --dry-run: no warning, and exactly the files the package needs
 });
 
 test("the installed package: LICENSE, metadata, and integrity.json's values are its files' SHA-384", async () => {
-  const dir = await apps.install('inspected', null);
+  const dir = await world.apps.install('inspected', null);
   const installed = join(dir, 'node_modules/onramp-pixel');
   const meta = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
   assert.equal(meta.license, 'MIT');
@@ -71,7 +61,7 @@ test("the installed package: LICENSE, metadata, and integrity.json's values are 
 });
 
 test('installed into an empty folder: imported in Node (every export path resolves) and sends', async () => {
-  const dir = await apps.install('empty-node', null);
+  const dir = await world.apps.install('empty-node', null);
   const id = uniqueId('empty-node');
   const script = `
     import { createSaasTracking, configure, flush, init, isOnrampError } from 'onramp-pixel';
@@ -81,7 +71,7 @@ test('installed into an empty folder: imported in Node (every export path resolv
     const result = await createSaasTracking({ partnerKey: 'pk_empty', serviceName: 'svc', customerId: process.argv[2], baseUrl: process.argv[1] });
     console.log(JSON.stringify({ resolved, types, status: result.status }));
   `;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, sandbox.origin, id], dir, { timeout: 30_000 });
+  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, world.sandbox.origin, id], dir, { timeout: 30_000 });
   assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)), {
     resolved: [
       'onramp-pixel/dist/loader.js',
@@ -93,5 +83,5 @@ test('installed into an empty folder: imported in Node (every export path resolv
     types: ['function', 'function', 'function', 'function', 'function'],
     status: 201,
   });
-  assert.equal((await sandbox.find(id)).length, 1);
+  assert.equal((await world.sandbox.find(id)).length, 1);
 });

@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, readmeBlocks, root, startSandbox, uniqueId } from './helpers.mjs';
-import { linkDependency, run, serve, workspace } from './package.mjs';
+import { test } from 'node:test';
+import { openPage, readmeBlocks, root, uniqueId } from './helpers.mjs';
+import { appsForTests, linkDependency, run, serve } from './package.mjs';
 
 const blocks = readmeBlocks();
 const example = (name) => {
@@ -22,32 +22,19 @@ const example = (name) => {
   return found[0].code;
 };
 
-let apps;
-let sandbox;
-let browser;
-
-before(async () => {
-  apps = await workspace();
-  sandbox = await startSandbox();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await sandbox?.stop();
-  await apps?.remove();
-});
+const world = appsForTests();
 
 /** The collector's placeholders as the sandbox, the partner key's as `pk`, and `cust-42` as `id`. */
 const filled = (code, id, pk = 'pk_readme') =>
   code
-    .replaceAll('https://onramp.example.com', sandbox.origin)
-    .replaceAll('http://127.0.0.1:8080', sandbox.origin)
+    .replaceAll('https://onramp.example.com', world.sandbox.origin)
+    .replaceAll('http://127.0.0.1:8080', world.sandbox.origin)
     .replaceAll('YOUR-PARTNER-KEY', pk)
     .replaceAll('cust-42', id);
 
 /** Waits until `id` is stored; asserts it was posted once. */
 async function deliveredOnce(id) {
-  const stored = await sandbox.waitFor(id);
+  const stored = await world.sandbox.waitFor(id);
   assert.equal(stored.length, 1, `${id} is stored`);
   assert.equal(stored[0].deliveries, 1, `${id} was delivered once`);
 }
@@ -73,7 +60,7 @@ test('a block marked same-as=PATH is that file, as it is', async () => {
  * the README asks of one), and the snippet with its URLs and integrity values.
  */
 async function snippetSite(t, name) {
-  const dir = await apps.install(name, null);
+  const dir = await world.apps.install(name, null);
   const dist = join(dir, 'node_modules/onramp-pixel/dist');
   const cdn = await serve(dist, { cors: true });
   t.after(() => cdn.close());
@@ -90,7 +77,7 @@ async function snippetSite(t, name) {
 async function openHtml(t, dir, html, headers) {
   await writeFile(join(dir, 'index.html'), html);
   const site = await serve(dir, { headers });
-  const opened = await openPage(browser);
+  const opened = await openPage(world.browser);
   t.after(async () => {
     await opened.context.close();
     await site.close();
@@ -136,7 +123,7 @@ test("the Content Security Policy, sent with the snippet's page: a call is deliv
 });
 
 test('the npm example runs in Node as an .mjs file and delivers once', async () => {
-  const dir = await apps.install('readme-npm', null);
+  const dir = await world.apps.install('readme-npm', null);
   const id = uniqueId('readme-npm');
   await writeFile(join(dir, 'example.mjs'), filled(example('npm'), id));
   await run(process.execPath, ['example.mjs'], dir, { timeout: 30_000 });
@@ -144,7 +131,7 @@ test('the npm example runs in Node as an .mjs file and delivers once', async () 
 });
 
 test('the import-map example, in a page beside the installed package, delivers once', async (t) => {
-  const dir = await apps.install('readme-importmap', null);
+  const dir = await world.apps.install('readme-importmap', null);
   const id = uniqueId('readme-importmap');
   const html = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">\n${filled(example('importmap'), id)}`;
   const { problems } = await openHtml(t, dir, html);
@@ -152,8 +139,8 @@ test('the import-map example, in a page beside the installed package, delivers o
   assert.deepEqual(problems, []);
 });
 
-test('the React component, in a Vite 8 production build under StrictMode, delivers once, and again not after a remount', async (t) => {
-  const dir = await apps.install('readme-react', null);
+test('the React component, in a Vite 8 production build under StrictMode, delivers once, remounted at once and after', async (t) => {
+  const dir = await world.apps.install('readme-react', null);
   for (const name of ['react', 'react-dom']) await linkDependency(dir, name);
   await writeFile(join(dir, 'SignupTracked.jsx'), example('react'));
   await writeFile(
@@ -181,24 +168,27 @@ window.remount = () => {
   );
   await run(join(root, 'node_modules/.bin/vite'), ['build', dir, '--outDir', join(dir, 'dist'), '--emptyOutDir', '--logLevel', 'warn'], dir);
   const site = await serve(join(dir, 'dist'));
-  const { context, page, problems } = await openPage(browser);
+  const { context, page, problems } = await openPage(world.browser);
   t.after(async () => {
     await context.close();
     await site.close();
   });
   const id = uniqueId('readme-react');
-  await page.goto(`${site.origin}/?${new URLSearchParams({ collector: sandbox.origin, id })}`);
+  await page.goto(`${site.origin}/?${new URLSearchParams({ collector: world.sandbox.origin, id })}`);
+  // Mounted again at once, while the first call is still out (as development
+  // StrictMode's second effect is), then again once it was delivered.
+  await page.evaluate(() => window.remount());
   await deliveredOnce(id);
   await page.evaluate(() => window.remount());
   await page.waitForTimeout(500);
   await deliveredOnce(id);
-  const posts = (await sandbox.attempts()).filter((a) => a.customerId === id);
+  const posts = (await world.sandbox.attempts()).filter((a) => a.customerId === id);
   assert.equal(posts.length, 1, 'one POST for the signup');
   assert.deepEqual(problems, []);
 });
 
 test('the TypeScript examples compile under tsc --strict (TypeScript 5.9 and 7.0), with the DOM library and in a Node project without it, as an app with nodenext and bundler resolution', async () => {
-  const dir = await apps.install('readme-types', null);
+  const dir = await world.apps.install('readme-types', null);
   await linkDependency(dir, '@types/node');
   const meta = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
   await writeFile(join(dir, 'package.json'), JSON.stringify({ ...meta, type: 'module' }));
@@ -238,7 +228,7 @@ test('the TypeScript examples compile under tsc --strict (TypeScript 5.9 and 7.0
 });
 
 test('the CLI lines run as shown (npx in an app that installed the package; node bin/ in the checkout) and deliver', async () => {
-  const dir = await apps.install('readme-cli', null);
+  const dir = await world.apps.install('readme-cli', null);
   const lines = example('cli')
     .split('\n')
     .filter((line) => line.trim() && !line.startsWith('#'));
