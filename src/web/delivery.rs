@@ -156,7 +156,7 @@ fn admit(args: &[JsValue]) -> Result<Promise, Error> {
         Admission::AlreadySent => resolved(&CallResult::unsent(plan.tracking, true)),
         Admission::InFlight => {
             // The attempt in flight settles it; if it dies, the timer retries.
-            schedule::arm(existing.and_then(|r| r.due_at(now)).map(|at| at - now));
+            schedule::arm_sooner(existing.and_then(|r| r.due_at(now)).map(|at| at - now));
             resolved(&CallResult::unsent(plan.tracking, false))
         }
         Admission::Queued => {
@@ -273,11 +273,12 @@ fn settle(id: &str, outcome: Outcome, retry_after: Option<&str>) -> Settled {
         }
         Verdict::Retry if stored.is_some() => {
             storage::save(id, &record);
+            // Only this record's due time changed.
+            let now = now.as_millis();
+            schedule::arm_sooner(record.due_at(now).map(|at| at - now));
         }
         Verdict::Retry => {}
     }
-    let now = now.as_millis();
-    schedule::arm(queue::next_due_in(storage::all().iter().map(|(_, r)| r), now));
     settled
 }
 

@@ -6,6 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 
+use js_sys::Date;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Event, VisibilityState};
@@ -29,6 +30,10 @@ const MAX_DELAY_MS: i64 = 2_147_483_647;
 
 thread_local! {
     static TIMER: RefCell<JsValue> = const { RefCell::new(JsValue::UNDEFINED) };
+    /// When the timer fires, by the clock the records' due times are read
+    /// with (`Date.now()`); infinite when none is set.
+    static FIRES_AT: Cell<f64> = const { Cell::new(f64::INFINITY) };
+    // (The flush sets the timer again, from every record.)
     static TICK: Closure<dyn FnMut()> = Closure::new(|| {
         let _ = send(Mode::Due);
     });
@@ -39,12 +44,29 @@ thread_local! {
     static WAITING: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Wakes in `delay_ms` (plus a margin) to send what is due then; replaces
-/// the timer set before. Nothing when `None` (nothing waits).
+/// Wakes in `delay_ms` (plus a margin) to send what is due then, in place
+/// of the timer set before: for a delay worked out from every record.
+/// Nothing when `None` (nothing waits).
 pub fn arm(delay_ms: Option<i64>) {
+    FIRES_AT.set(f64::INFINITY);
+    arm_sooner(delay_ms);
+}
+
+/// Wakes in `delay_ms` unless the timer already fires sooner: for one
+/// record's new due time, without reading the others (whatever the timer
+/// was set for, it still wakes for; if that was this record, the flush it
+/// starts finds nothing due and sets the timer from every record). A clock
+/// set forward while the timer runs can make this keep a timer that fires
+/// up to that much later; one set back only makes it set a new one.
+pub fn arm_sooner(delay_ms: Option<i64>) {
     let Some(delay) = delay_ms else { return };
-    let ms = delay.clamp(0, MAX_DELAY_MS - 50) + 50;
-    let timer = TICK.with(|tick| later(tick.as_ref(), ms as f64));
+    let ms = (delay.clamp(0, MAX_DELAY_MS - 50) + 50) as f64;
+    let at = Date::now() + ms;
+    if at >= FIRES_AT.get() {
+        return;
+    }
+    FIRES_AT.set(at);
+    let timer = TICK.with(|tick| later(tick.as_ref(), ms));
     let previous = TIMER.replace(timer);
     if !previous.is_undefined() {
         clear_timeout(&previous);

@@ -109,6 +109,33 @@ test('a hung collector: the attempt times out, the retry delivers once', async (
   assert.equal(stored[0].deliveries, 1);
 });
 
+test("a call for a tracking in flight does not put off another tracking's retry", async () => {
+  const retried = uniqueId('retried');
+  const out = uniqueId('out');
+  // The first tracking is refused for 3 s; the second one's request then
+  // hangs for 20 s (lease: its timeout + 2 s).
+  await faults([
+    { status: 503, retryAfter: 3 },
+    { delayMs: 20_000, status: 503 },
+  ]);
+  const { context, page } = await openPage(browser);
+  await page.goto(confirmation(retried));
+  const result = await firstResult(page);
+  assert.deepEqual([result.queued, result.status], [true, 503]);
+  const call = (id) => page.evaluate((id) => void onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
+  await call(out);
+  await page.waitForTimeout(500);
+  // Called again while its request is out: the call waits for that attempt,
+  // and the timer stays set for the first tracking's retry.
+  await call(out);
+  const stored = await sandbox.waitFor(retried, 15_000);
+  const outAttempts = await attempts(out);
+  await context.close();
+  assert.equal(stored.length, 1, 'the first tracking was retried while the other request was out');
+  assert.deepEqual(outAttempts, [], 'the other request was still out');
+  assert.deepEqual((await attempts(retried)).map((a) => a.status), [503, 201]);
+});
+
 test('offline: queued, then sent when the browser is back online', async () => {
   const id = uniqueId('offline');
   const { context, page } = await openPage(browser);
