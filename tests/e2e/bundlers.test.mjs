@@ -14,30 +14,23 @@ import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { build } from 'esbuild';
-import { openPage, readmeBlocks, root, uniqueId } from './helpers.mjs';
-import { appsForTests, installedWasm, linkDependency, run, serve } from './package.mjs';
+import { commandLines, readmeExample, root, uniqueId, wasmRequests } from './helpers.mjs';
+import { appsForTests, installedWasm, linkDependency, openSite, run, viteBuild } from './package.mjs';
 
 const world = appsForTests();
 
 const installFixture = (name) => world.apps.install(name);
 
-/** Serves `dir` and opens its index.html in a new context; closed after the test. */
+/** Serves `dir` and opens its index.html until `ready` holds; closed after the test. */
 async function openApp(t, dir, ready) {
-  const site = await serve(dir);
-  const opened = await openPage(world.browser);
-  t.after(async () => {
-    await opened.context.close();
-    await site.close();
-  });
-  await opened.page.goto(site.origin + '/');
+  const opened = await openSite(t, world.browser, dir);
   await opened.page.waitForFunction(ready);
   return opened;
 }
 
 test('Vite 8 production build: a lone surrogate is refused and nothing is sent; a good tracking is sent once', async (t) => {
   const dir = await installFixture('vite-app');
-  // `vite build <root>`, run in the app: no config, no plugins.
-  await run(join(root, 'node_modules/.bin/vite'), ['build', dir, '--outDir', join(dir, 'dist'), '--emptyOutDir', '--logLevel', 'warn'], dir);
+  await viteBuild(dir);
   const { page, problems } = await openApp(t, join(dir, 'dist'), () => window.pixel);
 
   await page.evaluate(
@@ -86,8 +79,7 @@ async function sendsOnce(page, problems, label) {
   const stored = await world.sandbox.find(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
-  const wasm = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).length);
-  assert.equal(wasm, 1, 'the page fetched the .wasm once');
+  assert.equal(await wasmRequests(page), 1, 'the page fetched the .wasm once');
   assert.deepEqual(problems, []);
 }
 
@@ -124,13 +116,8 @@ test("esbuild as an ES module with the README's two commands (bundle, copy the .
  * would have it installed; npx would not look on the PATH).
  */
 function readmeCommands(name) {
-  const block = readmeBlocks().find((b) => b.attrs.example === name);
-  assert.ok(block, `README.md has no code block marked example=${name}`);
   const path = `PATH=${join(root, 'node_modules/.bin')}:$PATH`;
-  return block.code
-    .split('\n')
-    .filter((line) => line.trim() && !line.startsWith('#'))
-    .map((line) => `${path} ${line.replace(/^npx /, '')}`);
+  return commandLines(readmeExample(name)).map((line) => `${path} ${line.replace(/^npx /, '')}`);
 }
 
 test('esbuild IIFE bundle: before init(url) a call rejects with load_failed (never throws); after it, a call is sent once', async (t) => {

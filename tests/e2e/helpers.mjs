@@ -229,3 +229,17 @@ export function readmeBlocks() {
   }
   return blocks;
 }
+
+/** The code of README.md's one block marked `example=NAME`. */
+export function readmeExample(name) {
+  const found = readmeBlocks().filter((b) => b.attrs.example === name);
+  if (found.length !== 1) throw new Error(`README.md has ${found.length} code blocks marked example=${name}, not one`);
+  return found[0].code;
+}
+
+/** The command lines of a shell block: not blank, not comments. */
+export const commandLines = (code) => code.split('\n').filter((line) => line.trim() && !line.startsWith('#'));
+
+/** How many .wasm files the page has fetched (Resource Timing). */
+export const wasmRequests = (page) =>
+  page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).length);

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { after, before } from 'node:test';
-import { launchBrowser, listen, root, startSandbox, types } from './helpers.mjs';
+import { launchBrowser, listen, openPage, root, startSandbox, types } from './helpers.mjs';
 
 export const packageDir = resolve(process.env.PACKAGE_DIR || root);
 
@@ -119,3 +119,22 @@ export function appsForTests({ browser = true } = {}) {
   });
   return world;
 }
+
+/**
+ * Serves `dir` (with `headers` on HTML) and opens `path` there in a new
+ * context of `browser`; both are closed after the test `t`.
+ */
+export async function openSite(t, browser, dir, { path = '/', headers } = {}) {
+  const site = await serve(dir, { headers });
+  const opened = await openPage(browser);
+  t.after(async () => {
+    await opened.context.close();
+    await site.close();
+  });
+  await opened.page.goto(site.origin + path);
+  return opened;
+}
+
+/** `vite build` of the app in `dir` into `dir/dist`, with no config and no plugins. */
+export const viteBuild = (dir) =>
+  run(join(root, 'node_modules/.bin/vite'), ['build', dir, '--outDir', join(dir, 'dist'), '--emptyOutDir', '--logLevel', 'warn'], dir);

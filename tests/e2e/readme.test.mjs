@@ -12,15 +12,10 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openPage, readmeBlocks, root, uniqueId } from './helpers.mjs';
-import { appsForTests, linkDependency, run, serve } from './package.mjs';
+import { commandLines, readmeBlocks, readmeExample as example, root, uniqueId, wasmRequests } from './helpers.mjs';
+import { appsForTests, linkDependency, openSite, run, serve, viteBuild } from './package.mjs';
 
 const blocks = readmeBlocks();
-const example = (name) => {
-  const found = blocks.filter((b) => b.attrs.example === name);
-  assert.equal(found.length, 1, `README.md has one code block marked example=${name}`);
-  return found[0].code;
-};
 
 const world = appsForTests();
 
@@ -76,14 +71,7 @@ async function snippetSite(t, name) {
 /** Serves `html` as index.html from `dir` (with `headers`) and opens it; closed after the test. */
 async function openHtml(t, dir, html, headers) {
   await writeFile(join(dir, 'index.html'), html);
-  const site = await serve(dir, { headers });
-  const opened = await openPage(world.browser);
-  t.after(async () => {
-    await opened.context.close();
-    await site.close();
-  });
-  await opened.page.goto(site.origin + '/');
-  return opened;
+  return openSite(t, world.browser, dir, { headers });
 }
 
 test("the snippet and the call, pasted into a page as they are, deliver the tracking once", async (t) => {
@@ -94,8 +82,7 @@ test("the snippet and the call, pasted into a page as they are, deliver the trac
   const { page, problems } = await openHtml(t, dir, html);
   await deliveredOnce(id);
   // The preload line's .wasm is the one the loader takes: one request.
-  const wasm = await page.evaluate(() => performance.getEntriesByType('resource').filter((e) => /\.wasm$/.test(e.name)).length);
-  assert.equal(wasm, 1);
+  assert.equal(await wasmRequests(page), 1);
   assert.deepEqual(problems, []);
 });
 
@@ -166,15 +153,10 @@ window.remount = () => {
     join(dir, 'index.html'),
     '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><div id="app"></div><script type="module" src="/main.js"></script>\n',
   );
-  await run(join(root, 'node_modules/.bin/vite'), ['build', dir, '--outDir', join(dir, 'dist'), '--emptyOutDir', '--logLevel', 'warn'], dir);
-  const site = await serve(join(dir, 'dist'));
-  const { context, page, problems } = await openPage(world.browser);
-  t.after(async () => {
-    await context.close();
-    await site.close();
-  });
+  await viteBuild(dir);
   const id = uniqueId('readme-react');
-  await page.goto(`${site.origin}/?${new URLSearchParams({ collector: world.sandbox.origin, id })}`);
+  const path = `/?${new URLSearchParams({ collector: world.sandbox.origin, id })}`;
+  const { page, problems } = await openSite(t, world.browser, join(dir, 'dist'), { path });
   // Mounted again at once, while the first call is still out (as development
   // StrictMode's second effect is), then again once it was delivered.
   await page.evaluate(() => window.remount());
@@ -229,9 +211,7 @@ test('the TypeScript examples compile under tsc --strict (TypeScript 5.9 and 7.0
 
 test('the CLI lines run as shown (npx in an app that installed the package; node bin/ in the checkout) and deliver', async () => {
   const dir = await world.apps.install('readme-cli', null);
-  const lines = example('cli')
-    .split('\n')
-    .filter((line) => line.trim() && !line.startsWith('#'));
+  const lines = commandLines(example('cli'));
   assert.equal(lines.length, 2);
   for (const [i, line] of lines.entries()) {
     const id = uniqueId(`readme-cli-${i}`);
