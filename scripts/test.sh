@@ -25,7 +25,7 @@ if cargo "+$nightly" fuzz --version >/dev/null 2>&1; then
   rm -rf "$found"
 else
   echo "no cargo-fuzz on nightly here: a long property test instead"
-  ONRAMP_PROPTEST_CASES=50000 cargo test --release --test core_props
+  ONRAMP_PROPTEST_CASES=50000 cargo test --release -p onramp-core --test props
 fi
 
 step "the stable-Rust build works too (built, then the npm entry and the CLI tested with it)"

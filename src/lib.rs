@@ -1,35 +1,14 @@
 //! onramp-pixel: reports a SaaS marketplace signup to the marketplace's
 //! OnRamp collector (`POST {baseUrl}/api/SaasTrackings`).
 //!
-//! The core ([`tracking`], [`time`], [`endpoint`], [`call`], [`options`],
-//! [`outbound`], [`retry`], [`queue`], [`steps`], [`error`]) is plain Rust
-//! without I/O; the web layer in `web` (compiled for `wasm32` only) reads
-//! JS values, the clock, storage and the network and hands plain data to
-//! the core. The sandbox collector uses the same core, so both ends agree
-//! on what a valid tracking is.
+//! This crate is the browser's host of `onramp-core`, which holds every
+//! rule: the web layer in `web` (compiled for `wasm32` only) reads JS
+//! values, the clock, storage and the network and hands plain data to the
+//! core; [`exports`] are the wasm's exports.
 #![deny(missing_docs)]
-#![cfg_attr(
-    test,
-    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
-)]
-
-pub mod call;
-pub mod endpoint;
-pub mod error;
-pub mod options;
-pub mod outbound;
-pub mod queue;
-pub mod retry;
-pub mod steps;
-pub mod text;
-pub mod time;
-pub mod tracking;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
-
-pub use error::{Error, Field};
-pub use tracking::Tracking;
 
 /// The wasm's exports: each reads the caller's values, calls the core and
 /// answers a Promise that resolves to the result or rejects with an

@@ -1,18 +1,18 @@
 //! Every parser and rule of the core on arbitrary bytes: the caller's
-//! values, dates, base URLs, `Retry-After`, a stored queue of version 1,
+//! values, dates, base URLs, `Retry-After`, stored records,
 //! and a tracking's steps. Nothing may panic; what is accepted must
 //! round-trip.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use onramp_pixel::call::{self, Value};
-use onramp_pixel::endpoint::Endpoint;
-use onramp_pixel::options::TRACKING_OPTIONS;
-use onramp_pixel::outbound::Outbound;
-use onramp_pixel::queue::{self, legacy, Record};
-use onramp_pixel::retry::{retry_after_ms, RetryAfter};
-use onramp_pixel::steps::{self, Outcome};
-use onramp_pixel::time::Timestamp;
+use onramp_core::call::{self, Value};
+use onramp_core::endpoint::Endpoint;
+use onramp_core::options::TRACKING_OPTIONS;
+use onramp_core::outbound::Outbound;
+use onramp_core::queue::{self, Record};
+use onramp_core::retry::{retry_after_ms, RetryAfter};
+use onramp_core::steps::{self, Outcome};
+use onramp_core::time::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
     // Two numbers from the front, the rest as text in parts.
@@ -82,7 +82,12 @@ fuzz_target!(|data: &[u8]| {
         },
         now,
     );
-    let records = legacy::decode(store);
+    // Stored records, one JSON text a line; lines that do not read are skipped.
+    let records: Vec<(usize, Record)> = store
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .enumerate()
+        .collect();
     let _ = queue::sweep(&records, now.as_millis());
     let _ = queue::next_due_in(records.iter().map(|(_, r)| r), now.as_millis());
 });

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use onramp_pixel::Tracking;
+use onramp_core::Tracking;
 use rusqlite::{params, Connection, OptionalExtension, Params};
 use serde::Serialize;
 

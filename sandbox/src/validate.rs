@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use onramp_pixel::time::Timestamp;
-use onramp_pixel::tracking::{PurchasedAt, TrackingInput};
-use onramp_pixel::{Error, Field, Tracking};
+use onramp_core::time::Timestamp;
+use onramp_core::tracking::{PurchasedAt, TrackingInput};
+use onramp_core::{Error, Field, Tracking};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;

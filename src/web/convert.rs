@@ -14,8 +14,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::call::{check_keys, Unreadable, Value, FIELDS, MAX_UNITS};
-use crate::Error;
+use onramp_core::call::{check_keys, Unreadable, Value, FIELDS, MAX_UNITS};
+use onramp_core::Error;
 
 #[wasm_bindgen]
 extern "C" {

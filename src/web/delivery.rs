@@ -10,14 +10,14 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use crate::call;
-use crate::options::{Transport, CONFIGURE_OPTIONS, TRACKING_OPTIONS};
-use crate::outbound::{Defaults, Outbound};
-use crate::queue::{self, Record};
-use crate::retry::{RetryAfter, Verdict};
-use crate::steps::{self, Admission, Claim, Outcome, Settled};
-use crate::time::Timestamp;
-use crate::Error;
+use onramp_core::call;
+use onramp_core::options::{Transport, CONFIGURE_OPTIONS, TRACKING_OPTIONS};
+use onramp_core::outbound::{Defaults, Outbound};
+use onramp_core::queue::{self, Record};
+use onramp_core::retry::{RetryAfter, Verdict};
+use onramp_core::steps::{self, Admission, Claim, Outcome, Settled};
+use onramp_core::time::Timestamp;
+use onramp_core::Error;
 
 use super::convert::{self, answer_body, to_js, Answer};
 use super::locks::Turn;

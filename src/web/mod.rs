@@ -26,10 +26,8 @@ pub mod schedule;
 pub mod storage;
 pub mod transport;
 
-/// On load: the queue of an earlier version is moved to its records, and
-/// trackings left waiting by an earlier page are sent when due.
+/// On load: trackings left waiting by an earlier page are sent when due.
 pub fn start() {
-    storage::upgrade();
     let _ = delivery::send(delivery::Mode::Due);
 }
 

@@ -11,7 +11,7 @@ use js_sys::{Reflect, JSON};
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
-use crate::queue::{legacy, Record};
+use onramp_core::queue::Record;
 
 use super::convert::to_js;
 
@@ -115,26 +115,6 @@ pub fn all() -> Vec<(String, Record)> {
             Some((id.to_owned(), decode(&read(k)?)?))
         })
         .collect()
-}
-
-/// Moves the queue stored by version 1 (one text under
-/// `onramp-pixel:v1`) to records of its own; a tracking that already has
-/// a record keeps it. The old text goes only once every record is stored
-/// (not when one could only be kept in this page's memory).
-pub fn upgrade() {
-    let Some(s) = local() else { return };
-    let Ok(Some(text)) = s.get_item(legacy::KEY) else {
-        return;
-    };
-    let mut stored = true;
-    for (id, record) in legacy::decode(&text) {
-        if load(&id).is_none() {
-            stored &= save(&id, &record);
-        }
-    }
-    if stored {
-        let _ = s.remove_item(legacy::KEY);
-    }
 }
 
 /// `JSON.stringify` of a JS value, for a request's body.

@@ -12,7 +12,7 @@ use web_sys::{AbortSignal, RequestInit};
 
 use super::convert::to_js;
 
-use crate::steps::Outcome;
+use onramp_core::steps::Outcome;
 
 #[wasm_bindgen]
 extern "C" {

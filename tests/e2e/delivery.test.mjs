@@ -241,33 +241,6 @@ test('without Web Locks, or with a lock request refused, a tracking is still sen
   }
 });
 
-test('a queue stored by version 1 (onramp-pixel:v1) is delivered after the upgrade, and the old key is gone', async () => {
-  const waiting = uniqueId('v1-waiting');
-  const sent = uniqueId('v1-sent');
-  const url = sandbox.origin + '/api/SaasTrackings';
-  const id = (customerId) => [url, 'pk_queue', 'svc', customerId].join('\u001f');
-  const body = JSON.stringify({ partnerKey: 'pk_queue', serviceName: 'svc', customerId: waiting, purchasedAt: new Date().toISOString() });
-  const now = Date.now();
-  // Exactly what version 1 wrote: a waiting tracking (created, failures,
-  // next attempt, lease, timeout) and one it had delivered.
-  const v1 = `q\t${id(waiting)}\t${url}\t${body}\t${now}\t1\t${now}\t0\t60000\ns\t${id(sent)}\t${now}\n`;
-  const { context, page } = await openPage(browser);
-  await page.goto(pages.origin + '/next.html');
-  await page.evaluate((text) => localStorage.setItem('onramp-pixel:v1', text), v1);
-  // The next page with the pixel makes no call of its own: the upgraded
-  // queue is sent on load.
-  await page.goto(`${pages.origin}/queue.html`);
-  const stored = await sandbox.waitFor(waiting);
-  assert.equal(stored.length, 1);
-  assert.equal(stored[0].serviceName, 'svc');
-  // The delivered one is remembered: calling it again sends nothing.
-  await page.goto(confirmation(sent));
-  assert.deepEqual(await firstResult(page).then((r) => [r.ok, r.alreadySent]), [true, true]);
-  assert.equal((await attempts(sent)).length, 0);
-  assert.equal(await page.evaluate(() => localStorage.getItem('onramp-pixel:v1')), null);
-  await context.close();
-});
-
 test('storage refuses the queue (full or disabled): the call says persisted: false and warns once', async () => {
   const id = uniqueId('storage-full');
   const { context, page } = await openPage(browser);

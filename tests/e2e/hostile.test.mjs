@@ -91,7 +91,7 @@ test('the README lists every error code, as the types and the core define them',
   const union = types.slice(types.indexOf('export type OnrampErrorCode'));
   const typed = new Set([...union.slice(0, union.indexOf(';')).matchAll(/'([a-z_]+)'/g)].map((m) => m[1]));
   assert.deepEqual([...listed].sort(), [...typed].sort());
-  const source = await readFile(join(root, 'src/error.rs'), 'utf8');
+  const source = await readFile(join(root, 'core/src/error.rs'), 'utf8');
   const core = source.slice(source.indexOf('const CODES'), source.indexOf('];', source.indexOf('const CODES')));
   const coded = [...core.matchAll(/^\s*"([a-z_]+)",$/gm)].map((m) => m[1]);
   assert.ok(coded.length >= 15, 'found the core codes');

@@ -4,15 +4,15 @@
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use onramp_pixel::call::{self, Value};
-use onramp_pixel::endpoint::Endpoint;
-use onramp_pixel::options::{timeout_ms, Transport, TRACKING_OPTIONS};
-use onramp_pixel::outbound::{CallInput, Outbound};
-use onramp_pixel::queue::{self, legacy, Record};
-use onramp_pixel::retry::{backoff_ms, retry_after_ms, RetryAfter, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
-use onramp_pixel::steps::{self, Outcome};
-use onramp_pixel::time::Timestamp;
-use onramp_pixel::tracking::{PurchasedAt, Tracking, TrackingInput};
+use onramp_core::call::{self, Value};
+use onramp_core::endpoint::Endpoint;
+use onramp_core::options::{timeout_ms, Transport, TRACKING_OPTIONS};
+use onramp_core::outbound::{CallInput, Outbound};
+use onramp_core::queue::{self, Record};
+use onramp_core::retry::{backoff_ms, retry_after_ms, RetryAfter, MAX_DELAY_MS, MAX_RETRY_AFTER_MS};
+use onramp_core::steps::{self, Outcome};
+use onramp_core::time::Timestamp;
+use onramp_core::tracking::{PurchasedAt, Tracking, TrackingInput};
 use proptest::prelude::*;
 
 fn now() -> Timestamp {
@@ -99,16 +99,8 @@ proptest! {
 
     #[test]
     fn trims_like_std(text in texty(), any_text in any::<String>()) {
-        prop_assert_eq!(onramp_pixel::text::trim(&text), text.trim());
-        prop_assert_eq!(onramp_pixel::text::trim(&any_text), any_text.trim());
-    }
-
-    #[test]
-    fn version_1_stores_never_panic(text in prop::collection::vec(texty(), 0..8)) {
-        for (_, record) in legacy::decode(&text.join("\n")) {
-            let json = serde_json::to_string(&record).unwrap();
-            prop_assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
-        }
+        prop_assert_eq!(onramp_core::text::trim(&text), text.trim());
+        prop_assert_eq!(onramp_core::text::trim(&any_text), any_text.trim());
     }
 
     #[test]

@@ -200,70 +200,6 @@ pub fn next_due_in<'r>(records: impl IntoIterator<Item = &'r Record>, now: i64) 
         .map(|at| at.saturating_sub(now))
 }
 
-/// The queue as version 1 of the pixel stored it (one text under
-/// `onramp-pixel:v1`, a line per tracking, fields separated by tabs), read
-/// once after an upgrade so that what it held is still delivered.
-pub mod legacy {
-    use super::Record;
-    use crate::options::DEFAULT_TIMEOUT_MS;
-    use crate::text::{parse_integer, split};
-
-    const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
-
-    /// The storage key of version 1.
-    pub const KEY: &str = "onramp-pixel:v1";
-
-    /// Its records by id; lines that do not parse are skipped.
-    pub fn decode(text: &str) -> Vec<(String, Record)> {
-        let mut out = Vec::new();
-        for line in split(text, b'\n') {
-            let fields: Vec<&str> = split(line, b'\t').collect();
-            // Times beyond JS's exact integers (2^53) cannot have been
-            // written by a browser.
-            let number = |i: usize| {
-                fields
-                    .get(i)
-                    .copied()
-                    .and_then(parse_integer)
-                    .filter(|n| n.unsigned_abs() <= MAX_SAFE_INTEGER)
-            };
-            match fields.as_slice() {
-                ["q", id, url, body, ..] => {
-                    let (Some(created_ms), Some(failures), Some(next_ms), Some(lease_ms)) =
-                        (number(4), number(5), number(6), number(7))
-                    else {
-                        continue;
-                    };
-                    let timeout_ms = number(8).unwrap_or(i64::from(DEFAULT_TIMEOUT_MS));
-                    let (Ok(failures), Ok(timeout_ms)) = (u32::try_from(failures), u32::try_from(timeout_ms)) else {
-                        continue;
-                    };
-                    let record = Record {
-                        url: (*url).to_owned(),
-                        body: (*body).to_owned(),
-                        created_ms,
-                        failures,
-                        next_ms,
-                        lease_ms,
-                        timeout_ms,
-                        accepted_ms: None,
-                    };
-                    out.push(((*id).to_owned(), record));
-                }
-                ["s", id, _] => {
-                    if let Some(at) = number(2) {
-                        let mut record = Record::default();
-                        record.accept(at);
-                        out.push(((*id).to_owned(), record));
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,20 +280,5 @@ mod tests {
         let keys: Vec<usize> = forget.iter().map(|&i| records[i].0).collect();
         assert_eq!(keys, vec![0, 1, 900, 901]);
         assert_eq!(given_up, 3, "two dropped and one expired waiting tracking");
-    }
-
-    #[test]
-    fn the_version_1_queue_is_read() {
-        let text = "q\tid1\thttps://o.example/api/SaasTrackings\t{\"a\":1}\t1\t0\t2\t0\n\
-                    q\tid2\tu\t{}\t1\t3\t2\t0\t1500\n\
-                    s\tid3\t42\n\
-                    garbage\nq\tonly\ttwo\ns\tx\tnot-a-number\nq\tid4\tu\t{}\t1\t0\t2\t0\t-1\n";
-        let records = legacy::decode(text);
-        let ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(ids, ["id1", "id2", "id3"]);
-        assert_eq!(records[0].1.timeout_ms, crate::options::DEFAULT_TIMEOUT_MS);
-        assert_eq!(records[0].1.body, "{\"a\":1}");
-        assert_eq!((records[1].1.failures, records[1].1.timeout_ms), (3, 1_500));
-        assert_eq!(records[2].1.accepted_ms, Some(42));
     }
 }

@@ -1,0 +1,31 @@
+//! onramp-core: every rule of onramp-pixel, in plain Rust without I/O.
+//!
+//! - The tracking's rules: [`text`], [`time`], [`endpoint`], [`tracking`],
+//!   the call's options and input ([`options`], [`call`]), what goes on the
+//!   wire ([`outbound`]) and the one error type ([`error`]).
+//! - The queue ([`queue`]: one record per tracking) and the retry policy
+//!   ([`retry`]).
+//! - Each step of a tracking's life over its record ([`steps`]).
+//!
+//! The browser host (`onramp-pixel`) and the sandbox collector use the same
+//! rules, so both ends agree on what a valid tracking is.
+#![deny(missing_docs)]
+#![cfg_attr(
+    test,
+    allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)
+)]
+
+pub mod call;
+pub mod endpoint;
+pub mod error;
+pub mod options;
+pub mod outbound;
+pub mod queue;
+pub mod retry;
+pub mod steps;
+pub mod text;
+pub mod time;
+pub mod tracking;
+
+pub use error::{Error, Field};
+pub use tracking::Tracking;
