@@ -16,6 +16,9 @@ cargo clippy -p onramp-pixel --all-targets --target wasm32-unknown-unknown -- -D
 step "core and sandbox (cargo test)"
 cargo test --workspace
 
+step "the delivery engine in a simulated world of tabs, a collector and a clock (100,000 seeded schedules)"
+cargo test --release -p onramp-core --test simulation -- --nocapture
+
 step "fuzz the core (cargo fuzz, 30 s; its corpus is fuzz/corpus/core)"
 nightly=$(cat scripts/nightly)
 if cargo "+$nightly" fuzz --version >/dev/null 2>&1; then

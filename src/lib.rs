@@ -6,6 +6,7 @@
 //! values, the clock, storage and the network and hands plain data to the
 //! core; [`exports`] are the wasm's exports.
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 #[cfg(target_arch = "wasm32")]
 mod web;
@@ -18,7 +19,7 @@ pub mod exports {
     use js_sys::Promise;
     use wasm_bindgen::prelude::*;
 
-    use crate::web::delivery;
+    use crate::web;
 
     /// `createSaasTracking(partnerKey, serviceName, customerId, purchasedAt?)`
     /// or `createSaasTracking({ partnerKey, serviceName, customerId,
@@ -31,21 +32,21 @@ pub mod exports {
         customer_id: JsValue,
         purchased_at: JsValue,
     ) -> Promise {
-        delivery::create(&[first, service_name, customer_id, purchased_at])
+        web::create(&[first, service_name, customer_id, purchased_at])
     }
 
     /// Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for
     /// later calls; all or nothing.
     #[wasm_bindgen]
     pub fn configure(options: JsValue) -> Promise {
-        delivery::configure(&options)
+        web::configure(&options)
     }
 
     /// Sends every tracking waiting in the queue now, backoff or not;
     /// resolves `{ sent, waiting }`.
     #[wasm_bindgen]
     pub fn flush() -> Promise {
-        delivery::send(delivery::Mode::Forced)
+        web::flush()
     }
 
     /// Runs once the module is instantiated.

@@ -5,7 +5,10 @@
 //!   wire ([`outbound`]) and the one error type ([`error`]).
 //! - The queue ([`queue`]: one record per tracking) and the retry policy
 //!   ([`retry`]).
-//! - Each step of a tracking's life over its record ([`steps`]).
+//! - Each step of a tracking's life over its record ([`steps`]), and the
+//!   delivery engine that decides every step ([`engine`]), written once
+//!   against a [`host::Host`]: the browser is one host, the simulation in
+//!   `core/tests/` another.
 //!
 //! The browser host (`onramp-pixel`) and the sandbox collector use the same
 //! rules, so both ends agree on what a valid tracking is.
@@ -17,7 +20,9 @@
 
 pub mod call;
 pub mod endpoint;
+pub mod engine;
 pub mod error;
+pub mod host;
 pub mod options;
 pub mod outbound;
 pub mod queue;

@@ -15,9 +15,16 @@ pub const MAX_QUEUED: usize = 100;
 pub const TTL_MS: i64 = 7 * 24 * 3_600_000;
 /// The most accepted trackings remembered (the reload guard).
 pub const MAX_SENT: usize = 1_000;
+/// How much longer than its timeout an attempt holds its lease.
+pub const LEASE_SLACK_MS: i64 = 2_000;
 /// The longest an attempt holds its lease: the longest timeout and the
 /// slack.
-const MAX_LEASE_MS: i64 = crate::steps::lease_ms(crate::options::MAX_TIMEOUT_MS);
+pub const MAX_LEASE_MS: i64 = lease_ms(crate::options::MAX_TIMEOUT_MS);
+
+/// How long an attempt of this timeout holds the tracking: its lease.
+pub const fn lease_ms(timeout_ms: u32) -> i64 {
+    timeout_ms as i64 + LEASE_SLACK_MS
+}
 /// The longest wait the pixel sets before a retry (`Retry-After`'s cap;
 /// the backoff's is shorter).
 const MAX_WAIT_MS: i64 = crate::retry::MAX_RETRY_AFTER_MS as i64;

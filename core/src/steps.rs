@@ -1,21 +1,12 @@
 //! Each step of a tracking's life as a pure function over its stored
 //! [`Record`]: admitting a call, claiming an attempt, settling its outcome.
-//! The web layer loads the record, calls one step and stores what it
-//! changed; it only does the I/O (locks, IndexedDB, `fetch`, beacons,
-//! timers).
+//! The engine ([`crate::engine`]) loads the record through its host, calls
+//! one step and stores what it changed.
 
 use crate::error::Error;
-use crate::queue::Record;
+use crate::queue::{lease_ms, Record};
 use crate::retry::{self, RetryAfter, Verdict};
 use crate::time::Timestamp;
-
-/// How much longer than its timeout an attempt holds its lease.
-pub const LEASE_SLACK_MS: i64 = 2_000;
-
-/// How long an attempt of this timeout holds the tracking: its lease.
-pub const fn lease_ms(timeout_ms: u32) -> i64 {
-    timeout_ms as i64 + LEASE_SLACK_MS
-}
 
 /// Where a new call stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +35,7 @@ pub fn admit(existing: Option<&Record>, now: i64) -> Admission {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Claim {
     /// Still waiting and free: leased to this attempt, send it.
-    Go,
+    Send,
     /// Accepted already, in this tab or another: nothing to send.
     Accepted,
     /// Another attempt is in flight, or it left the queue meanwhile: not
@@ -70,7 +61,7 @@ pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>) ->
         return Claim::Busy;
     }
     record.lease_ms = now.saturating_add(lease_ms(record.timeout_ms));
-    Claim::Go
+    Claim::Send
 }
 
 /// How an attempt ended.
@@ -147,7 +138,7 @@ pub fn settle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::TTL_MS;
+    use crate::queue::{LEASE_SLACK_MS, TTL_MS};
 
     const NOW: i64 = 1_795_718_581_000;
 
@@ -169,7 +160,7 @@ mod tests {
         let mut record = queued();
         assert_eq!(admit(None, NOW), Admission::Queued);
         assert_eq!(admit(Some(&record), NOW), Admission::Queued);
-        assert_eq!(claim(Some(&mut record), NOW, None), Claim::Go);
+        assert_eq!(claim(Some(&mut record), NOW, None), Claim::Send);
         assert_eq!(record.lease_ms, NOW + 1_000 + LEASE_SLACK_MS);
         assert_eq!(admit(Some(&record), NOW + 10), Admission::InFlight);
         assert_eq!(claim(Some(&mut record), NOW + 10, None), Claim::Busy);
@@ -226,6 +217,6 @@ mod tests {
         assert_eq!(record.accepted_ms, Some(NOW));
         // A record older than the TTL does not count.
         let mut other = queued();
-        assert_eq!(claim(Some(&mut other), NOW, Some(NOW - TTL_MS)), Claim::Go);
+        assert_eq!(claim(Some(&mut other), NOW, Some(NOW - TTL_MS)), Claim::Send);
     }
 }

@@ -30,17 +30,27 @@ export const get = (id) => run('readonly', (store) => store.get(id));
 export const put = (id, at) => run('readwrite', (store) => store.put(at, id));
 // A lease's compare-and-set, which must happen inside one readwrite
 // transaction (IndexedDB runs it alone across tabs): stores `until` under
-// `key` when what is there is not after `now` (`until` 0 frees it), and
+// `key` when what is there is not after `now`, or is more than `longest`
+// after it (taken by a clock since set back: it holds nothing), and
 // resolves whether it did. Resolves true where IndexedDB cannot be used.
-export const take = (key, now, until) =>
+export const take = (key, now, until, longest) =>
   new Promise((resolve) =>
     run('readwrite', (store) => {
       const request = store.get(key);
       request.onsuccess = () => {
-        const free = until === 0 || !(request.result > now);
+        const held = request.result - now;
+        const free = !(held > 0 && held <= longest);
         if (free) store.put(until, key);
         resolve(free);
       };
       return request;
     }).then(() => resolve(true)),
   );
+// Frees the lease taken until `until`, if it is still that one (a lease
+// that ran out may have been taken by another tab since).
+export const give = (key, until) =>
+  run('readwrite', (store) => {
+    const request = store.get(key);
+    request.onsuccess = () => request.result === until && store.delete(key);
+    return request;
+  });

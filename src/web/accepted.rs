@@ -4,7 +4,8 @@
 
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
+
+use super::job::Settled;
 
 #[wasm_bindgen(module = "/src/web/accepted.js")]
 extern "C" {
@@ -12,13 +13,20 @@ extern "C" {
     fn put(id: &str, at: f64) -> Promise;
 }
 
+/// The future of a read of the accepted set.
+pub type Reading = Settled<Option<i64>>;
+/// The future of a write to the accepted set.
+pub type Marking = Settled<()>;
+
 /// When IndexedDB says the tracking was accepted (epoch ms), if it does.
-pub async fn accepted_at(id: &str) -> Option<i64> {
-    let at = JsFuture::from(get(id)).await.ok()?.as_f64()?;
-    at.is_finite().then_some(at as i64)
+pub fn accepted_at(id: &str) -> Reading {
+    Settled::new(get(id), |read| {
+        let at = read.ok()?.as_f64()?;
+        at.is_finite().then_some(at as i64)
+    })
 }
 
 /// Records that the collector accepted the tracking.
-pub async fn mark(id: &str, at: i64) {
-    let _ = JsFuture::from(put(id, at as f64)).await;
+pub fn mark(id: &str, at: i64) -> Marking {
+    Settled::new(put(id, at as f64), drop)
 }

@@ -1,12 +1,17 @@
-// Web Locks (not yet stable in web-sys): runs `task` holding the exclusive
-// lock `name`. Where the browser has none, a lease in IndexedDB stands in
-// for it: taken by a compare-and-set (accepted.js), held at most `leaseMs`,
-// freed when the task is over; while another tab holds it, the task does not
-// run and the result is false. Throws where there is no navigator (Node).
-import { take } from './accepted.js';
+// Web Locks (not yet stable in web-sys): asks for the exclusive lock `name`
+// and resolves, once it is held, to the function that releases it. Where
+// the browser has none, a lease in IndexedDB stands in for it: taken by a
+// compare-and-set (accepted.js), held at most `leaseMs` (a lease more than
+// `longestMs` ahead holds nothing), freed by the same function; while
+// another tab holds it, resolves false. Resolves null where
+// the lock cannot be asked for (Node, a refused request).
+import { give, take } from './accepted.js';
 
-export const request = (name, leaseMs, task) => {
-  if (navigator.locks) return navigator.locks.request(name, task);
-  const now = Date.now();
-  return take(name, now, now + leaseMs).then((held) => held && Promise.resolve(task()).finally(() => take(name, now, 0)));
-};
+export const acquire = (name, leaseMs, longestMs) =>
+  new Promise((granted) => {
+    const hold = () => new Promise((release) => granted(release));
+    if (navigator.locks) return navigator.locks.request(name, hold).catch(() => granted(null));
+    const now = Date.now();
+    const until = now + leaseMs;
+    take(name, now, until, longestMs).then((held) => (held ? hold().then(() => give(name, until)) : granted(false)));
+  }).catch(() => null);

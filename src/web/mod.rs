@@ -1,43 +1,193 @@
-//! The browser (and Node) side of the pixel: reads the caller's values,
-//! keeps the queue, sends and schedules, all through wasm-bindgen, js-sys,
-//! web-sys, gloo-net and serde-wasm-bindgen. Every decision is the core's.
+//! The browser (and Node) as the engine's host, and the exports' way in
+//! and out: JS values are read for the core, the engine
+//! (`onramp_core::engine`) decides, and its reports go back as JS values.
+//! All through wasm-bindgen, js-sys, web-sys, gloo-net and
+//! serde-wasm-bindgen.
 //!
 //! - [`convert`]: JS values in (classified for the core) and out (results,
 //!   `OnrampError`).
-//! - [`delivery`]: a call's way to the collector, and the flushes.
-//! - [`transport`]: keepalive `fetch` (answers read through gloo-net) and
-//!   beacons.
+//! - [`host`]: the `Host` the engine runs on, over the modules below.
+//! - [`transport`]: `fetch` (answers read through gloo-net) and beacons.
 //! - [`storage`]: one `localStorage` record per tracking.
 //! - [`locks`], [`accepted`]: Web Locks and IndexedDB's accepted set,
 //!   through two small JS files beside them.
-//! - [`schedule`]: the retry timer and the page's events.
+//! - [`page`]: the retry timer and the page's events.
+//! - [`job`]: the one boxed future type behind every Promise.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::rc::Rc;
 
 use js_sys::Promise;
+use onramp_core::call;
+use onramp_core::engine::{Called, Engine, Flushed, Mode, Refused, Report};
+use onramp_core::host::PageEvent;
+use onramp_core::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
+use onramp_core::time::Timestamp;
+use onramp_core::Error;
+use serde::Serialize;
 use wasm_bindgen::JsValue;
+
+use self::convert::{answer_body, to_js, Answer};
+use self::host::Browser;
+use self::job::promise;
 
 pub mod accepted;
 pub mod convert;
-pub mod delivery;
+pub mod host;
+pub mod job;
 pub mod locks;
-pub mod schedule;
+pub mod page;
 pub mod storage;
 pub mod transport;
 
-/// On load: trackings left waiting by an earlier page are sent when due.
-pub fn start() {
-    let _ = delivery::send(delivery::Mode::Due);
+thread_local! {
+    /// The page's engine.
+    static ENGINE: Rc<Engine<Browser>> = Engine::new(Browser);
 }
 
-/// Every asynchronous job of the pixel, as one boxed type, so that
-/// wasm-bindgen-futures' machinery is compiled once, not once per job.
-pub type Job = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+fn engine() -> Rc<Engine<Browser>> {
+    ENGINE.with(Rc::clone)
+}
 
-/// A job's Promise. wasm-bindgen-futures polls the job from a microtask,
-/// not during this call: what must happen in the caller's task (a request
-/// that may outlive the page) is done before the job is made.
-pub fn promise(job: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
-    wasm_bindgen_futures::future_to_promise(Box::pin(job) as Job)
+/// What the engine is told of the page: the timer, the page's events.
+fn on_page(event: PageEvent) {
+    let _ = flushed(engine().page(event));
+}
+
+/// On load: trackings left waiting by an earlier page are sent when due.
+pub fn start() {
+    page::listen(on_page);
+    let _ = flushed(engine().flush(Mode::Due));
+}
+
+fn reject(err: &Error) -> Promise {
+    Promise::reject(&convert::error(err, None))
+}
+
+/// What a call resolves to (`TrackingResult` in `index.d.ts`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallResult {
+    ok: bool,
+    queued: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    already_sent: Option<bool>,
+    status: Option<u16>,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    body: JsValue,
+    transport: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_at: Option<String>,
+    #[serde(with = "serde_wasm_bindgen::preserve", skip_serializing_if = "JsValue::is_undefined")]
+    error: JsValue,
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    tracking: JsValue,
+    /// `false` when the queue could not store the tracking (storage full
+    /// or disabled): while it waits, it lives only in this page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    persisted: Option<bool>,
+}
+
+impl CallResult {
+    /// The engine's report of a call, with the tracking as a JS object.
+    fn new(called: Called, tracking: JsValue) -> CallResult {
+        let mut result = CallResult {
+            ok: false,
+            queued: false,
+            already_sent: None,
+            status: None,
+            body: JsValue::NULL,
+            transport: None,
+            retry_at: None,
+            error: JsValue::UNDEFINED,
+            tracking,
+            persisted: (!called.persisted).then_some(false),
+        };
+        match called.report {
+            Report::AlreadySent => {
+                result.ok = true;
+                result.already_sent = Some(true);
+            }
+            Report::Waiting => result.queued = true,
+            Report::Sent {
+                transport,
+                accepted,
+                answer,
+                retry_at,
+                error,
+            } => {
+                result.ok = accepted;
+                result.queued = !accepted;
+                result.transport = Some(transport.name());
+                result.retry_at = retry_at.map(Timestamp::to_rfc3339);
+                if let Some(answer) = answer {
+                    result.status = Some(answer.status);
+                    result.body = answer_body(&answer.text);
+                }
+                result.error = error.map_or(JsValue::UNDEFINED, |e| convert::error(&e, None));
+            }
+        }
+        result
+    }
+}
+
+/// A refused call as an `OnrampError`, with the collector's answer.
+fn refused((error, answer): Refused) -> JsValue {
+    let answer = answer.map(|a| Answer {
+        status: a.status,
+        body: answer_body(&a.text),
+    });
+    convert::error(&error, answer.as_ref())
+}
+
+/// `createSaasTracking(...)`: checked, queued and sent (see
+/// `Engine::call`).
+pub fn create(args: &[JsValue]) -> Promise {
+    let engine = engine();
+    let prepared =
+        convert::call_values(args, false, &TRACKING_OPTIONS).and_then(|values| engine.prepare(call::read(&values)?));
+    let outbound = match prepared {
+        Ok(outbound) => outbound,
+        Err(err) => return reject(&err),
+    };
+    page::listen(on_page);
+    let tracking = to_js(&outbound.tracking);
+    let call = engine.call(outbound, storage::stringify(&tracking));
+    promise(async move {
+        match call.await {
+            Ok(called) => Ok(to_js(&CallResult::new(called, tracking))),
+            Err(refusal) => Err(refused(refusal)),
+        }
+    })
+}
+
+/// `configure({ baseUrl, partnerKey, timeoutMs, transport })`: kept as
+/// defaults for later calls only when every option given is valid.
+pub fn configure(options: &JsValue) -> Promise {
+    let checked = convert::call_values(std::slice::from_ref(options), true, &CONFIGURE_OPTIONS)
+        .and_then(|values| engine().configure(call::read(&values)?.as_configure()));
+    match checked {
+        Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
+        Err(err) => reject(&err),
+    }
+}
+
+/// What `flush()` resolves to.
+#[derive(Serialize)]
+struct FlushResult {
+    sent: u32,
+    waiting: u32,
+}
+
+/// `flush()`: everything waiting, now; resolves `{ sent, waiting }` and
+/// never rejects.
+pub fn flush() -> Promise {
+    page::listen(on_page);
+    flushed(engine().flush(Mode::Forced))
+}
+
+fn flushed(flush: impl std::future::Future<Output = Flushed> + 'static) -> Promise {
+    promise(async move {
+        let Flushed { sent, waiting } = flush.await;
+        Ok(to_js(&FlushResult { sent, waiting }))
+    })
 }

@@ -2,8 +2,13 @@
 //! through gloo-net), and beacons. Each starts the request when called;
 //! keepalive lets it outlive the page.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use gloo_net::http::Response;
-use js_sys::{Promise, Reflect};
+use js_sys::{Date, Promise, Reflect};
+use onramp_core::host::{Reply, Request};
+use onramp_core::steps::Outcome;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -11,8 +16,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, RequestInit};
 
 use super::convert::to_js;
-
-use onramp_core::steps::Outcome;
 
 #[wasm_bindgen]
 extern "C" {
@@ -42,16 +45,16 @@ struct Init<'a> {
     signal: JsValue,
 }
 
-/// A keepalive POST without cookies (`mode` "cors" with the JSON body and
-/// the call's timeout, or "no-cors" for a beacon), started now; `None` when
-/// fetch is missing or refuses to start.
-fn keepalive(url: &str, body: &str, timeout_ms: Option<u32>) -> Option<Promise> {
+/// A POST without cookies (`mode` "cors" with the JSON body and the call's
+/// timeout, or a keepalive "no-cors" one for a beacon), started now; `None`
+/// when fetch is missing or refuses to start.
+fn start(url: &str, body: &str, timeout_ms: Option<u32>, keepalive: bool) -> Option<Promise> {
     let init = Init {
         method: "POST",
         body,
         mode: if timeout_ms.is_some() { "cors" } else { "no-cors" },
         credentials: "omit",
-        keepalive: true,
+        keepalive,
         headers: timeout_ms.map(|_| [["Content-Type", "application/json"]]),
         signal: timeout_ms
             .and_then(|ms| timeout_signal(ms).ok())
@@ -64,9 +67,10 @@ fn keepalive(url: &str, body: &str, timeout_ms: Option<u32>) -> Option<Promise> 
     global_fetch(url, &init).ok()
 }
 
-/// The JSON body by a keepalive CORS POST with the call's timeout.
-pub fn post(url: &str, body: &str, timeout_ms: u32) -> Option<Promise> {
-    keepalive(url, body, Some(timeout_ms))
+/// The JSON body by a CORS POST with the request's timeout (and
+/// `keepalive` as the engine asks).
+pub fn post(request: Request<'_>) -> Option<Promise> {
+    start(request.url, request.body, Some(request.timeout_ms), request.keepalive)
 }
 
 /// A beacon: handed to the browser, its answer never read. It goes as a
@@ -78,9 +82,9 @@ pub fn beacon(url: &str, body: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
-    if let Some(pending) = keepalive(url, body, None) {
+    if let Some(pending) = start(url, body, None, true) {
         // Nobody reads a beacon's answer, nor its failure.
-        let _ = super::promise(async move {
+        let _ = super::job::promise(async move {
             let _ = JsFuture::from(pending).await;
             Ok(JsValue::UNDEFINED)
         });
@@ -92,38 +96,38 @@ pub fn beacon(url: &str, body: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// What an attempt got back: the outcome, the collector's `Retry-After`
-/// and its answer's text.
-pub struct Reply {
-    /// How the attempt ended.
-    pub outcome: Outcome,
-    /// The `Retry-After` header, when the collector sent one.
-    pub retry_after: Option<String>,
-    /// The answer's body.
-    pub text: String,
-}
+/// The future of a POST's answer.
+pub type Replying = Pin<Box<dyn Future<Output = Reply>>>;
 
-/// Waits for a POST's answer.
-pub async fn reply(pending: Promise) -> Reply {
-    match JsFuture::from(pending).await {
-        Ok(response) => {
-            let response = Response::from(response.unchecked_into::<web_sys::Response>());
-            let retry_after = response.headers().get("Retry-After");
-            let text = response.text().await.unwrap_or_default();
-            Reply {
-                outcome: Outcome::Status(response.status()),
-                retry_after,
-                text,
+/// Waits for a POST's answer: the outcome, the collector's `Retry-After`
+/// (read as a date by the browser's `Date.parse`, which takes all three
+/// HTTP-date forms) and its answer's text.
+pub fn reply(pending: Promise) -> Replying {
+    let answered = JsFuture::from(pending);
+    Box::pin(async move {
+        match answered.await {
+            Ok(response) => {
+                let response = Response::from(response.unchecked_into::<web_sys::Response>());
+                let retry_after = response.headers().get("Retry-After");
+                let date = retry_after.as_deref().map_or(f64::NAN, Date::parse);
+                let text = response.text().await.unwrap_or_default();
+                Reply {
+                    outcome: Outcome::Status(response.status()),
+                    retry_after,
+                    retry_after_date_ms: date.is_finite().then_some(date as i64),
+                    text,
+                }
+            }
+            Err(error) => {
+                let name = Reflect::get(&error, &"name".into()).ok().and_then(|n| n.as_string());
+                let timed_out = matches!(name.as_deref(), Some("TimeoutError" | "AbortError"));
+                Reply {
+                    outcome: if timed_out { Outcome::Timeout } else { Outcome::Network },
+                    retry_after: None,
+                    retry_after_date_ms: None,
+                    text: String::new(),
+                }
             }
         }
-        Err(error) => {
-            let name = Reflect::get(&error, &"name".into()).ok().and_then(|n| n.as_string());
-            let timed_out = matches!(name.as_deref(), Some("TimeoutError" | "AbortError"));
-            Reply {
-                outcome: if timed_out { Outcome::Timeout } else { Outcome::Network },
-                retry_after: None,
-                text: String::new(),
-            }
-        }
-    }
+    })
 }

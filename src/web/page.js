@@ -6,5 +6,5 @@ export const later = (callback, ms) => {
   return timer;
 };
 // Listens to beforeunload with `handler` (`on`), or no longer; where there
-// is a page (schedule.rs says when and why).
+// is a page (the engine says when, and core/src/host.rs why).
 export const leaving = (handler, on) => globalThis.document && (on ? addEventListener : removeEventListener)('beforeunload', handler);

@@ -1,0 +1,629 @@
+//! The delivery engine: every decision of a tracking's way from the call to
+//! the collector, written once against a [`Host`]. A call is checked,
+//! queued, sent under its lock, its outcome recorded; flushes send what
+//! waits (on load, on the retry timer, when the browser comes back online,
+//! when the page is hidden or left, and on `flush()`); the retry timer is
+//! armed for what is not due yet.
+//!
+//! The engine decides the order of effects and does what must happen in
+//! the caller's task (storing the record, a beacon, asking for the lock, a
+//! request started as the page is left) before it returns the future that
+//! awaits the rest. It calls only the rules ([`crate::steps`],
+//! [`crate::queue`], [`crate::outbound`]) and its host; nothing calls back
+//! into it but the host's events ([`Engine::page`]).
+//!
+//! A new concern of delivery goes here when it decides something (which
+//! tracking goes, when, by which way), in [`crate::steps`] when it is a
+//! rule over one record, and in the host when it only does what it is told.
+
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use crate::error::Error;
+use crate::host::{Host, Lock, PageEvent, Request, Warning};
+use crate::options::Transport;
+use crate::outbound::{CallInput, ConfigureInput, Defaults, Outbound};
+use crate::queue::{self, lease_ms, Record};
+use crate::retry::{RetryAfter, Verdict};
+use crate::steps::{self, Admission, Claim, Outcome, Settled};
+use crate::time::Timestamp;
+
+/// The longest delay a JS timer takes (2^31 − 1 ms); a longer one fires at
+/// once.
+pub const MAX_TIMER_MS: i64 = 2_147_483_647;
+/// How long after a record's due time the timer wakes: a timer that fires
+/// a little early would find nothing due and wake again.
+pub const TIMER_MARGIN_MS: i64 = 50;
+
+/// The collector's answer, when there is one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body, as text.
+    pub text: String,
+}
+
+/// How a call ended, when it was not refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// This browser delivered it before (the reload guard, or the accepted
+    /// set): nothing was sent.
+    AlreadySent,
+    /// Nothing was sent now: another attempt at it is in flight (in this
+    /// tab or another), which settles it; it waits in the queue meanwhile.
+    Waiting,
+    /// Sent now.
+    Sent {
+        /// By which way.
+        transport: Transport,
+        /// The collector took it (or, for a beacon, the browser did).
+        accepted: bool,
+        /// The collector's answer, when there was one.
+        answer: Option<Answer>,
+        /// When the next attempt is due, when it waits for one.
+        retry_at: Option<Timestamp>,
+        /// Why the attempt failed, when it did without an answer.
+        error: Option<Error>,
+    },
+}
+
+/// A call that was not refused: how it ended, and whether its record is in
+/// the store (not only in this page's memory).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Called {
+    /// How it ended.
+    pub report: Report,
+    /// False when the store refused its record: while it waits, it lives
+    /// only in this page.
+    pub persisted: bool,
+}
+
+/// A refused call: the error, and the collector's answer when it refused
+/// it.
+pub type Refused = (Error, Option<Answer>);
+
+/// What a flush did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flushed {
+    /// Trackings the collector accepted in this flush.
+    pub sent: u32,
+    /// Trackings still waiting afterwards.
+    pub waiting: u32,
+}
+
+/// Why the queue is being sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// On load, on the retry timer and when the page is hidden: what is
+    /// due, each under its lock.
+    Due,
+    /// `flush()` and the browser coming back online: everything not in
+    /// flight, backoff or not, each under its lock.
+    Forced,
+    /// The page is left: what it queued itself and no attempt has failed
+    /// yet, started at once, without waiting for
+    /// a lock the page may not live to get.
+    Leaving,
+}
+
+/// One attempt's start, once it may send.
+enum Start<P> {
+    /// Its request is in flight.
+    Sent(P),
+    /// Accepted already, in this tab or another: nothing to send.
+    Accepted,
+    /// Another attempt has it, or it left the queue: not this attempt's job.
+    NotMine,
+    /// Claimed, but the request could not start.
+    Unavailable,
+}
+
+/// What an attempt finds once it asked for the lock.
+struct Turn<G> {
+    /// The lock, released when the attempt is over.
+    _guard: Option<G>,
+    /// False when another tab holds the tracking's lease.
+    free: bool,
+    /// When the accepted set says the tracking was accepted, if it does.
+    accepted_at: Option<i64>,
+}
+
+impl<G> Turn<G> {
+    /// A turn without the lock's (and the accepted set's) word: the page is
+    /// being left.
+    const UNLOCKED: Turn<G> = Turn {
+        _guard: None,
+        free: true,
+        accepted_at: None,
+    };
+}
+
+/// A flush's attempts, run together.
+type Attempt = Pin<Box<dyn Future<Output = bool>>>;
+
+/// The delivery engine of one page, over its host.
+pub struct Engine<H> {
+    host: H,
+    /// What `configure()` set, laid under each later call.
+    defaults: RefCell<Defaults>,
+    /// Whether the page was told that the store refused a tracking.
+    warned: Cell<bool>,
+    /// When the timer fires, by the host's clock; infinite when none is set.
+    fires_at: Cell<f64>,
+    /// The trackings this page attempts under their lock: waiting for it,
+    /// or holding it. A flush leaves them to that attempt.
+    attempts: RefCell<Vec<String>>,
+    /// The trackings this page queued, with their record's creation time:
+    /// a page being left sends only those it queued itself (as far as it
+    /// can see, the record is still the one it queued), so that two tabs
+    /// closed at once do not both send another page's tracking.
+    queued: RefCell<Vec<(String, i64)>>,
+}
+
+/// An attempt of this page under the tracking's lock, until dropped.
+struct Attempting<H: Host>(Rc<Engine<H>>, String);
+
+impl<H: Host> Drop for Attempting<H> {
+    fn drop(&mut self) {
+        let mut attempts = self.0.attempts.borrow_mut();
+        if let Some(at) = attempts.iter().position(|id| *id == self.1) {
+            attempts.swap_remove(at);
+        }
+        if attempts.is_empty() {
+            self.0.host.watch_leaving(false);
+        }
+    }
+}
+
+impl<H: Host + 'static> Engine<H> {
+    /// An engine over `host`, with no defaults set.
+    pub fn new(host: H) -> Rc<Engine<H>> {
+        Rc::new(Engine {
+            host,
+            defaults: RefCell::new(Defaults::NONE),
+            warned: Cell::new(false),
+            fires_at: Cell::new(f64::INFINITY),
+            attempts: RefCell::new(Vec::new()),
+            queued: RefCell::new(Vec::new()),
+        })
+    }
+
+    /// Its host.
+    pub fn host(&self) -> &H {
+        &self.host
+    }
+
+    fn now(&self) -> Result<Timestamp, Error> {
+        Timestamp::from_epoch_ms(self.host.now())
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.now().unwrap_or(Timestamp::EPOCH).as_millis()
+    }
+
+    /// `configure()`: keeps the options as defaults for later calls only
+    /// when every option given is valid.
+    pub fn configure(&self, options: ConfigureInput<'_>) -> Result<(), Error> {
+        options.check()?;
+        self.defaults.borrow_mut().set(options);
+        Ok(())
+    }
+
+    /// Checks a call, with the configured defaults under it.
+    pub fn prepare(&self, input: CallInput<'_>) -> Result<Outbound, Error> {
+        let now = self.now()?;
+        let defaults = self.defaults.borrow();
+        Outbound::prepare(defaults.under(input), now)
+    }
+
+    /// A checked call with its JSON `body`: queued, and sent at once (a
+    /// beacon in this task; a fetch as soon as the tracking's lock is held,
+    /// asked for in this task).
+    pub fn call(self: &Rc<Self>, outbound: Outbound, body: String) -> impl Future<Output = Result<Called, Refused>> {
+        let now = self.now_ms();
+        let existing = self.host.load(&outbound.id);
+        let mut persisted = true;
+        let mut locked = None;
+        let admission = match steps::admit(existing.as_ref(), now) {
+            // This page's own attempt at it settles it.
+            Admission::Queued if self.attempting(&outbound.id) => Admission::InFlight,
+            admission => admission,
+        };
+        let now_done = match admission {
+            Admission::AlreadySent => Some(Ok(Report::AlreadySent)),
+            Admission::InFlight => {
+                // The attempt in flight settles it; if it dies, the timer retries.
+                self.arm_sooner(existing.and_then(|r| r.due_at(now)).map(|at| at - now));
+                Some(Ok(Report::Waiting))
+            }
+            Admission::Queued => {
+                if existing.is_none_or(|r| r.accepted_ms.is_some()) {
+                    let record = Record::new(outbound.url.clone(), body.clone(), outbound.timeout_ms, now);
+                    persisted = self.host.save(&outbound.id, &record);
+                    self.queued.borrow_mut().push((outbound.id.clone(), now));
+                    if !persisted && !self.warned.replace(true) {
+                        self.host.warn(Warning::NotStored);
+                    }
+                    self.tidy(now);
+                }
+                if outbound.transport == Transport::Beacon {
+                    Some(self.beacon(&outbound.id, &outbound.url, &body))
+                } else {
+                    let waiting = self.attempt_locked(&outbound.id);
+                    let lock = self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms));
+                    locked = Some((waiting, lock));
+                    None
+                }
+            }
+        };
+        let engine = self.clone();
+        async move {
+            let report = match (now_done, locked) {
+                (Some(done), _) => done?,
+                (None, Some((waiting, lock))) => {
+                    let turn = engine.turn(lock, &outbound.id).await;
+                    let report = engine.attempt(&outbound, &body, &turn).await;
+                    drop(turn);
+                    drop(waiting);
+                    report?
+                }
+                (None, None) => Report::Waiting,
+            };
+            Ok(Called { report, persisted })
+        }
+    }
+
+    /// One attempt at a call's tracking, in its turn.
+    async fn attempt(
+        self: &Rc<Self>,
+        outbound: &Outbound,
+        body: &str,
+        turn: &Turn<H::Guard>,
+    ) -> Result<Report, Refused> {
+        let id = &outbound.id;
+        let pending = match self.start(id, turn) {
+            Start::Sent(pending) => pending,
+            Start::Accepted => return Ok(Report::AlreadySent),
+            Start::NotMine => return Ok(Report::Waiting),
+            Start::Unavailable if outbound.transport.fallback() == Some(Transport::Beacon) => {
+                return self.beacon(id, &outbound.url, body);
+            }
+            Start::Unavailable => {
+                let settled = self.settle(id, Outcome::Unavailable, None, None);
+                return Err((settled.error.unwrap_or(Error::TransportUnavailable), None));
+            }
+        };
+        let (settled, answer) = self.conclude(id, pending).await;
+        if settled.verdict == Verdict::Rejected {
+            return Err((settled.error.unwrap_or(Error::Network), answer));
+        }
+        Ok(Report::Sent {
+            transport: Transport::Fetch,
+            accepted: settled.verdict == Verdict::Accepted,
+            error: if answer.is_none() { settled.error } else { None },
+            answer,
+            retry_at: settled.retry_at,
+        })
+    }
+
+    /// A beacon, in this task: taken by the browser counts as delivered.
+    fn beacon(self: &Rc<Self>, id: &str, url: &str, body: &str) -> Result<Report, Refused> {
+        let taken = self.host.beacon(url, body);
+        let outcome = if taken {
+            Outcome::Delivered
+        } else {
+            Outcome::Unavailable
+        };
+        let settled = self.settle(id, outcome, None, None);
+        if !taken {
+            return Err((settled.error.unwrap_or(Error::TransportUnavailable), None));
+        }
+        let mark = self.host.mark_accepted(id, self.now_ms());
+        self.host.spawn(mark);
+        Ok(Report::Sent {
+            transport: Transport::Beacon,
+            accepted: true,
+            answer: None,
+            retry_at: None,
+            error: None,
+        })
+    }
+
+    /// Counts an attempt of this page that asks for the tracking's lock,
+    /// until dropped.
+    fn attempt_locked(self: &Rc<Self>, id: &str) -> Attempting<H> {
+        let mut attempts = self.attempts.borrow_mut();
+        if attempts.is_empty() {
+            self.host.watch_leaving(true);
+        }
+        attempts.push(id.to_owned());
+        Attempting(self.clone(), id.to_owned())
+    }
+
+    /// Whether this page attempts the tracking under its lock now.
+    fn attempting(&self, id: &str) -> bool {
+        self.attempts.borrow().iter().any(|a| a == id)
+    }
+
+    /// Whether a page being left sends the tracking: one it queued itself
+    /// (another tab left at the same moment sends its own) and that no
+    /// attempt has failed yet. A failed one is retried by the next page at
+    /// once: sent now, most likely to a collector that is still failing,
+    /// its request would leave a lease no page could clear before it runs
+    /// out.
+    fn leaves_with_page(&self, id: &str, record: &Record) -> bool {
+        let queued = self.queued.borrow();
+        record.failures == 0 && queued.iter().any(|(q, at)| q == id && *at == record.created_ms)
+    }
+
+    /// Awaits the lock asked for, then reads the accepted set under it.
+    async fn turn(&self, lock: impl Future<Output = Lock<H::Guard>>, id: &str) -> Turn<H::Guard> {
+        match lock.await {
+            Lock::Held(guard) => Turn {
+                accepted_at: self.host.accepted_at(id).await,
+                _guard: Some(guard),
+                free: true,
+            },
+            Lock::Taken => Turn {
+                free: false,
+                ..Turn::UNLOCKED
+            },
+            Lock::Unlocked => Turn::UNLOCKED,
+        }
+    }
+
+    /// Claims a waiting tracking for one attempt (see [`steps::claim`]),
+    /// stores what that changed and starts its POST now.
+    fn start(&self, id: &str, turn: &Turn<H::Guard>) -> Start<H::Pending> {
+        let mut record = self.host.load(id);
+        if !turn.free {
+            // Another tab's lease: free again within a lease at most.
+            let lease = record.as_ref().map(|r| lease_ms(r.timeout_ms));
+            self.arm_sooner(lease);
+            return Start::NotMine;
+        }
+        let claim = steps::claim(record.as_mut(), self.now_ms(), turn.accepted_at);
+        let Some(record) = record else {
+            return Start::NotMine;
+        };
+        match claim {
+            Claim::Busy => {
+                // Another tab's attempt: if it dies, the timer retries.
+                let now = self.now_ms();
+                self.arm_sooner(record.due_at(now).map(|at| at - now));
+                return Start::NotMine;
+            }
+            Claim::Accepted => {
+                self.host.save(id, &record);
+                return Start::Accepted;
+            }
+            Claim::Send => {
+                self.host.save(id, &record);
+            }
+        }
+        let request = Request {
+            url: &record.url,
+            body: &record.body,
+            timeout_ms: record.timeout_ms,
+            keepalive: true,
+        };
+        match self.host.post(request) {
+            Some(pending) => Start::Sent(pending),
+            None => Start::Unavailable,
+        }
+    }
+
+    /// Records an attempt's outcome (see [`steps::settle`]) and arms the
+    /// timer for what waits.
+    fn settle(
+        &self,
+        id: &str,
+        outcome: Outcome,
+        retry_after: Option<&str>,
+        retry_after_date_ms: Option<i64>,
+    ) -> Settled {
+        let now = self.now().unwrap_or(Timestamp::EPOCH);
+        let stored = self.host.load(id);
+        let mut record = stored.clone().unwrap_or_default();
+        let header = retry_after.map(|value| RetryAfter {
+            value,
+            date_ms: retry_after_date_ms,
+        });
+        let settled = steps::settle(&mut record, outcome, header, now, self.host.random());
+        match settled.verdict {
+            Verdict::Rejected => self.host.remove(id),
+            Verdict::Accepted => {
+                self.host.save(id, &record);
+            }
+            Verdict::Retry if stored.is_some() => {
+                self.host.save(id, &record);
+                // Only this record's due time changed.
+                let now = now.as_millis();
+                self.arm_sooner(record.due_at(now).map(|at| at - now));
+            }
+            Verdict::Retry => {}
+        }
+        settled
+    }
+
+    /// Awaits a POST's answer and records it; an accepted tracking goes
+    /// into the accepted set before the lock is released.
+    async fn conclude(&self, id: &str, pending: H::Pending) -> (Settled, Option<Answer>) {
+        let reply = self.host.reply(pending).await;
+        let settled = self.settle(
+            id,
+            reply.outcome,
+            reply.retry_after.as_deref(),
+            reply.retry_after_date_ms,
+        );
+        if settled.verdict == Verdict::Accepted {
+            self.host.mark_accepted(id, self.now_ms()).await;
+        }
+        let answer = match reply.outcome {
+            Outcome::Status(status) => Some(Answer {
+                status,
+                text: reply.text,
+            }),
+            _ => None,
+        };
+        (settled, answer)
+    }
+
+    /// Whether a flush's attempt got the tracking accepted.
+    async fn delivered(&self, id: &str, start: Start<H::Pending>) -> bool {
+        match start {
+            Start::Sent(pending) => self.conclude(id, pending).await.0.verdict == Verdict::Accepted,
+            Start::Unavailable => {
+                self.settle(id, Outcome::Network, None, None);
+                false
+            }
+            Start::Accepted | Start::NotMine => false,
+        }
+    }
+
+    /// Forgets what the store should not keep (see [`queue::sweep`]), warns
+    /// when waiting trackings were given up, and returns the rest.
+    fn tidy(&self, now: i64) -> Vec<(String, Record)> {
+        let records = self.host.records();
+        let (forget, given_up) = queue::sweep(&records, now);
+        let mut kept = Vec::with_capacity(records.len());
+        for (i, (id, record)) in records.into_iter().enumerate() {
+            if forget.contains(&i) {
+                self.host.remove(&id);
+            } else {
+                kept.push((id, record));
+            }
+        }
+        if given_up > 0 {
+            self.host.warn(Warning::GivenUp);
+        }
+        kept
+    }
+
+    /// Something happened to the page: the timer and a hidden page send
+    /// what is due, under each lock (hidden is not gone: another tab took
+    /// the front, and a tracking that cannot be sent before the page is
+    /// killed waits for the next page); the browser back online sends
+    /// everything; a page being left sends what is due at once.
+    pub fn page(self: &Rc<Self>, event: PageEvent) -> impl Future<Output = Flushed> {
+        let mode = match event {
+            PageEvent::Timer | PageEvent::Hidden => Mode::Due,
+            PageEvent::Online => Mode::Forced,
+            PageEvent::Left => Mode::Leaving,
+        };
+        self.flush(mode)
+    }
+
+    /// Sends the waiting trackings (see [`Mode`]); the requests of a page
+    /// being left start in this task.
+    pub fn flush(self: &Rc<Self>, mode: Mode) -> impl Future<Output = Flushed> {
+        let now = self.now_ms();
+        let mut records = self.tidy(now);
+        // What this page attempts under its lock already is that attempt's to
+        // settle (and to set the timer for), unless the page is left before.
+        if mode != Mode::Leaving {
+            records.retain(|(id, _)| !self.attempting(id));
+        }
+        let (due, waits): (Vec<_>, Vec<_>) = records.into_iter().partition(|(id, r)| {
+            r.is_due(now, mode == Mode::Forced) && (mode != Mode::Leaving || self.leaves_with_page(id, r))
+        });
+        // Wakes for what is not due yet, and for attempts left in flight by a
+        // page that went away, once their lease is over; each attempt made
+        // now sets the timer for its tracking when it ends.
+        let waits = waits.iter().filter(|(id, _)| !self.attempting(id));
+        self.arm(queue::next_due_in(waits.map(|(_, r)| r), now));
+        let attempts: Vec<Attempt> = due
+            .into_iter()
+            .map(|(id, record)| -> Attempt {
+                let engine = self.clone();
+                if mode == Mode::Leaving {
+                    let start = self.start(&id, &Turn::UNLOCKED);
+                    return Box::pin(async move { engine.delivered(&id, start).await });
+                }
+                let waiting = self.attempt_locked(&id);
+                let lock = self.host.lock(&id, lease_ms(record.timeout_ms));
+                Box::pin(async move {
+                    let turn = engine.turn(lock, &id).await;
+                    let start = engine.start(&id, &turn);
+                    let delivered = engine.delivered(&id, start).await;
+                    drop(turn);
+                    drop(waiting);
+                    delivered
+                })
+            })
+            .collect();
+        let engine = self.clone();
+        async move {
+            let sent = All(attempts.into_iter().map(Some).collect(), 0).await;
+            let waiting = engine
+                .host
+                .records()
+                .iter()
+                .filter(|(_, r)| r.accepted_ms.is_none())
+                .count();
+            Flushed {
+                sent,
+                waiting: u32::try_from(waiting).unwrap_or(u32::MAX),
+            }
+        }
+    }
+
+    /// Wakes in `delay_ms` (plus a margin) to send what is due then, in
+    /// place of the timer set before: for a delay worked out from every
+    /// record. Nothing when `None` (nothing waits).
+    fn arm(&self, delay_ms: Option<i64>) {
+        self.fires_at.set(f64::INFINITY);
+        self.arm_sooner(delay_ms);
+    }
+
+    /// Wakes in `delay_ms` unless the timer already fires sooner: for one
+    /// record's new due time, without reading the others (whatever the
+    /// timer was set for, it still wakes for; if that was this record, the
+    /// flush it starts finds nothing due and sets the timer from every
+    /// record). A clock set forward while the timer runs can make this keep
+    /// a timer that fires up to that much later; one set back only makes it
+    /// set a new one.
+    fn arm_sooner(&self, delay_ms: Option<i64>) {
+        let Some(delay) = delay_ms else { return };
+        let ms = delay.clamp(0, MAX_TIMER_MS - TIMER_MARGIN_MS) + TIMER_MARGIN_MS;
+        let at = self.host.now() + ms as f64;
+        if at >= self.fires_at.get() {
+            return;
+        }
+        self.fires_at.set(at);
+        self.host.set_timer(ms);
+    }
+}
+
+/// Runs a flush's attempts together; resolves how many delivered.
+struct All(Vec<Option<Attempt>>, u32);
+
+impl Future for All {
+    type Output = u32;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+        let mut delivered = self.1;
+        let mut pending = false;
+        for slot in &mut self.0 {
+            if let Some(attempt) = slot {
+                match attempt.as_mut().poll(cx) {
+                    Poll::Ready(ok) => {
+                        delivered += u32::from(ok);
+                        *slot = None;
+                    }
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        self.1 = delivered;
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(delivered)
+        }
+    }
+}
