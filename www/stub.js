@@ -38,7 +38,11 @@ window.onramp ||
           a[0] == 'configure'
             ? Object.assign(c, b)
             : a[0] == 'createSaasTracking' &&
-              /^https:|^http:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test((b = { ...c, ...b }).baseUrl + '/') &&
+              // The pixel's base-URL rule (core/src/endpoint.rs), or a stricter
+              // one: tests/e2e/drift.test.mjs runs both on the same cases.
+              /^(https:\/\/(?=[^/:]{1,253}(\/|:|$))((?!-)[a-z\d-]{1,63}(?<!-)\.)*(?!-)[a-z\d-]{1,63}(?<!-)|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:(?=\d{1,5}(\/|$))0*[1-9]\d*(?<!(6553[6-9]|655[4-9]\d|65[6-9]\d\d|6[6-9]\d{3}|[7-9]\d{4})))?(\/(?!\.\.?(\/|$))[\w.~!$&'()*+,;=:@%-]+)*\/*$/i.test(
+                (b = { ...c, ...b }).baseUrl,
+              ) &&
               fetch(b.baseUrl.replace(/\/*$/, '/api/SaasTrackings'), {
                 method: 'POST',
                 keepalive: !0,

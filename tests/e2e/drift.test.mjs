@@ -1,0 +1,185 @@
+// The rules the JS files repeat, held to the Rust that defines them
+// (onramp-core): the option names (core/src/options.rs) in the loader, the
+// stub and index.d.ts; which value wins (a call's option over configure()
+// over the loader tag's data-*); and the base-URL rule
+// (core/src/endpoint.rs), which the stub must never be looser than. The
+// stub is the built one (dist/stub.js, the README's snippet line), run in a
+// bare VM context; the core's verdict comes from the built wasm in Node.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import vm from 'node:vm';
+
+import { configure, createSaasTracking, init } from '../../dist/index.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const read = (path) => readFileSync(join(root, path), 'utf8');
+
+/** A `pub const NAME: [&str; N] = [...]` list of core/src/options.rs. */
+function rustList(name) {
+  const match = read('core/src/options.rs').match(new RegExp(`pub const ${name}: \\[&str; \\d+\\] = \\[([^\\]]*)\\]`));
+  assert.ok(match, name);
+  return [...match[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+}
+
+/** The keys an interface of index.d.ts declares (its own, not inherited). */
+function interfaceKeys(name) {
+  const match = read('www/index.d.ts').match(new RegExp(`export interface ${name}[^{]*\\{([\\s\\S]*?)\\n\\}`));
+  assert.ok(match, name);
+  return [...match[1].matchAll(/^\s+(\w+)\??:/gm)].map((m) => m[1]);
+}
+
+const tracking = rustList('TRACKING_OPTIONS');
+const configurable = rustList('CONFIGURE_OPTIONS');
+
+test('option names: index.d.ts, the loader and the stub say what the core accepts', () => {
+  assert.deepEqual(
+    [...interfaceKeys('ConfigureOptions'), ...interfaceKeys('TrackingOptions')].sort(),
+    [...tracking].sort(),
+    'TrackingOptions (with ConfigureOptions) are the core TRACKING_OPTIONS',
+  );
+  assert.deepEqual(interfaceKeys('ConfigureOptions').sort(), [...configurable].sort());
+  // The loader reads a data-* attribute for every option configure() takes.
+  const loaderList = read('www/loader.js').match(/for \(const name of \[([^\]]*)\]\)/);
+  assert.ok(loaderList, 'the loader lists its data-* options');
+  assert.deepEqual([...loaderList[1].matchAll(/'(\w+)'/g)].map((m) => m[1]).sort(), [...configurable].sort());
+  // The stub sends the body's four fields, in the core's order (the
+  // positional form's order too).
+  const stubFields = read('dist/stub.js').match(/\["partnerKey","serviceName","customerId","purchasedAt"\]|\['partnerKey', 'serviceName', 'customerId', 'purchasedAt'\]/);
+  assert.ok(stubFields, 'the stub names the body fields in the core order');
+  assert.deepEqual(tracking.slice(0, 4), ['partnerKey', 'serviceName', 'customerId', 'purchasedAt']);
+});
+
+/** Runs the built stub in a bare context: calls queued, then the page left. */
+function stubSends(queue, dataset = {}) {
+  const sent = [];
+  const listeners = {};
+  const window = {
+    addEventListener: (type, f) => (listeners[type] = f),
+    fetch: (url, init) => sent.push({ url, body: JSON.parse(init.body) }),
+  };
+  const context = vm.createContext({
+    window,
+    fetch: window.fetch,
+    document: { querySelector: () => ({ dataset }) },
+    Object,
+    JSON,
+    Date,
+  });
+  vm.runInContext(read('dist/stub.js'), context);
+  for (const args of queue) window.onramp(...args);
+  listeners.pagehide();
+  return sent;
+}
+
+const call = (extra = {}) => ['createSaasTracking', { serviceName: 'svc', customerId: 'c-1', purchasedAt: '2026-01-02', ...extra }];
+
+test('which value wins: the call over configure() over data-*, in the stub as in the wasm', async () => {
+  await init(readFileSync(join(root, 'dist/onramp_pixel_bg.wasm')));
+  const data = { baseUrl: 'https://data.example', partnerKey: 'pk_data' };
+  const cases = [
+    [[call()], 'https://data.example', 'pk_data'],
+    [[['configure', { baseUrl: 'https://configured.example' }], call()], 'https://configured.example', 'pk_data'],
+    [
+      [['configure', { baseUrl: 'https://configured.example', partnerKey: 'pk_conf' }], call({ baseUrl: 'https://call.example', partnerKey: 'pk_call' })],
+      'https://call.example',
+      'pk_call',
+    ],
+  ];
+  for (const [queue, base, key] of cases) {
+    const sent = stubSends(queue, data);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0].url, base + '/api/SaasTrackings');
+    assert.equal(sent[0].body.partnerKey, key);
+  }
+  // The wasm lays configure() under the call the same way (the loader
+  // passes data-* to configure() before any queued call: loader.js).
+  await configure({ baseUrl: 'http://127.0.0.1:9', partnerKey: 'pk_conf', timeoutMs: 1 });
+  const result = await createSaasTracking({ ...call({ partnerKey: 'pk_call', transport: 'fetch' })[1], customerId: 'drift-' + Date.now() });
+  assert.equal(result.tracking.partnerKey, 'pk_call');
+});
+
+/** Base URLs around the rule's edges, and many made from their parts. */
+function baseUrls() {
+  const fixed = [
+    'https://onramp.example.com',
+    'https://onramp.example.com/',
+    'https://onramp.example.com/tenant/a',
+    'https://onramp.example.com//',
+    'HTTPS://Onramp.Example.COM',
+    'https://a-b.example',
+    'https://-a.example',
+    'https://a-.example',
+    'https://a..example',
+    'https://a_b.example',
+    'https://' + 'a'.repeat(63) + '.example',
+    'https://' + 'a'.repeat(64) + '.example',
+    'https://' + 'a.'.repeat(126) + 'a',
+    'https://' + 'a.'.repeat(127) + 'a',
+    'https://onramp.example.com:443',
+    'https://onramp.example.com:0',
+    'https://onramp.example.com:65535',
+    'https://onramp.example.com:65536',
+    'https://onramp.example.com:99999',
+    'https://onramp.example.com:123456',
+    'https://onramp.example.com:',
+    'https://user:pw@onramp.example.com',
+    'https://user@onramp.example.com',
+    'https://onramp.example.com?x=1',
+    'https://onramp.example.com/?x=1',
+    'https://onramp.example.com#f',
+    'https://onramp.example.com/a/../b',
+    'https://onramp.example.com/a/./b',
+    'https://onramp.example.com/a b',
+    'https://onramp.example.com/%2e%2e',
+    'https://[::1]',
+    'https://[2001:db8::1]:8443/x',
+    'http://localhost',
+    'http://localhost:8080/x/',
+    'http://127.0.0.1:8080',
+    'http://[::1]:8080',
+    'http://localhost.example',
+    'http://127.0.0.2',
+    'http://onramp.example.com',
+    'ftp://onramp.example.com',
+    'https:onramp.example.com',
+    'https:/onramp.example.com',
+    '//onramp.example.com',
+    ' https://onramp.example.com',
+    'https://onramp.example.com ',
+    'https://onramp.example.com\n',
+    'javascript:alert(1)',
+    '',
+  ];
+  // Parts, combined by a seeded generator: the same cases every run.
+  const schemes = ['https://', 'http://', 'HTTP://', 'https:/', 'ws://', ''];
+  const hosts = ['onramp.example.com', 'localhost', '127.0.0.1', '[::1]', 'a-', '-a', 'a..b', 'a_b', 'xn--d1acufc.example', 'é.example', 'a', '1.2.3.4', 'user@h.example', ''];
+  const ports = ['', ':1', ':8080', ':0', ':65535', ':65536', ':080', ':x', ':'];
+  const paths = ['', '/', '/a', '/a/', '/a/b', '/./', '/../a', '/a b', '/%41', '/a?x', '/a#x', '/~_-.!$&\'()*+,;=:@', '//', '/é'];
+  let seed = 42;
+  const pick = (list) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return list[seed % list.length];
+  };
+  const made = Array.from({ length: 3000 }, () => pick(schemes) + pick(hosts) + pick(ports) + pick(paths));
+  return [...fixed, ...made];
+}
+
+test('the stub refuses every base URL the core refuses, and sends where the core accepts (but IPv6 over https, or white space around)', async () => {
+  await init(readFileSync(join(root, 'dist/onramp_pixel_bg.wasm')));
+  let accepted = 0;
+  for (const baseUrl of baseUrls()) {
+    const core = await configure({ baseUrl }).then(
+      () => 'ok',
+      (error) => error.code,
+    );
+    const stub = stubSends([call({ baseUrl, partnerKey: 'pk' })]).length === 1 ? 'ok' : 'refused';
+    if (core !== 'ok') assert.equal(stub, 'refused', `the stub sends to ${JSON.stringify(baseUrl)}, which the core refuses (${core})`);
+    // Stricter only where it saves inline bytes: IPv6 hosts over https, and
+    // white space around the URL (the core trims it).
+    else if (!/^https:\/\/\[/i.test(baseUrl) && baseUrl === baseUrl.trim()) assert.equal(stub, 'ok', `the stub refuses ${JSON.stringify(baseUrl)}, which the core accepts`);
+    accepted += core === 'ok';
+  }
+  assert.ok(accepted > 100, `only ${accepted} accepted cases`);
+});
