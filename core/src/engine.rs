@@ -105,13 +105,13 @@ pub enum Mode {
     /// flight, backoff or not, each under its lock.
     Forced,
     /// The page is left: what it queued itself and no attempt has failed
-    /// yet, started at once, without waiting for
-    /// a lock the page may not live to get.
+    /// yet, started at once, without waiting for a lock the page may not
+    /// live to get.
     Leaving,
 }
 
-/// One attempt's start, once it may send.
-enum Start<P> {
+/// What an attempt's claim came to, once it may send.
+enum Claimed<P> {
     /// Its request is in flight.
     Sent(P),
     /// Accepted already, in this tab or another: nothing to send.
@@ -285,14 +285,14 @@ impl<H: Host + 'static> Engine<H> {
         turn: &Turn<H::Guard>,
     ) -> Result<Report, Refused> {
         let id = &outbound.id;
-        let pending = match self.start(id, turn) {
-            Start::Sent(pending) => pending,
-            Start::Accepted => return Ok(Report::AlreadySent),
-            Start::NotMine => return Ok(Report::Waiting),
-            Start::Unavailable if outbound.transport.fallback() == Some(Transport::Beacon) => {
+        let pending = match self.claim(id, turn) {
+            Claimed::Sent(pending) => pending,
+            Claimed::Accepted => return Ok(Report::AlreadySent),
+            Claimed::NotMine => return Ok(Report::Waiting),
+            Claimed::Unavailable if outbound.transport.fallback() == Some(Transport::Beacon) => {
                 return self.beacon(id, &outbound.url, body);
             }
-            Start::Unavailable => {
+            Claimed::Unavailable => {
                 let settled = self.settle(id, Outcome::Unavailable, None, None);
                 return Err((settled.error.unwrap_or(Error::TransportUnavailable), None));
             }
@@ -378,28 +378,28 @@ impl<H: Host + 'static> Engine<H> {
 
     /// Claims a waiting tracking for one attempt (see [`steps::claim`]),
     /// stores what that changed and starts its POST now.
-    fn start(&self, id: &str, turn: &Turn<H::Guard>) -> Start<H::Pending> {
+    fn claim(&self, id: &str, turn: &Turn<H::Guard>) -> Claimed<H::Pending> {
         let mut record = self.host.load(id);
         if !turn.free {
             // Another tab's lease: free again within a lease at most.
             let lease = record.as_ref().map(|r| lease_ms(r.timeout_ms));
             self.arm_sooner(lease);
-            return Start::NotMine;
+            return Claimed::NotMine;
         }
         let claim = steps::claim(record.as_mut(), self.now_ms(), turn.accepted_at);
         let Some(record) = record else {
-            return Start::NotMine;
+            return Claimed::NotMine;
         };
         match claim {
             Claim::Busy => {
                 // Another tab's attempt: if it dies, the timer retries.
                 let now = self.now_ms();
                 self.arm_sooner(record.due_at(now).map(|at| at - now));
-                return Start::NotMine;
+                return Claimed::NotMine;
             }
             Claim::Accepted => {
                 self.host.save(id, &record);
-                return Start::Accepted;
+                return Claimed::Accepted;
             }
             Claim::Send => {
                 self.host.save(id, &record);
@@ -412,8 +412,8 @@ impl<H: Host + 'static> Engine<H> {
             keepalive: true,
         };
         match self.host.post(request) {
-            Some(pending) => Start::Sent(pending),
-            None => Start::Unavailable,
+            Some(pending) => Claimed::Sent(pending),
+            None => Claimed::Unavailable,
         }
     }
 
@@ -474,14 +474,14 @@ impl<H: Host + 'static> Engine<H> {
     }
 
     /// Whether a flush's attempt got the tracking accepted.
-    async fn delivered(&self, id: &str, start: Start<H::Pending>) -> bool {
-        match start {
-            Start::Sent(pending) => self.conclude(id, pending).await.0.verdict == Verdict::Accepted,
-            Start::Unavailable => {
+    async fn delivered(&self, id: &str, claimed: Claimed<H::Pending>) -> bool {
+        match claimed {
+            Claimed::Sent(pending) => self.conclude(id, pending).await.0.verdict == Verdict::Accepted,
+            Claimed::Unavailable => {
                 self.settle(id, Outcome::Network, None, None);
                 false
             }
-            Start::Accepted | Start::NotMine => false,
+            Claimed::Accepted | Claimed::NotMine => false,
         }
     }
 
@@ -541,15 +541,15 @@ impl<H: Host + 'static> Engine<H> {
             .map(|(id, record)| -> Attempt {
                 let engine = self.clone();
                 if mode == Mode::Leaving {
-                    let start = self.start(&id, &Turn::UNLOCKED);
-                    return Box::pin(async move { engine.delivered(&id, start).await });
+                    let claimed = self.claim(&id, &Turn::UNLOCKED);
+                    return Box::pin(async move { engine.delivered(&id, claimed).await });
                 }
                 let waiting = self.attempt_locked(&id);
                 let lock = self.host.lock(&id, lease_ms(record.timeout_ms));
                 Box::pin(async move {
                     let turn = engine.turn(lock, &id).await;
-                    let start = engine.start(&id, &turn);
-                    let delivered = engine.delivered(&id, start).await;
+                    let claimed = engine.claim(&id, &turn);
+                    let delivered = engine.delivered(&id, claimed).await;
                     drop(turn);
                     drop(waiting);
                     delivered

@@ -37,8 +37,10 @@ struct Found {
     delivered: u32,
     lost: Vec<String>,
     violations: Vec<String>,
-    /// Trackings not delivered for a reason the README gives.
-    given_up: u32,
+    /// Trackings not delivered for a reason the README gives: refused for
+    /// good by the collector, a beacon it could not take, only in a closed
+    /// page's memory, older than 7 days.
+    given_up: [u32; 4],
     /// Deliveries the collector saw twice for a reason the README gives.
     explained_duplicates: u32,
     /// How long after the call each delivery came, in virtual ms, and how
@@ -157,8 +159,9 @@ fn check(sim: &Sim, up_at: f64) -> Found {
             None => {
                 let waited = owed.latest_wall - owed.queued_wall.unwrap_or(owed.latest_wall);
                 let expired = waited >= (TTL_MS as f64) - 4.0 * hour();
-                if owed.refused || owed.beacon_lost || owed.memory_only || expired {
-                    found.given_up += 1;
+                let reasons = [owed.refused, owed.beacon_lost, owed.memory_only, expired];
+                if let Some(reason) = reasons.iter().position(|&r| r) {
+                    found.given_up[reason] += 1;
                 } else {
                     found.lost.push(key.clone());
                 }
@@ -199,8 +202,8 @@ fn every_schedule_keeps_the_promises() {
         Err(_) => (0..runs()).collect(),
     };
     let (mut lost, mut duplicated, mut broken, mut failed) = (0u64, 0u64, 0u64, Vec::new());
-    let (mut calls, mut delivered, mut given_up, mut explained, mut wakeups, mut polls) =
-        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let (mut calls, mut delivered, mut explained, mut wakeups, mut polls) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut given_up = [0u64; 4];
     let mut delays = Vec::new();
     let replay = seeds.len() == 1;
     let hook = std::panic::take_hook();
@@ -215,7 +218,9 @@ fn every_schedule_keeps_the_promises() {
                 broken += found.violations.iter().filter(|v| !v.contains(" sent ")).count() as u64;
                 calls += u64::from(found.calls);
                 delivered += u64::from(found.delivered);
-                given_up += u64::from(found.given_up);
+                for (sum, n) in given_up.iter_mut().zip(found.given_up) {
+                    *sum += u64::from(n);
+                }
                 explained += u64::from(found.explained_duplicates);
                 wakeups += u64::from(found.wakeups);
                 polls += found.polls;
@@ -247,9 +252,15 @@ fn every_schedule_keeps_the_promises() {
         seeds.len()
     );
     println!(
-        "  {calls} trackings called, {delivered} delivered, {given_up} given up as the README's limits say; \
+        "  {calls} trackings called, {delivered} delivered, {} given up as the README's limits say \
+         ({} refused by the collector, {} beacons it could not take, {} only in a closed page's memory, {} older than 7 days); \
          {explained} repeat deliveries the limits explain (an answer its page never read); \
-         {broken} other broken promises (timer loops, requests dying with their page); {wakeups} timer wake-ups"
+         {broken} other broken promises (timer loops, requests dying with their page); {wakeups} timer wake-ups",
+        given_up.iter().sum::<u64>(),
+        given_up[0],
+        given_up[1],
+        given_up[2],
+        given_up[3],
     );
     let _ = polls;
     println!(

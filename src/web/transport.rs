@@ -48,7 +48,7 @@ struct Init<'a> {
 /// A POST without cookies (`mode` "cors" with the JSON body and the call's
 /// timeout, or a keepalive "no-cors" one for a beacon), started now; `None`
 /// when fetch is missing or refuses to start.
-fn start(url: &str, body: &str, timeout_ms: Option<u32>, keepalive: bool) -> Option<Promise> {
+fn fetch(url: &str, body: &str, timeout_ms: Option<u32>, keepalive: bool) -> Option<Promise> {
     let init = Init {
         method: "POST",
         body,
@@ -70,7 +70,7 @@ fn start(url: &str, body: &str, timeout_ms: Option<u32>, keepalive: bool) -> Opt
 /// The JSON body by a CORS POST with the request's timeout (and
 /// `keepalive` as the engine asks).
 pub fn post(request: Request<'_>) -> Option<Promise> {
-    start(request.url, request.body, Some(request.timeout_ms), request.keepalive)
+    fetch(request.url, request.body, Some(request.timeout_ms), request.keepalive)
 }
 
 /// A beacon: handed to the browser, its answer never read. It goes as a
@@ -82,7 +82,7 @@ pub fn beacon(url: &str, body: &str) -> bool {
     let Some(window) = web_sys::window() else {
         return false;
     };
-    if let Some(pending) = start(url, body, None, true) {
+    if let Some(pending) = fetch(url, body, None, true) {
         // Nobody reads a beacon's answer, nor its failure.
         let _ = super::job::promise(async move {
             let _ = JsFuture::from(pending).await;

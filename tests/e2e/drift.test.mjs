@@ -183,3 +183,22 @@ test('the stub refuses every base URL the core refuses, and sends where the core
   }
   assert.ok(accepted > 100, `only ${accepted} accepted cases`);
 });
+
+test("the stub sends on beforeunload too (WebKit fires no pagehide for a page left before its load event), and only while calls wait", () => {
+  const sent = [];
+  const listeners = {};
+  const window = {
+    addEventListener: (type, f) => (listeners[type] = f),
+    fetch: (url, init) => sent.push({ url, body: JSON.parse(init.body) }),
+  };
+  const context = vm.createContext({ window, fetch: window.fetch, document: { querySelector: () => null }, Object, JSON, Date });
+  vm.runInContext(read('dist/stub.js'), context);
+  assert.equal(listeners.beforeunload, undefined, 'no beforeunload listener before a call waits');
+  window.onramp(...call({ baseUrl: 'https://onramp.example.com', partnerKey: 'pk' }));
+  assert.equal(typeof listeners.beforeunload, 'function');
+  listeners.beforeunload();
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].url, 'https://onramp.example.com/api/SaasTrackings');
+  listeners.pagehide();
+  assert.equal(sent.length, 1, 'sent once');
+});

@@ -391,3 +391,36 @@ async fn flush_answers_what_it_sent_and_what_waits() {
         "c-flush still waits: {waiting}"
     );
 }
+
+/// The collector POST is what the engine asks for: a keepalive request
+/// (it outlives the page), without credentials, JSON to the collector.
+/// Firefox and WebKit lose a request without keepalive when the page is
+/// left; this holds the browser host to the engine's word in every engine.
+#[wasm_bindgen_test]
+async fn the_post_is_a_keepalive_request_without_credentials() {
+    let customer = "keepalive-1";
+    let swap = Function::new_with_args(
+        "",
+        "const original = globalThis.fetch; globalThis.__seen = []; \
+         globalThis.fetch = (url, init) => { globalThis.__seen.push([url, init]); return Promise.reject(new TypeError('offline')); }; \
+         return () => { globalThis.fetch = original; };",
+    );
+    let restore: Function = swap.call0(&JsValue::UNDEFINED).unwrap().into();
+    let result = resolved(create(options(customer))).await;
+    restore.call0(&JsValue::UNDEFINED).unwrap();
+    assert_eq!(get(&result, "queued").as_bool(), Some(true), "{}", describe(&result));
+    let seen: js_sys::Array = Reflect::get(&js_sys::global(), &"__seen".into()).unwrap().into();
+    let init = seen
+        .iter()
+        .map(|call| js_sys::Array::from(&call))
+        .find(|call| {
+            let body = get(&call.get(1), "body").as_string().unwrap_or_default();
+            body.contains(customer)
+        })
+        .map(|call| call.get(1))
+        .expect("the tracking's POST went through fetch");
+    assert_eq!(get(&init, "keepalive").as_bool(), Some(true));
+    assert_eq!(text(&init, "credentials").as_deref(), Some("omit"));
+    assert_eq!(text(&init, "method").as_deref(), Some("POST"));
+    assert_eq!(text(&init, "mode").as_deref(), Some("cors"));
+}
