@@ -126,8 +126,8 @@ enum Claimed<P> {
 struct Turn<G> {
     /// The lock, released when the attempt is over.
     _guard: Option<G>,
-    /// False when another tab holds the tracking's lease.
-    free: bool,
+    /// When another tab holds the tracking's lease: until when.
+    taken_until: Option<i64>,
     /// When the accepted set says the tracking was accepted, if it does.
     accepted_at: Option<i64>,
 }
@@ -137,7 +137,7 @@ impl<G> Turn<G> {
     /// being left.
     const UNLOCKED: Turn<G> = Turn {
         _guard: None,
-        free: true,
+        taken_until: None,
         accepted_at: None,
     };
 }
@@ -366,10 +366,10 @@ impl<H: Host + 'static> Engine<H> {
             Lock::Held(guard) => Turn {
                 accepted_at: self.host.accepted_at(id).await,
                 _guard: Some(guard),
-                free: true,
+                taken_until: None,
             },
-            Lock::Taken => Turn {
-                free: false,
+            Lock::Taken(until) => Turn {
+                taken_until: Some(until),
                 ..Turn::UNLOCKED
             },
             Lock::Unlocked => Turn::UNLOCKED,
@@ -379,13 +379,15 @@ impl<H: Host + 'static> Engine<H> {
     /// Claims a waiting tracking for one attempt (see [`steps::claim`]),
     /// stores what that changed and starts its POST now.
     fn claim(&self, id: &str, turn: &Turn<H::Guard>) -> Claimed<H::Pending> {
-        let mut record = self.host.load(id);
-        if !turn.free {
-            // Another tab's lease: free again within a lease at most.
-            let lease = record.as_ref().map(|r| lease_ms(r.timeout_ms));
-            self.arm_sooner(lease);
+        if let Some(until) = turn.taken_until {
+            // Another tab's lease: the timer wakes when it ends (at once when
+            // it lies further ahead than any attempt holds one, as in records).
+            let now = self.now_ms();
+            let left = until.saturating_sub(now);
+            self.arm_sooner(Some(if left > queue::MAX_LEASE_MS { 0 } else { left }));
             return Claimed::NotMine;
         }
+        let mut record = self.host.load(id);
         let claim = steps::claim(record.as_mut(), self.now_ms(), turn.accepted_at);
         let Some(record) = record else {
             return Claimed::NotMine;

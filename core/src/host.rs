@@ -49,9 +49,9 @@ pub enum Lock<G> {
     /// Held until the guard is dropped: no other tab's attempt at the
     /// tracking runs meanwhile, and the accepted set can be trusted.
     Held(G),
-    /// Another tab holds the tracking's lease: this attempt has nothing to
-    /// do.
-    Taken,
+    /// Another tab holds the tracking's lease until this time (epoch ms, by
+    /// the clock that took it): this attempt has nothing to do.
+    Taken(i64),
     /// No lock here (no page, a refused request): the attempt runs without
     /// one, and without the accepted set's word.
     Unlocked,

@@ -132,9 +132,49 @@ fn schedule(seed: u64) -> Found {
             sim.close(tab, rng.chance(0.5));
         }
     }
+    // When each waiting tracking is due, as the page about to open will
+    // read it: its backoff, its `Retry-After`, or the lease of an attempt
+    // whose page went away. It must arrive by then (and the timer's
+    // margin and the network's latency), unless a request for it is out,
+    // or a page keeps a newer record of it in memory (storage refused it).
+    // With Web Locks only: without them, a lease in IndexedDB that a page
+    // took under a clock since moved can hold it longer than its record says.
+    let deadlines: Vec<(String, f64)> = {
+        let w = sim.world.borrow();
+        let wall = w.wall().floor();
+        w.owed
+            .iter()
+            .filter(|(key, owed)| {
+                // Not given up by then (older than 7 days: swept as the page opens).
+                let queued = owed.queued_wall.unwrap_or(wall);
+                with_locks
+                    && owed.stored_at.is_none()
+                    && !w.out(key)
+                    && !w.in_memory(key)
+                    && wall - queued < (TTL_MS as f64) - 4.0 * hour()
+            })
+            .filter_map(|(key, _)| {
+                // Without Web Locks, a lease a page took before it went away
+                // holds the tracking until it ends.
+                let due = w.due_at(key)?.max(w.leased_until(key).unwrap_or(i64::MIN));
+                Some((key.clone(), w.t + (due as f64 - wall).max(0.0) + 2_000.0))
+            })
+            .collect()
+    };
     sim.open();
     sim.wait(3.0 * hour());
-    check(&sim, up_at)
+    let mut found = check(&sim, up_at);
+    let w = sim.world.borrow();
+    for (key, deadline) in deadlines {
+        if let Some(at) = w.owed.get(&key).and_then(|owed| owed.stored_at) {
+            if at > deadline {
+                found
+                    .violations
+                    .push(format!("{key} came at t={at}, after it was due (t={deadline})"));
+            }
+        }
+    }
+    found
 }
 
 /// The README's promises, checked after a schedule.
@@ -302,8 +342,20 @@ fn trackings_left_by_closed_tabs_go_when_the_next_page_opens() {
             }
         }
         sim.wait(5_000.0 + 100.0 * seed as f64);
+        let before = sim.world.borrow().sent.len();
         sim.close(a, true);
         sim.close(b, true);
+        // Every tracking of theirs had a failed attempt: a closing page sends
+        // none of them (sent to a collector still down, each would leave a
+        // lease the next page must wait out).
+        let by_closing = sim.world.borrow().sent[before..]
+            .iter()
+            .filter(|s| s.tab == a || s.tab == b)
+            .count();
+        assert_eq!(
+            by_closing, 0,
+            "seed {seed}: the closing pages sent {by_closing} requests"
+        );
         let out: Vec<String> = {
             let w = sim.world.borrow();
             let sent_before_close = w.sent.len();
@@ -359,4 +411,58 @@ fn trackings_left_by_closed_tabs_go_when_the_next_page_opens() {
         "closed tabs' trackings: {late} of {count} arrived more than a minute after the next page opened: \
          {out_at_close} had a request out when their page closed, {waited_backoff} backed off longer"
     );
+}
+
+/// Two tabs left at the same moment (a window closed) with a third page's
+/// tracking waiting: neither sends it; its own page does, once.
+#[test]
+fn tabs_left_at_once_send_only_what_they_queued() {
+    for seed in 0..20 {
+        let mut sim = Sim::new(World::new(seed, true, 30.0));
+        let a = sim.open();
+        sim.call(a, "c1", false, 60_000.0);
+        // Opened after the call: they see its record at once, and ask for its
+        // lock behind the page that called.
+        let (b, c) = (sim.open(), sim.open());
+        let before = sim.world.borrow().sent.len();
+        sim.close(b, true);
+        sim.close(c, true);
+        let by_others = sim.world.borrow().sent[before..].iter().filter(|s| s.tab != a).count();
+        assert_eq!(by_others, 0, "seed {seed}: the tabs left sent another page's tracking");
+        sim.wait(120_000.0);
+        let deliveries = sim.world.borrow().owed.get("c1").map_or(0, |o| o.deliveries);
+        assert_eq!(deliveries, 1, "seed {seed}");
+    }
+}
+
+/// A page left as a failed tracking's retry falls due does not send it
+/// then (the next page does, under its lock); one it queued and never
+/// attempted, it does send.
+#[test]
+fn a_page_left_sends_only_what_never_failed() {
+    for seed in 0..20 {
+        let mut sim = Sim::new(World::new(seed, true, 5.0));
+        let a = sim.open();
+        sim.world.borrow_mut().collector = Collector::Down;
+        sim.call(a, "failed", false, 60_000.0);
+        sim.wait(500.0);
+        // Its retry is due: left a moment after that, before the timer's margin.
+        let wait = {
+            let w = sim.world.borrow();
+            w.due_at("failed").expect("it waits") as f64 - w.wall().floor()
+        };
+        sim.wait(wait.max(0.0) + 1.0);
+        sim.call(a, "fresh", false, 60_000.0);
+        let before = sim.world.borrow().sent.len();
+        sim.close(a, true);
+        let keys: Vec<String> = sim.world.borrow().sent[before..]
+            .iter()
+            .map(|s| s.key.clone())
+            .collect();
+        assert_eq!(
+            keys,
+            ["fresh"],
+            "seed {seed}: a page left sends what it queued and never attempted, only"
+        );
+    }
 }

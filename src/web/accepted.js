@@ -32,7 +32,8 @@ export const put = (id, at) => run('readwrite', (store) => store.put(at, id));
 // transaction (IndexedDB runs it alone across tabs): stores `until` under
 // `key` when what is there is not after `now`, or is more than `longest`
 // after it (taken by a clock since set back: it holds nothing), and
-// resolves whether it did. Resolves true where IndexedDB cannot be used.
+// resolves true when it did, or the time the lease held ends. Resolves true
+// where IndexedDB cannot be used.
 export const take = (key, now, until, longest) =>
   new Promise((resolve) =>
     run('readwrite', (store) => {
@@ -41,7 +42,7 @@ export const take = (key, now, until, longest) =>
         const held = request.result - now;
         const free = !(held > 0 && held <= longest);
         if (free) store.put(until, key);
-        resolve(free);
+        resolve(free || request.result);
       };
       return request;
     }).then(() => resolve(true)),

@@ -35,7 +35,9 @@ pub fn lock(id: &str, lease_ms: i64) -> Locking {
         acquire(&name, lease_ms as f64, MAX_LEASE_MS as f64),
         |asked| match asked {
             Ok(release) if release.is_function() => Lock::Held(Release(release.unchecked_into())),
-            Ok(taken) if taken.as_bool() == Some(false) => Lock::Taken,
+            Ok(until) if until.as_f64().is_some_and(f64::is_finite) => {
+                Lock::Taken(until.as_f64().unwrap_or(0.0) as i64)
+            }
             _ => Lock::Unlocked,
         },
     )

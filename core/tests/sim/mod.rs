@@ -161,6 +161,8 @@ pub struct Sent {
     pub claim_shared: bool,
     /// The collector stored it.
     pub landed: bool,
+    /// It reached the collector, or died with its page.
+    pub arrived: bool,
     /// Filled with the answer, or the timeout.
     slot: Slot<Reply>,
 }
@@ -282,12 +284,51 @@ impl World {
 
     /// When the store says the tracking may be sent next (epoch ms), if
     /// it waits.
+    /// (The first time it is due: a lease stamped by a clock since set back
+    /// holds nothing until the clock reaches it again, and then it holds.)
     pub fn due_at(&self, key: &str) -> Option<i64> {
         let now = self.wall().floor() as i64;
-        self.store
+        let record = self
+            .store
             .iter()
             .filter(|(id, _)| key_of(id) == key)
-            .find_map(|(_, (_, r))| r.as_ref()?.due_at(now))
+            .find_map(|(_, (_, r))| r.as_ref())?;
+        let mut at = record.due_at(now)?;
+        for _ in 0..3 {
+            if record.is_due(at, false) {
+                break;
+            }
+            at = record.due_at(at)?;
+        }
+        Some(at)
+    }
+
+    /// Until when (epoch ms) a lease in IndexedDB holds the tracking, where
+    /// there are no Web Locks.
+    pub fn leased_until(&self, key: &str) -> Option<i64> {
+        let now = self.wall().floor() as i64;
+        self.leases
+            .iter()
+            .filter(|(name, &(until, _, _))| key_of(name) == key && until > now && until - now <= MAX_LEASE_MS)
+            .map(|(_, &(until, _, _))| until)
+            .max()
+    }
+
+    /// Whether a page keeps a record of the tracking in its memory (storage
+    /// refused it): the store's record may then be older than the page's.
+    pub fn in_memory(&self, key: &str) -> bool {
+        self.tabs
+            .iter()
+            .any(|tab| tab.alive && tab.memory.keys().any(|id| key_of(id) == key))
+    }
+
+    /// Whether a request for the tracking is out: its page has not read its
+    /// answer, and it has not reached the collector or its page still lives
+    /// to read the answer (which may set a new wait).
+    pub fn out(&self, key: &str) -> bool {
+        self.sent
+            .iter()
+            .any(|s| s.key == key && !s.concluded && (!s.arrived || self.tabs[s.tab].alive))
     }
 
     pub fn wall(&self) -> f64 {
@@ -585,17 +626,19 @@ impl Host for Tab {
                     }),
                 );
             } else {
-                // The lease's compare-and-set, in one transaction.
+                // The lease's compare-and-set, in one transaction (a dead
+                // page's never commits).
                 w.at(
                     delay,
                     Box::new(move |w| {
+                        if !w.tabs[tab].alive {
+                            return;
+                        }
                         let now = w.wall().floor() as i64;
                         // As `accepted.js` does: a lease further ahead than any
                         // attempt holds one was taken by a clock since set back.
-                        let free = w
-                            .leases
-                            .get(&name)
-                            .is_none_or(|&(until, _, _)| until <= now || until - now > MAX_LEASE_MS);
+                        let held = w.leases.get(&name).map(|&(until, _, _)| until);
+                        let free = held.is_none_or(|until| until <= now || until - now > MAX_LEASE_MS);
                         if free {
                             let ends = w.t + lease_ms as f64;
                             w.leases.insert(name.clone(), (now + lease_ms, tab, ends));
@@ -608,7 +651,7 @@ impl Host for Tab {
                                 world: None,
                             }));
                         } else {
-                            s.fill(Lock::Taken);
+                            s.fill(Lock::Taken(held.unwrap_or(now)));
                         }
                     }),
                 );
@@ -878,6 +921,7 @@ fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon: bo
         concluded: false,
         claim_shared,
         landed: false,
+        arrived: false,
         slot,
     });
     let delay = if w.collector == Collector::Hangs {
@@ -916,6 +960,7 @@ fn land(w: &mut World, index: usize) {
         let s = &w.sent[index];
         (s.tab, s.keepalive, s.beacon)
     };
+    w.sent[index].arrived = true;
     if !w.tabs[tab].alive && !keepalive {
         // The README: requests outlive the page that sent them.
         let t = w.t;
