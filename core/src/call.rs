@@ -199,6 +199,25 @@ mod tests {
     }
 
     #[test]
+    fn a_configure_call_keeps_its_options() {
+        let v = values(&[
+            (4, text("https://o.example")),
+            (5, Value::Number(5.0)),
+            (6, text("beacon")),
+        ]);
+        let options = read(&v).map(|c| c.as_configure());
+        assert_eq!(
+            options,
+            Ok(ConfigureInput {
+                partner_key: Some("pk"),
+                base_url: Some("https://o.example"),
+                timeout_ms: Some(5.0),
+                transport: Some("beacon"),
+            })
+        );
+    }
+
+    #[test]
     fn unknown_option_names_are_refused_by_name() {
         assert_eq!(
             check_keys(["partnerKey", "customerID"], &TRACKING_OPTIONS),

@@ -99,6 +99,13 @@ mod tests {
 
     #[test]
     fn transports() {
+        for transport in [Transport::Auto, Transport::Fetch, Transport::Beacon] {
+            assert_eq!(Transport::parse(transport.name()), Ok(transport));
+        }
+        assert_eq!(
+            [Transport::Auto, Transport::Fetch, Transport::Beacon].map(Transport::name),
+            ["auto", "fetch", "beacon"]
+        );
         assert_eq!(Transport::parse("beacon"), Ok(Transport::Beacon));
         assert_eq!(Transport::parse("Beacon").map_err(|e| e.code()), Err("invalid_option"));
         assert_eq!(Transport::Auto.fallback(), Some(Transport::Beacon));

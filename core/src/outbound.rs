@@ -256,6 +256,12 @@ mod tests {
             ..call()
         };
         let under = defaults.under(call);
+        let bare = defaults.under(CallInput { base_url: None, ..call });
+        assert_eq!(
+            bare.base_url,
+            Some("https://a.example"),
+            "the default, where the call has none"
+        );
         assert_eq!(under.partner_key, Some("pk_default"));
         assert_eq!(under.base_url, Some("https://b.example"), "the call's own option wins");
         assert_eq!((under.timeout_ms, under.transport), (Some(5.0), Some("beacon")));

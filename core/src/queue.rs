@@ -227,7 +227,11 @@ mod tests {
         let text = serde_json::to_string(&r).expect("serialisable");
         assert_eq!(serde_json::from_str::<Record>(&text).ok(), Some(r.clone()));
         r.accept(20);
-        assert_eq!(r.accepted_ms, Some(20));
+        assert_eq!(
+            (r.accepted_ms, r.created_ms),
+            (Some(20), 10),
+            "accepted, and still as old as it was"
+        );
         assert!(r.body.is_empty());
         let text = serde_json::to_string(&r).expect("serialisable");
         assert_eq!(serde_json::from_str::<Record>(&text).ok(), Some(r));
@@ -273,6 +277,12 @@ mod tests {
         r.next_ms = now + MAX_WAIT_MS;
         assert!(!r.is_due(now, false));
         assert_eq!(r.due_at(now), Some(now + MAX_WAIT_MS));
+    }
+
+    #[test]
+    fn sweep_keeps_exactly_as_many_as_the_bounds() {
+        let records: Vec<(usize, Record)> = (0..MAX_QUEUED).map(|n| (n, waiting(n as i64))).collect();
+        assert_eq!(sweep(&records, 1_000), (Vec::new(), 0));
     }
 
     #[test]

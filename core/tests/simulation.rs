@@ -466,3 +466,201 @@ fn a_page_left_sends_only_what_never_failed() {
         );
     }
 }
+
+// Each of the engine's paths, one at a time, in the simulated world (the
+// schedules above reach them only by chance).
+
+mod paths {
+    use onramp_core::engine::{Answer, Flushed, Mode, Report};
+    use onramp_core::host::Warning;
+    use onramp_core::options::Transport;
+    use onramp_core::outbound::{CallInput, ConfigureInput};
+
+    use super::sim::{Collector, Sim, World};
+
+    fn world() -> Sim {
+        Sim::new(World::new(7, true, 5.0))
+    }
+
+    fn input<'a>(customer: &'a str, transport: &'static str) -> CallInput<'a> {
+        CallInput {
+            partner_key: Some("pk_sim"),
+            service_name: Some("Sim CRM"),
+            customer_id: Some(customer),
+            base_url: Some("https://collector.example"),
+            transport: Some(transport),
+            ..CallInput::default()
+        }
+    }
+
+    fn last_report(sim: &Sim) -> Result<Report, String> {
+        let reports = sim.reports.borrow();
+        let (_, result) = reports.last().expect("a call ended");
+        result.clone().map(|called| called.report)
+    }
+
+    #[test]
+    fn a_call_reports_the_collectors_answer() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.call_with(tab, input("c1", "fetch"));
+        sim.wait(1_000.0);
+        match last_report(&sim) {
+            Ok(Report::Sent {
+                transport: Transport::Fetch,
+                accepted: true,
+                answer: Some(Answer { status: 201, .. }),
+                error: None,
+                retry_at: None,
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        sim.world.borrow_mut().collector = Collector::Unavailable;
+        sim.call_with(tab, input("c2", "fetch"));
+        sim.wait(1_000.0);
+        match last_report(&sim) {
+            Ok(Report::Sent {
+                accepted: false,
+                answer: Some(Answer { status: 503, .. }),
+                error: None,
+                retry_at: Some(_),
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        sim.world.borrow_mut().collector = Collector::Refuses;
+        sim.call_with(tab, input("c3", "fetch"));
+        sim.wait(1_000.0);
+        assert_eq!(last_report(&sim), Err("rejected".to_owned()));
+        assert!(
+            sim.world.borrow().record("c3").is_none(),
+            "a refused tracking leaves the queue"
+        );
+    }
+
+    #[test]
+    fn where_fetch_cannot_start_auto_falls_back_to_a_beacon_and_fetch_fails() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().fetch_refuses = true;
+        sim.call_with(tab, input("auto", "auto"));
+        sim.wait(1_000.0);
+        match last_report(&sim) {
+            Ok(Report::Sent {
+                transport: Transport::Beacon,
+                accepted: true,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(sim.world.borrow().owed.get("auto").map(|o| o.deliveries), Some(1));
+        sim.call_with(tab, input("fetch", "fetch"));
+        sim.wait(1_000.0);
+        assert_eq!(last_report(&sim), Err("transport_unavailable".to_owned()));
+        assert_eq!(sim.world.borrow().owed.get("fetch").map_or(0, |o| o.deliveries), 0);
+        assert!(sim.world.borrow().record("fetch").is_none());
+    }
+
+    #[test]
+    fn configure_keeps_valid_defaults_only_and_the_call_wins() {
+        let mut sim = world();
+        let tab = sim.open();
+        let engine = sim.engine(tab);
+        let bad = ConfigureInput {
+            base_url: Some("http://collector.example"),
+            ..ConfigureInput::default()
+        };
+        assert_eq!(engine.configure(bad).map_err(|e| e.code()), Err("insecure_base_url"));
+        let good = ConfigureInput {
+            base_url: Some("https://configured.example"),
+            partner_key: Some("pk_configured"),
+            ..ConfigureInput::default()
+        };
+        assert_eq!(engine.configure(good), Ok(()));
+        let without = CallInput {
+            base_url: None,
+            partner_key: None,
+            ..input("c1", "fetch")
+        };
+        let outbound = engine.prepare(without).expect("the defaults complete it");
+        assert_eq!(outbound.url, "https://configured.example/api/SaasTrackings");
+        assert_eq!(outbound.tracking.key().0, "pk_configured");
+        let own = engine.prepare(input("c1", "fetch")).expect("valid");
+        assert_eq!(own.url, "https://collector.example/api/SaasTrackings");
+    }
+
+    #[test]
+    fn a_second_call_keeps_the_waiting_record_and_its_backoff() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().collector = Collector::Down;
+        sim.call_with(tab, input("c1", "fetch"));
+        sim.wait(100.0);
+        let first = sim.world.borrow().record("c1").expect("it waits");
+        assert_eq!(first.failures, 1);
+        sim.call_with(tab, input("c1", "fetch"));
+        let second = sim.world.borrow().record("c1").expect("it waits");
+        assert_eq!((second.created_ms, second.failures), (first.created_ms, first.failures));
+    }
+
+    #[test]
+    fn a_call_for_a_tracking_another_page_has_out_wakes_when_its_lease_ends() {
+        let mut sim = world();
+        let (a, b) = (sim.open(), sim.open());
+        sim.world.borrow_mut().collector = Collector::Hangs;
+        sim.call_with(a, input("c1", "fetch"));
+        sim.wait(1_000.0);
+        sim.call_with(b, input("c1", "fetch"));
+        assert_eq!(last_report(&sim), Ok(Report::Waiting));
+        sim.close(a, false);
+        sim.world.borrow_mut().collector = Collector::Up;
+        // The first request lands (the hung collector stores it at 90 s):
+        // B waits out the lease, 62 s, and finds it... still waiting, so it
+        // sends it once the lease is over, as its timer says.
+        let before = sim.world.borrow().sent.len();
+        sim.wait(62_000.0 + 1_000.0);
+        let sent_by_b = sim.world.borrow().sent[before..].iter().filter(|s| s.tab == b).count();
+        assert_eq!(sent_by_b, 1, "B's timer woke when the lease ended");
+    }
+
+    #[test]
+    fn a_forced_flush_sends_what_backs_off_and_counts_what_it_delivered() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().collector = Collector::Down;
+        sim.call_with(tab, input("c1", "fetch"));
+        sim.call_with(tab, input("c2", "fetch"));
+        sim.wait(100.0);
+        sim.world.borrow_mut().collector = Collector::Up;
+        sim.flush(tab, Mode::Due);
+        sim.wait(50.0);
+        assert_eq!(
+            sim.flushed.borrow().last(),
+            Some(&Flushed { sent: 0, waiting: 2 }),
+            "backing off"
+        );
+        sim.flush(tab, Mode::Forced);
+        sim.wait(500.0);
+        assert_eq!(sim.flushed.borrow().last(), Some(&Flushed { sent: 2, waiting: 0 }));
+    }
+
+    #[test]
+    fn a_tracking_older_than_seven_days_is_given_up_with_one_warning() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().collector = Collector::Down;
+        sim.call_with(tab, input("c1", "fetch"));
+        sim.wait(100.0);
+        assert!(sim.world.borrow().warnings.is_empty(), "no warning while it waits");
+        sim.world.borrow_mut().jump_clock(7.0 * 86_400_000.0);
+        sim.flush(tab, Mode::Due);
+        assert!(sim.world.borrow().record("c1").is_none());
+        assert_eq!(sim.world.borrow().warnings, [(tab, Warning::GivenUp)]);
+    }
+
+    #[test]
+    fn warnings_say_what_happened() {
+        assert!(Warning::NotStored.message().contains("cannot be stored"));
+        assert!(Warning::GivenUp.message().contains("older than 7 days"));
+    }
+}

@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use onramp_core::engine::{Called, Engine, Mode};
+use onramp_core::engine::{Called, Engine, Flushed, Mode};
 use onramp_core::host::{Host, Lock, PageEvent, Reply, Request, Warning};
 use onramp_core::outbound::CallInput;
 use onramp_core::queue::{Record, MAX_LEASE_MS};
@@ -252,6 +252,10 @@ pub struct World {
     pub violations: Vec<String>,
     /// Duplicates at the collector that the README's limits explain.
     pub explained_duplicates: u32,
+    /// `fetch` refuses to start (a page's CSP, a browser without it).
+    pub fetch_refuses: bool,
+    /// What each page was warned of.
+    pub warnings: Vec<(usize, Warning)>,
 }
 
 impl World {
@@ -279,6 +283,8 @@ impl World {
             fired: Vec::new(),
             violations: Vec::new(),
             explained_duplicates: 0,
+            fetch_refuses: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -312,6 +318,14 @@ impl World {
             .filter(|(name, &(until, _, _))| key_of(name) == key && until > now && until - now <= MAX_LEASE_MS)
             .map(|(_, &(until, _, _))| until)
             .max()
+    }
+
+    /// The store's record of the tracking, as a new page would read it.
+    pub fn record(&self, key: &str) -> Option<Record> {
+        self.store
+            .iter()
+            .filter(|(id, _)| key_of(id) == key)
+            .find_map(|(_, (_, r))| r.clone())
     }
 
     /// Whether a page keeps a record of the tracking in its memory (storage
@@ -702,6 +716,9 @@ impl Host for Tab {
     }
 
     fn post(&self, request: Request<'_>) -> Option<usize> {
+        if self.world.borrow().fetch_refuses {
+            return None;
+        }
         Some(send(&self.world, self.tab, request, false))
     }
 
@@ -759,7 +776,9 @@ impl Host for Tab {
         self.world.borrow_mut().tabs[self.tab].leaving_watched = on;
     }
 
-    fn warn(&self, _: Warning) {}
+    fn warn(&self, warning: Warning) {
+        self.world.borrow_mut().warnings.push((self.tab, warning));
+    }
 }
 
 /// A write to `localStorage`: this tab sees it at once, the others a
@@ -1041,6 +1060,8 @@ pub struct Sim {
     pub pages: Vec<Option<Page>>,
     /// Each call's report, by tab.
     pub reports: Rc<RefCell<Vec<Reported>>>,
+    /// What each `flush` resolved to.
+    pub flushed: Rc<RefCell<Vec<Flushed>>>,
     pub polls: u64,
 }
 
@@ -1050,6 +1071,7 @@ impl Sim {
             world: Rc::new(RefCell::new(world)),
             pages: Vec::new(),
             reports: Rc::new(RefCell::new(Vec::new())),
+            flushed: Rc::new(RefCell::new(Vec::new())),
             polls: 0,
         }
     }
@@ -1078,7 +1100,6 @@ impl Sim {
 
     /// The page calls `createSaasTracking` for `customer`.
     pub fn call(&mut self, tab: usize, customer: &str, beacon: bool, timeout_ms: f64) {
-        let Some(page) = self.pages[tab].as_mut() else { return };
         let input = CallInput {
             partner_key: Some("pk_sim"),
             service_name: Some("Sim CRM"),
@@ -1088,6 +1109,15 @@ impl Sim {
             timeout_ms: Some(timeout_ms),
             transport: Some(if beacon { "beacon" } else { "fetch" }),
         };
+        self.call_with(tab, input);
+    }
+
+    /// The page calls `createSaasTracking` with these values (and whatever
+    /// `configure()` set under them).
+    pub fn call_with(&mut self, tab: usize, input: CallInput<'_>) {
+        let Some(page) = self.pages[tab].as_mut() else { return };
+        let customer = input.customer_id.unwrap_or_default();
+        let beacon = input.transport == Some("beacon");
         let outbound = page.engine.prepare(input).expect("a valid call");
         trace(self.world.borrow().t, || {
             format!("tab {tab} calls {customer}{}", if beacon { " (beacon)" } else { "" })
@@ -1116,6 +1146,23 @@ impl Sim {
                 .push((key, result.map_err(|(e, _)| e.code().to_owned())));
         }));
         self.run();
+    }
+
+    /// `flush()` (or another flush): what it resolved to goes to `flushed`.
+    pub fn flush(&mut self, tab: usize, mode: Mode) {
+        let Some(page) = self.pages[tab].as_mut() else { return };
+        let flush = page.engine.flush(mode);
+        let flushed = self.flushed.clone();
+        page.tasks.push(Box::pin(async move {
+            let done = flush.await;
+            flushed.borrow_mut().push(done);
+        }));
+        self.run();
+    }
+
+    /// The page's engine.
+    pub fn engine(&self, tab: usize) -> Rc<Engine<Tab>> {
+        self.pages[tab].as_ref().expect("a live page").engine.clone()
     }
 
     /// Tells the page's engine of an event.
