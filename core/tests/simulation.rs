@@ -659,6 +659,127 @@ mod paths {
     }
 
     #[test]
+    fn storage_refusing_the_queue_is_said_once() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().storage_full = true;
+        sim.world.borrow_mut().collector = Collector::Down;
+        sim.call_with(tab, input("c1", "fetch"));
+        assert_eq!(
+            sim.world.borrow().warnings,
+            [(tab, Warning::NotStored)],
+            "at the first call"
+        );
+        sim.call_with(tab, input("c2", "fetch"));
+        sim.wait(1_000.0);
+        assert_eq!(sim.world.borrow().warnings, [(tab, Warning::NotStored)], "once");
+        let persisted: Vec<bool> = sim
+            .reports
+            .borrow()
+            .iter()
+            .map(|(_, r)| r.as_ref().is_ok_and(|c| c.persisted))
+            .collect();
+        assert_eq!(persisted, [false, false]);
+    }
+
+    #[test]
+    fn a_retry_comes_when_it_is_due_not_later() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().collector = Collector::Unavailable;
+        sim.call_with(tab, input("c1", "fetch"));
+        sim.wait(200.0);
+        let due = {
+            let w = sim.world.borrow();
+            w.t + (w.due_at("c1").expect("it waits") as f64 - w.wall().floor())
+        };
+        sim.world.borrow_mut().collector = Collector::Up;
+        sim.wait(10_000.0);
+        let at = sim
+            .world
+            .borrow()
+            .owed
+            .get("c1")
+            .and_then(|o| o.stored_at)
+            .expect("delivered");
+        // The timer's margin (50 ms) and the network's latency (under 40 ms
+        // each way, and the lock's).
+        assert!(at >= due && at < due + 200.0, "due at {due}, came at {at}");
+    }
+
+    #[test]
+    fn a_page_that_finds_another_pages_request_out_retries_when_its_lease_ends() {
+        let mut exercised = 0;
+        for seed in 0..40 {
+            // No lag: a write reaches the other tab at the next step.
+            let mut sim = Sim::new(World::new(seed, true, 0.0));
+            sim.world.borrow_mut().collector = Collector::Hangs;
+            let a = sim.open();
+            sim.call_with(a, input("c1", "fetch"));
+            // B sees the record waiting and asks for its lock.
+            let b = sim.open();
+            sim.wait(500.0);
+            let first = sim.world.borrow().sent.first().map(|s| s.tab);
+            if first != Some(a) {
+                continue; // B's lock came first: not the case under test
+            }
+            // A's request is out; A crashes; B gets the lock and finds A's
+            // claim: its timer must wake when A's lease ends.
+            exercised += 1;
+            sim.close(a, false);
+            sim.world.borrow_mut().collector = Collector::Up;
+            let before = sim.world.borrow().sent.len();
+            sim.wait(70_000.0);
+            let by_b = sim.world.borrow().sent[before..].iter().filter(|s| s.tab == b).count();
+            assert_eq!(by_b, 1, "seed {seed}: B's timer woke when A's lease ended");
+        }
+        assert!(exercised >= 10, "only {exercised} seeds had A's request out first");
+    }
+
+    #[test]
+    fn a_sooner_retry_keeps_its_timer_when_a_later_one_is_set() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().collector = Collector::Unavailable;
+        sim.call_with(tab, input("soon", "fetch"));
+        sim.wait(200.0);
+        sim.world.borrow_mut().collector = Collector::Limited;
+        sim.call_with(tab, input("later", "fetch"));
+        sim.wait(200.0);
+        let due = {
+            let w = sim.world.borrow();
+            w.t + (w.due_at("soon").expect("it waits") as f64 - w.wall().floor())
+        };
+        sim.world.borrow_mut().collector = Collector::Up;
+        sim.wait(10_000.0);
+        let at = sim
+            .world
+            .borrow()
+            .owed
+            .get("soon")
+            .and_then(|o| o.stored_at)
+            .expect("delivered");
+        assert!(at < due + 200.0, "due at {due}, came at {at}");
+    }
+
+    #[test]
+    fn storage_cleared_while_a_request_is_out_is_not_written_back() {
+        let mut sim = world();
+        let tab = sim.open();
+        sim.world.borrow_mut().collector = Collector::Hangs;
+        sim.call_with(tab, input("c1", "fetch"));
+        sim.wait(100.0);
+        sim.world.borrow_mut().clear_storage();
+        sim.world.borrow_mut().collector = Collector::Up;
+        // The attempt times out (60 s) and would be retried: its record is
+        // gone, and no empty one is written in its place (the next flush would
+        // find it 56 years old and warn that it gave it up).
+        sim.wait(61_000.0);
+        assert!(sim.world.borrow().record("c1").is_none());
+        assert_eq!(sim.world.borrow().warnings, []);
+    }
+
+    #[test]
     fn warnings_say_what_happened() {
         assert!(Warning::NotStored.message().contains("cannot be stored"));
         assert!(Warning::GivenUp.message().contains("older than 7 days"));

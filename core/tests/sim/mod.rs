@@ -320,6 +320,16 @@ impl World {
             .max()
     }
 
+    /// The visitor clears the site's storage (every page's view too).
+    pub fn clear_storage(&mut self) {
+        self.store.clear();
+        for tab in &mut self.tabs {
+            tab.view.clear();
+            tab.memory.clear();
+        }
+        self.version += 1;
+    }
+
     /// The store's record of the tracking, as a new page would read it.
     pub fn record(&self, key: &str) -> Option<Record> {
         self.store
