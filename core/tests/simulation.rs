@@ -295,14 +295,14 @@ fn every_schedule_keeps_the_promises() {
         "  {calls} trackings called, {delivered} delivered, {} given up as the README's limits say \
          ({} refused by the collector, {} beacons it could not take, {} only in a closed page's memory, {} older than 7 days); \
          {explained} repeat deliveries the limits explain (an answer its page never read); \
-         {broken} other broken promises (timer loops, requests dying with their page); {wakeups} timer wake-ups",
+         {broken} other broken promises (timer loops, requests dying with their page); {wakeups} timer wake-ups, \
+         {polls} executor polls",
         given_up.iter().sum::<u64>(),
         given_up[0],
         given_up[1],
         given_up[2],
         given_up[3],
     );
-    let _ = polls;
     println!(
         "  delivered after the call (or after the collector came back): p50 {:.1} s, p99 {:.1} s, max {:.1} s; {} of {} after more than 60 s",
         percentile(&delays, 0.5) / 1000.0,
