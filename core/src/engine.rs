@@ -142,6 +142,15 @@ impl<G> Turn<G> {
     };
 }
 
+/// What a call does once admitted: ends now, or attempts under the
+/// tracking's lock, asked for in the caller's task.
+enum Next<H: Host> {
+    /// Ended now (already sent, in flight, a beacon).
+    Done(Result<Report, Refused>),
+    /// Waits for the lock; counted as this page's attempt meanwhile.
+    Attempt(Attempting<H>, H::Locking),
+}
+
 /// A flush's attempts, run together.
 type Attempt = Pin<Box<dyn Future<Output = bool>>>;
 
@@ -192,11 +201,6 @@ impl<H: Host + 'static> Engine<H> {
         })
     }
 
-    /// Its host.
-    pub fn host(&self) -> &H {
-        &self.host
-    }
-
     fn now(&self) -> Result<Timestamp, Error> {
         Timestamp::from_epoch_ms(self.host.now())
     }
@@ -227,18 +231,17 @@ impl<H: Host + 'static> Engine<H> {
         let now = self.now_ms();
         let existing = self.host.load(&outbound.id);
         let mut persisted = true;
-        let mut locked = None;
         let admission = match steps::admit(existing.as_ref(), now) {
             // This page's own attempt at it settles it.
             Admission::Queued if self.attempting(&outbound.id) => Admission::InFlight,
             admission => admission,
         };
-        let now_done = match admission {
-            Admission::AlreadySent => Some(Ok(Report::AlreadySent)),
+        let next = match admission {
+            Admission::AlreadySent => Next::Done(Ok(Report::AlreadySent)),
             Admission::InFlight => {
                 // The attempt in flight settles it; if it dies, the timer retries.
-                self.arm_sooner(existing.and_then(|r| r.due_at(now)).map(|at| at - now));
-                Some(Ok(Report::Waiting))
+                self.arm_sooner(queue::next_due_in(existing.as_ref(), now));
+                Next::Done(Ok(Report::Waiting))
             }
             Admission::Queued => {
                 if existing.is_none_or(|r| r.accepted_ms.is_some()) {
@@ -251,27 +254,24 @@ impl<H: Host + 'static> Engine<H> {
                     self.tidy(now);
                 }
                 if outbound.transport == Transport::Beacon {
-                    Some(self.beacon(&outbound.id, &outbound.url, &body))
+                    Next::Done(self.beacon(&outbound.id, &outbound.url, &body))
                 } else {
-                    let waiting = self.attempt_locked(&outbound.id);
-                    let lock = self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms));
-                    locked = Some((waiting, lock));
-                    None
+                    let attempting = self.attempt_locked(&outbound.id);
+                    Next::Attempt(attempting, self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)))
                 }
             }
         };
         let engine = self.clone();
         async move {
-            let report = match (now_done, locked) {
-                (Some(done), _) => done?,
-                (None, Some((waiting, lock))) => {
+            let report = match next {
+                Next::Done(done) => done?,
+                Next::Attempt(attempting, lock) => {
                     let turn = engine.turn(lock, &outbound.id).await;
                     let report = engine.attempt(&outbound, &body, &turn).await;
                     drop(turn);
-                    drop(waiting);
+                    drop(attempting);
                     report?
                 }
-                (None, None) => Report::Waiting,
             };
             Ok(Called { report, persisted })
         }
@@ -395,8 +395,7 @@ impl<H: Host + 'static> Engine<H> {
         match claim {
             Claim::Busy => {
                 // Another tab's attempt: if it dies, the timer retries.
-                let now = self.now_ms();
-                self.arm_sooner(record.due_at(now).map(|at| at - now));
+                self.arm_sooner(queue::next_due_in([&record], self.now_ms()));
                 return Claimed::NotMine;
             }
             Claim::Accepted => {
@@ -444,8 +443,7 @@ impl<H: Host + 'static> Engine<H> {
             Verdict::Retry if stored.is_some() => {
                 self.host.save(id, &record);
                 // Only this record's due time changed.
-                let now = now.as_millis();
-                self.arm_sooner(record.due_at(now).map(|at| at - now));
+                self.arm_sooner(queue::next_due_in([&record], now.as_millis()));
             }
             Verdict::Retry => {}
         }
@@ -524,14 +522,15 @@ impl<H: Host + 'static> Engine<H> {
     /// being left start in this task.
     pub fn flush(self: &Rc<Self>, mode: Mode) -> impl Future<Output = Flushed> {
         let now = self.now_ms();
-        let mut records = self.tidy(now);
         // What this page attempts under its lock already is that attempt's to
-        // settle (and to set the timer for), unless the page is left before.
-        if mode != Mode::Leaving {
-            records.retain(|(id, _)| !self.attempting(id));
-        }
-        let (due, waits): (Vec<_>, Vec<_>) = records.into_iter().partition(|(id, r)| {
-            r.is_due(now, mode == Mode::Forced) && (mode != Mode::Leaving || self.leaves_with_page(id, r))
+        // settle and to set the timer for, unless the page is left first.
+        let (due, waits): (Vec<_>, Vec<_>) = self.tidy(now).into_iter().partition(|(id, r)| {
+            r.is_due(now, mode == Mode::Forced)
+                && if mode == Mode::Leaving {
+                    self.leaves_with_page(id, r)
+                } else {
+                    !self.attempting(id)
+                }
         });
         // Wakes for what is not due yet, and for attempts left in flight by a
         // page that went away, once their lease is over; each attempt made

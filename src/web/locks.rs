@@ -35,10 +35,11 @@ pub fn lock(id: &str, lease_ms: i64) -> Locking {
         acquire(&name, lease_ms as f64, MAX_LEASE_MS as f64),
         |asked| match asked {
             Ok(release) if release.is_function() => Lock::Held(Release(release.unchecked_into())),
-            Ok(until) if until.as_f64().is_some_and(f64::is_finite) => {
-                Lock::Taken(until.as_f64().unwrap_or(0.0) as i64)
-            }
-            _ => Lock::Unlocked,
+            Ok(taken) => match taken.as_f64() {
+                Some(until) if until.is_finite() => Lock::Taken(until as i64),
+                _ => Lock::Unlocked,
+            },
+            Err(_) => Lock::Unlocked,
         },
     )
 }
