@@ -159,8 +159,6 @@ pub struct Sent {
     /// Its claim reached `localStorage`, where other tabs can see it (not
     /// only its page's memory: storage refused it).
     pub claim_shared: bool,
-    /// The collector stored it.
-    pub landed: bool,
     /// It reached the collector, or died with its page.
     pub arrived: bool,
     /// Filled with the answer, or the timeout.
@@ -184,8 +182,6 @@ pub struct TabState {
     pub wakeups: u32,
     pub opened_at: f64,
     pub closed_at: Option<f64>,
-    /// Its lock requests waiting or held, by lock name.
-    pub leaving_watched: bool,
     /// The page is being left: its engine sends without locks.
     pub leaving: bool,
 }
@@ -309,6 +305,11 @@ impl World {
         Some(at)
     }
 
+    /// How long from now (ms) until the tracking is due, if it waits.
+    pub fn due_in(&self, key: &str) -> Option<f64> {
+        Some(self.due_at(key)? as f64 - self.wall().floor())
+    }
+
     /// Until when (epoch ms) a lease in IndexedDB holds the tracking, where
     /// there are no Web Locks.
     pub fn leased_until(&self, key: &str) -> Option<i64> {
@@ -412,7 +413,6 @@ impl World {
             wakeups: 0,
             opened_at: self.t,
             closed_at: None,
-            leaving_watched: false,
             leaving: false,
         });
         self.tabs.len() - 1
@@ -782,9 +782,9 @@ impl Host for Tab {
         );
     }
 
-    fn watch_leaving(&self, on: bool) {
-        self.world.borrow_mut().tabs[self.tab].leaving_watched = on;
-    }
+    /// A page of this world is always left through `pagehide` (`Sim::close`),
+    /// so `beforeunload` adds nothing here; the browser suites test it.
+    fn watch_leaving(&self, _: bool) {}
 
     fn warn(&self, warning: Warning) {
         self.world.borrow_mut().warnings.push((self.tab, warning));
@@ -949,7 +949,6 @@ fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon: bo
         lease_ends,
         concluded: false,
         claim_shared,
-        landed: false,
         arrived: false,
         slot,
     });
@@ -1014,7 +1013,6 @@ fn land(w: &mut World, index: usize) {
             if owed.deliveries > 1 {
                 w.explained_duplicates += 1;
             }
-            w.sent[index].landed = true;
             Outcome::Status(status)
         }
     };
