@@ -59,14 +59,17 @@ export function init(source) {
   return ready;
 }
 
-// Compiles the module while it downloads (WebAssembly.compileStreaming,
-// where the server sends application/wasm), else from its bytes.
+// Compiles the module from its bytes, off the main thread. Not
+// WebAssembly.compileStreaming: the snippet's preload has the bytes in
+// before the loader runs, so streaming overlaps nothing, and cloning the
+// response for it costs the page about 2 ms of main-thread time (measured
+// in Chromium, scripts/bench.mjs); it also needs the server's
+// application/wasm, which this does not.
 function compile(source) {
   const W = WebAssembly;
   if (!(g.Response && source instanceof Response)) return source instanceof W.Module ? source : W.compile(source);
   if (!source.ok) throw new Error('HTTP ' + source.status);
-  const bytes = () => source.arrayBuffer().then((b) => W.compile(b));
-  return W.compileStreaming ? W.compileStreaming(source.clone()).catch(bytes) : bytes();
+  return source.arrayBuffer().then((b) => W.compile(b));
 }
 
 // An export of the module, called at once when it is loaded (so that a

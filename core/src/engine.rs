@@ -147,8 +147,11 @@ impl<G> Turn<G> {
 enum Next<H: Host> {
     /// Ended now (already sent, in flight, a beacon).
     Done(Result<Report, Refused>),
-    /// Waits for the lock; counted as this page's attempt meanwhile.
-    Attempt(Attempting<H>, H::Locking),
+    /// Counted as this page's attempt: waits for the lock, then claims; or
+    /// claimed already, its request started in the caller's task (a
+    /// tracking no page had queued), awaits the answer while the lock asked
+    /// for at the same moment holds other tabs' attempts back.
+    Attempt(Attempting<H>, H::Locking, Option<Claimed<H::Pending>>),
 }
 
 /// A flush's attempts, run together.
@@ -163,8 +166,9 @@ pub struct Engine<H> {
     warned: Cell<bool>,
     /// When the timer fires, by the host's clock; infinite when none is set.
     fires_at: Cell<f64>,
-    /// The trackings this page attempts under their lock: waiting for it,
-    /// or holding it. A flush leaves them to that attempt.
+    /// The trackings this page attempts now (waiting for their lock,
+    /// holding it, or sent without waiting for it). A flush leaves them to
+    /// that attempt.
     attempts: RefCell<Vec<String>>,
     /// The trackings this page queued, with their record's creation time:
     /// a page being left sends only those it queued itself (as far as it
@@ -173,7 +177,7 @@ pub struct Engine<H> {
     queued: RefCell<Vec<(String, i64)>>,
 }
 
-/// An attempt of this page under the tracking's lock, until dropped.
+/// An attempt of this page, until dropped.
 struct Attempting<H: Host>(Rc<Engine<H>>, String);
 
 impl<H: Host> Drop for Attempting<H> {
@@ -244,6 +248,7 @@ impl<H: Host + 'static> Engine<H> {
                 Next::Done(Ok(Report::Waiting))
             }
             Admission::Queued => {
+                let fresh = existing.is_none();
                 if existing.is_none_or(|r| r.accepted_ms.is_some()) {
                     let record = Record::new(outbound.url.clone(), body.clone(), outbound.timeout_ms, now);
                     persisted = self.host.save(&outbound.id, &record);
@@ -255,9 +260,24 @@ impl<H: Host + 'static> Engine<H> {
                 }
                 if outbound.transport == Transport::Beacon {
                     Next::Done(self.beacon(&outbound.id, &outbound.url, &body))
+                } else if fresh && persisted {
+                    // A tracking no page had queued, as far as this one sees:
+                    // its first request starts now, without waiting for the
+                    // lock and the accepted set (the README's delivery
+                    // limits say what that allows). The lock is asked for
+                    // all the same and held until the attempt is over, so
+                    // that other tabs' attempts wait for it; retries and
+                    // flushes wait for the lock before they send.
+                    let attempting = self.attempt_counted(&outbound.id);
+                    let lock = self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms));
+                    Next::Attempt(attempting, lock, Some(self.claim(&outbound.id, &Turn::UNLOCKED)))
                 } else {
-                    let attempting = self.attempt_locked(&outbound.id);
-                    Next::Attempt(attempting, self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)))
+                    let attempting = self.attempt_counted(&outbound.id);
+                    Next::Attempt(
+                        attempting,
+                        self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)),
+                        None,
+                    )
                 }
             }
         };
@@ -265,9 +285,12 @@ impl<H: Host + 'static> Engine<H> {
         async move {
             let report = match next {
                 Next::Done(done) => done?,
-                Next::Attempt(attempting, lock) => {
-                    let turn = engine.turn(lock, &outbound.id).await;
-                    let report = engine.attempt(&outbound, &body, &turn).await;
+                Next::Attempt(attempting, lock, claimed) => {
+                    // A request started in the caller's task is answered
+                    // once the lock is held (it holds until the end).
+                    let turn = engine.turn(lock, &outbound.id, claimed.is_none()).await;
+                    let claimed = claimed.unwrap_or_else(|| engine.claim(&outbound.id, &turn));
+                    let report = engine.attempt(&outbound, &body, claimed).await;
                     drop(turn);
                     drop(attempting);
                     report?
@@ -277,15 +300,15 @@ impl<H: Host + 'static> Engine<H> {
         }
     }
 
-    /// One attempt at a call's tracking, in its turn.
+    /// One attempt at a call's tracking, once claimed.
     async fn attempt(
         self: &Rc<Self>,
         outbound: &Outbound,
         body: &str,
-        turn: &Turn<H::Guard>,
+        claimed: Claimed<H::Pending>,
     ) -> Result<Report, Refused> {
         let id = &outbound.id;
-        let pending = match self.claim(id, turn) {
+        let pending = match claimed {
             Claimed::Sent(pending) => pending,
             Claimed::Accepted => return Ok(Report::AlreadySent),
             Claimed::NotMine => return Ok(Report::Waiting),
@@ -333,9 +356,10 @@ impl<H: Host + 'static> Engine<H> {
         })
     }
 
-    /// Counts an attempt of this page that asks for the tracking's lock,
-    /// until dropped.
-    fn attempt_locked(self: &Rc<Self>, id: &str) -> Attempting<H> {
+    /// Counts an attempt of this page, until dropped (the page's
+    /// `beforeunload` is watched meanwhile: a page left while the attempt
+    /// waits for its lock sends the tracking at once).
+    fn attempt_counted(self: &Rc<Self>, id: &str) -> Attempting<H> {
         let mut attempts = self.attempts.borrow_mut();
         if attempts.is_empty() {
             self.host.watch_leaving(true);
@@ -344,7 +368,7 @@ impl<H: Host + 'static> Engine<H> {
         Attempting(self.clone(), id.to_owned())
     }
 
-    /// Whether this page attempts the tracking under its lock now.
+    /// Whether this page attempts the tracking now.
     fn attempting(&self, id: &str) -> bool {
         self.attempts.borrow().iter().any(|a| a == id)
     }
@@ -360,11 +384,12 @@ impl<H: Host + 'static> Engine<H> {
         record.failures == 0 && queued.iter().any(|(q, at)| q == id && *at == record.created_ms)
     }
 
-    /// Awaits the lock asked for, then reads the accepted set under it.
-    async fn turn(&self, lock: impl Future<Output = Lock<H::Guard>>, id: &str) -> Turn<H::Guard> {
+    /// Awaits the lock asked for, then reads the accepted set under it
+    /// (when `read`).
+    async fn turn(&self, lock: impl Future<Output = Lock<H::Guard>>, id: &str, read: bool) -> Turn<H::Guard> {
         match lock.await {
             Lock::Held(guard) => Turn {
-                accepted_at: self.host.accepted_at(id).await,
+                accepted_at: if read { self.host.accepted_at(id).await } else { None },
                 _guard: Some(guard),
                 taken_until: None,
             },
@@ -545,10 +570,10 @@ impl<H: Host + 'static> Engine<H> {
                     let claimed = self.claim(&id, &Turn::UNLOCKED);
                     return Box::pin(async move { engine.delivered(&id, claimed).await });
                 }
-                let waiting = self.attempt_locked(&id);
+                let waiting = self.attempt_counted(&id);
                 let lock = self.host.lock(&id, lease_ms(record.timeout_ms));
                 Box::pin(async move {
-                    let turn = engine.turn(lock, &id).await;
+                    let turn = engine.turn(lock, &id, true).await;
                     let claimed = engine.claim(&id, &turn);
                     let delivered = engine.delivered(&id, claimed).await;
                     drop(turn);
