@@ -104,7 +104,7 @@ const alone = { tsconfigRaw: {} };
 const bundle = { ...alone, bundle: true, minify: true, target: 'es2020', legalComments: 'none' };
 // The npm entry: one ES module (entry, glue and the imported JS files); it
 // finds the .wasm beside it with new URL(…, import.meta.url).
-buildSync({ ...bundle, entryPoints: [join(js, 'index.js')], format: 'esm', outfile: join(dist, 'index.js') });
+buildSync({ ...bundle, entryPoints: [join(js, 'index.js')], format: 'esm', define: { ONRAMP_LOADER: 'false' }, outfile: join(dist, 'index.js') });
 // The loader is one classic script: the loader, the entry and the glue
 // bundled, so that a page makes two requests (loader.js and the .wasm).
 buildSync({
@@ -114,7 +114,7 @@ buildSync({
   // The loader always hands init() the .wasm it fetched, so the entry's
   // default location (import.meta.url) is never read.
   logOverride: { 'empty-import-meta': 'silent' },
-  define: { WASM_INTEGRITY: JSON.stringify(integrity(wasm)) },
+  define: { WASM_INTEGRITY: JSON.stringify(integrity(wasm)), ONRAMP_LOADER: 'true' },
   outfile: join(dist, 'loader.js'),
 });
 

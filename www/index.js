@@ -5,6 +5,10 @@ import { onrampError } from './errors.js';
 import { initSync, configure as wasmConfigure, createSaasTracking as wasmCreate, flush as wasmFlush } from './onramp_pixel.js';
 
 const g = globalThis;
+// The build bundles this entry into the loader with ONRAMP_LOADER true
+// (scripts/build.mjs): the loader hands init() the .wasm it fetched, once,
+// and calls the exports only once the module is ready, so what serves an
+// import by a bundler or Node alone is left out of it.
 let ready = null;
 let loaded = false;
 let warned = false;
@@ -25,13 +29,15 @@ function besideThisFile() {
  * `source` is used only if that load fails.
  */
 export function init(source) {
-  if (ready && source != null && !warned) {
+  if (!ONRAMP_LOADER && ready && source != null && !warned) {
     warned = true;
     g.console?.warn('[onramp] init(source) came after the module began loading: that load is kept, and source is used only if it fails');
   }
-  ready ||= new Promise((resolve) => resolve(source ?? besideThisFile()))
+  ready ||= new Promise((resolve) => resolve(ONRAMP_LOADER ? source : (source ?? besideThisFile())))
     .then((input) =>
-      typeof input === 'string' || input instanceof URL || (g.Request && input instanceof Request) ? fetch(input) : input,
+      !ONRAMP_LOADER && (typeof input === 'string' || input instanceof URL || (g.Request && input instanceof Request))
+        ? fetch(input)
+        : input,
     )
     .then(compile)
     .then((module) => {
@@ -52,31 +58,34 @@ export function init(source) {
       throw onrampError(
         'load_failed',
         'the onramp-pixel WebAssembly module could not be loaded' +
-          (source == null ? ': pass its URL or bytes to init() before the first call' : ''),
+          (!ONRAMP_LOADER && source == null ? ': pass its URL or bytes to init() before the first call' : ''),
         cause,
       );
     });
   return ready;
 }
 
-// Compiles the module from its bytes, off the main thread. Not
-// WebAssembly.compileStreaming: the snippet's preload has the bytes in
-// before the loader runs, so streaming overlaps nothing, and cloning the
-// response for it costs the page about 2 ms of main-thread time (measured
-// in Chromium, scripts/bench.mjs); it also needs the server's
-// application/wasm, which this does not.
+// Compiles the module: while it downloads (WebAssembly.compileStreaming,
+// where the server sends application/wasm), else from its bytes. The
+// loader compiles from the bytes: the snippet's preload has them in before
+// it runs, so streaming would overlap nothing, and cloning the response for
+// it costs the page about 1.5 ms of main-thread time (measured in Chromium).
 function compile(source) {
   const W = WebAssembly;
-  if (!(g.Response && source instanceof Response)) return source instanceof W.Module ? source : W.compile(source);
+  // (The loader always hands over the Response of its fetch.)
+  if (!ONRAMP_LOADER && !(g.Response && source instanceof Response)) {
+    return source instanceof W.Module ? source : W.compile(source);
+  }
   if (!source.ok) throw new Error('HTTP ' + source.status);
-  return source.arrayBuffer().then((b) => W.compile(b));
+  const bytes = () => source.arrayBuffer().then((b) => W.compile(b));
+  return !ONRAMP_LOADER && W.compileStreaming ? W.compileStreaming(source.clone()).catch(bytes) : bytes();
 }
 
 // An export of the module, called at once when it is loaded (so that a
 // request starts in the caller's task), after init() otherwise.
 const forward = (fn) =>
   function forwarded(...args) {
-    if (!loaded) return init().then(() => forwarded(...args));
+    if (!ONRAMP_LOADER && !loaded) return init().then(() => forwarded(...args));
     try {
       return fn(...args);
     } catch (cause) {

@@ -20,21 +20,21 @@ import { configure, createSaasTracking, flush, init } from './index.js';
   let ready = false;
   let failure = null;
   const noop = () => {};
-  const api = { configure, createSaasTracking, flush };
+  const warn = (error) =>
+    w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
+  // No prototype: a command is one of these names, nothing inherited.
+  const api = { __proto__: null, configure, createSaasTracking, flush };
 
   function run(args) {
     const [command, ...list] = args;
     const callback = typeof list[list.length - 1] === 'function' ? list.pop() : null;
     const promise = failure
       ? Promise.reject(failure)
-      : command === 'createSaasTracking' || command === 'configure' || command === 'flush'
+      : api[command]
         ? api[command](...list)
         : Promise.reject(onrampError('unknown_command', 'unknown onramp command: ' + String(command)));
     if (callback) promise.then((result) => callback(null, result), callback);
-    else
-      promise.catch((error) =>
-        w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message),
-      );
+    else promise.catch(warn);
     promise.catch(noop); // never an unhandled rejection on the host page
     return promise;
   }
@@ -77,7 +77,7 @@ import { configure, createSaasTracking, flush, init } from './index.js';
     })
     .catch((cause) => {
       failure = cause && cause.code ? cause : onrampError('load_failed', 'the onramp-pixel module could not be loaded', cause);
-      w.console?.warn('[onramp] ' + failure.code + ': ' + failure.message);
+      warn(failure);
     })
     .then(replay);
 })(window, document);

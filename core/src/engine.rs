@@ -147,12 +147,15 @@ impl<G> Turn<G> {
 enum Next<H: Host> {
     /// Ended now (already sent, in flight, a beacon).
     Done(Result<Report, Refused>),
-    /// Counted as this page's attempt: waits for the lock, then claims; or
-    /// claimed already, its request started in the caller's task (a
-    /// tracking no page had queued), awaits the answer while the lock asked
-    /// for at the same moment holds other tabs' attempts back.
-    Attempt(Attempting<H>, H::Locking, Option<Claimed<H::Pending>>),
+    /// Counted as this page's attempt: waits for the lock, then claims
+    /// (`Ok`); or claimed already, its request started in the caller's
+    /// task (a tracking no page had queued), awaits the answer while the
+    /// lock, held from its grant, holds other tabs' attempts back (`Err`).
+    Attempt(Attempting<H>, Result<H::Locking, Started<H>>),
 }
+
+/// A request started in the caller's task, and the lock held for it.
+type Started<H> = (Claimed<<H as Host>::Pending>, <H as Host>::Holding);
 
 /// A flush's attempts, run together.
 type Attempt = Pin<Box<dyn Future<Output = bool>>>;
@@ -269,14 +272,13 @@ impl<H: Host + 'static> Engine<H> {
                     // that other tabs' attempts wait for it; retries and
                     // flushes wait for the lock before they send.
                     let attempting = self.attempt_counted(&outbound.id);
-                    let lock = self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms));
-                    Next::Attempt(attempting, lock, Some(self.claim(&outbound.id, &Turn::UNLOCKED)))
+                    let hold = self.host.hold(&outbound.id, lease_ms(outbound.timeout_ms));
+                    Next::Attempt(attempting, Err((self.claim(&outbound.id, &Turn::UNLOCKED), hold)))
                 } else {
                     let attempting = self.attempt_counted(&outbound.id);
                     Next::Attempt(
                         attempting,
-                        self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)),
-                        None,
+                        Ok(self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms))),
                     )
                 }
             }
@@ -285,13 +287,16 @@ impl<H: Host + 'static> Engine<H> {
         async move {
             let report = match next {
                 Next::Done(done) => done?,
-                Next::Attempt(attempting, lock, claimed) => {
-                    // A request started in the caller's task is answered
-                    // once the lock is held (it holds until the end).
-                    let turn = engine.turn(lock, &outbound.id, claimed.is_none()).await;
-                    let claimed = claimed.unwrap_or_else(|| engine.claim(&outbound.id, &turn));
+                Next::Attempt(attempting, way) => {
+                    let (claimed, turn, hold) = match way {
+                        Ok(lock) => {
+                            let turn = engine.turn(lock, &outbound.id).await;
+                            (engine.claim(&outbound.id, &turn), Some(turn), None)
+                        }
+                        Err((claimed, hold)) => (claimed, None, Some(hold)),
+                    };
                     let report = engine.attempt(&outbound, &body, claimed).await;
-                    drop(turn);
+                    drop((turn, hold));
                     drop(attempting);
                     report?
                 }
@@ -384,12 +389,11 @@ impl<H: Host + 'static> Engine<H> {
         record.failures == 0 && queued.iter().any(|(q, at)| q == id && *at == record.created_ms)
     }
 
-    /// Awaits the lock asked for, then reads the accepted set under it
-    /// (when `read`).
-    async fn turn(&self, lock: impl Future<Output = Lock<H::Guard>>, id: &str, read: bool) -> Turn<H::Guard> {
+    /// Awaits the lock asked for, then reads the accepted set under it.
+    async fn turn(&self, lock: impl Future<Output = Lock<H::Guard>>, id: &str) -> Turn<H::Guard> {
         match lock.await {
             Lock::Held(guard) => Turn {
-                accepted_at: if read { self.host.accepted_at(id).await } else { None },
+                accepted_at: self.host.accepted_at(id).await,
                 _guard: Some(guard),
                 taken_until: None,
             },
@@ -573,7 +577,7 @@ impl<H: Host + 'static> Engine<H> {
                 let waiting = self.attempt_counted(&id);
                 let lock = self.host.lock(&id, lease_ms(record.timeout_ms));
                 Box::pin(async move {
-                    let turn = engine.turn(lock, &id, true).await;
+                    let turn = engine.turn(lock, &id).await;
                     let claimed = engine.claim(&id, &turn);
                     let delivered = engine.delivered(&id, claimed).await;
                     drop(turn);

@@ -503,6 +503,15 @@ fn key_of(id: &str) -> String {
 
 /// A held lock or lease, released when dropped (a lease only by a live
 /// page: a killed page never runs its `finally`).
+/// Ends a hold of the lock when dropped.
+pub struct Hold(Slot<()>);
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.0.fill(());
+    }
+}
+
 pub struct Guard {
     name: String,
     id: u64,
@@ -562,6 +571,7 @@ impl Host for Tab {
     type Guard = Guard;
     type Pending = usize;
     type Locking = Boxed<Lock<Guard>>;
+    type Holding = Hold;
     type Reading = Boxed<Option<i64>>;
     type Marking = Boxed<()>;
     type Replying = Boxed<Reply>;
@@ -761,6 +771,18 @@ impl Host for Tab {
             true,
         );
         true
+    }
+
+    fn hold(&self, id: &str, lease_ms: i64) -> Hold {
+        let lock = self.lock(id, lease_ms);
+        let over = Slot::new();
+        let wait = Wait(over.clone());
+        self.spawn(async move {
+            let lock = lock.await;
+            wait.await;
+            drop(lock);
+        });
+        Hold(over)
     }
 
     fn spawn(&self, task: impl Future<Output = ()> + 'static) {
