@@ -147,15 +147,9 @@ impl<G> Turn<G> {
 enum Next<H: Host> {
     /// Ended now (already sent, in flight, a beacon).
     Done(Result<Report, Refused>),
-    /// Counted as this page's attempt: waits for the lock, then claims
-    /// (`Ok`); or claimed already, its request started in the caller's
-    /// task (a tracking no page had queued), awaits the answer while the
-    /// lock, held from its grant, holds other tabs' attempts back (`Err`).
-    Attempt(Attempting<H>, Result<H::Locking, Started<H>>),
+    /// Waits for the lock; counted as this page's attempt meanwhile.
+    Attempt(Attempting<H>, H::Locking),
 }
-
-/// A request started in the caller's task, and the lock held for it.
-type Started<H> = (Claimed<<H as Host>::Pending>, <H as Host>::Holding);
 
 /// A flush's attempts, run together.
 type Attempt = Pin<Box<dyn Future<Output = bool>>>;
@@ -169,9 +163,8 @@ pub struct Engine<H> {
     warned: Cell<bool>,
     /// When the timer fires, by the host's clock; infinite when none is set.
     fires_at: Cell<f64>,
-    /// The trackings this page attempts now (waiting for their lock,
-    /// holding it, or sent without waiting for it). A flush leaves them to
-    /// that attempt.
+    /// The trackings this page attempts under their lock: waiting for it,
+    /// or holding it. A flush leaves them to that attempt.
     attempts: RefCell<Vec<String>>,
     /// The trackings this page queued, with their record's creation time:
     /// a page being left sends only those it queued itself (as far as it
@@ -180,7 +173,7 @@ pub struct Engine<H> {
     queued: RefCell<Vec<(String, i64)>>,
 }
 
-/// An attempt of this page, until dropped.
+/// An attempt of this page under the tracking's lock, until dropped.
 struct Attempting<H: Host>(Rc<Engine<H>>, String);
 
 impl<H: Host> Drop for Attempting<H> {
@@ -251,7 +244,6 @@ impl<H: Host + 'static> Engine<H> {
                 Next::Done(Ok(Report::Waiting))
             }
             Admission::Queued => {
-                let fresh = existing.is_none();
                 if existing.is_none_or(|r| r.accepted_ms.is_some()) {
                     let record = Record::new(outbound.url.clone(), body.clone(), outbound.timeout_ms, now);
                     persisted = self.host.save(&outbound.id, &record);
@@ -263,23 +255,9 @@ impl<H: Host + 'static> Engine<H> {
                 }
                 if outbound.transport == Transport::Beacon {
                     Next::Done(self.beacon(&outbound.id, &outbound.url, &body))
-                } else if fresh && persisted {
-                    // A tracking no page had queued, as far as this one sees:
-                    // its first request starts now, without waiting for the
-                    // lock and the accepted set (the README's delivery
-                    // limits say what that allows). The lock is asked for
-                    // all the same and held until the attempt is over, so
-                    // that other tabs' attempts wait for it; retries and
-                    // flushes wait for the lock before they send.
-                    let attempting = self.attempt_counted(&outbound.id);
-                    let hold = self.host.hold(&outbound.id, lease_ms(outbound.timeout_ms));
-                    Next::Attempt(attempting, Err((self.claim(&outbound.id, &Turn::UNLOCKED), hold)))
                 } else {
-                    let attempting = self.attempt_counted(&outbound.id);
-                    Next::Attempt(
-                        attempting,
-                        Ok(self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms))),
-                    )
+                    let attempting = self.attempt_locked(&outbound.id);
+                    Next::Attempt(attempting, self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)))
                 }
             }
         };
@@ -287,16 +265,10 @@ impl<H: Host + 'static> Engine<H> {
         async move {
             let report = match next {
                 Next::Done(done) => done?,
-                Next::Attempt(attempting, way) => {
-                    let (claimed, turn, hold) = match way {
-                        Ok(lock) => {
-                            let turn = engine.turn(lock, &outbound.id).await;
-                            (engine.claim(&outbound.id, &turn), Some(turn), None)
-                        }
-                        Err((claimed, hold)) => (claimed, None, Some(hold)),
-                    };
-                    let report = engine.attempt(&outbound, &body, claimed).await;
-                    drop((turn, hold));
+                Next::Attempt(attempting, lock) => {
+                    let turn = engine.turn(lock, &outbound.id).await;
+                    let report = engine.attempt(&outbound, &body, &turn).await;
+                    drop(turn);
                     drop(attempting);
                     report?
                 }
@@ -305,15 +277,15 @@ impl<H: Host + 'static> Engine<H> {
         }
     }
 
-    /// One attempt at a call's tracking, once claimed.
+    /// One attempt at a call's tracking, in its turn.
     async fn attempt(
         self: &Rc<Self>,
         outbound: &Outbound,
         body: &str,
-        claimed: Claimed<H::Pending>,
+        turn: &Turn<H::Guard>,
     ) -> Result<Report, Refused> {
         let id = &outbound.id;
-        let pending = match claimed {
+        let pending = match self.claim(id, turn) {
             Claimed::Sent(pending) => pending,
             Claimed::Accepted => return Ok(Report::AlreadySent),
             Claimed::NotMine => return Ok(Report::Waiting),
@@ -361,10 +333,9 @@ impl<H: Host + 'static> Engine<H> {
         })
     }
 
-    /// Counts an attempt of this page, until dropped (the page's
-    /// `beforeunload` is watched meanwhile: a page left while the attempt
-    /// waits for its lock sends the tracking at once).
-    fn attempt_counted(self: &Rc<Self>, id: &str) -> Attempting<H> {
+    /// Counts an attempt of this page that asks for the tracking's lock,
+    /// until dropped.
+    fn attempt_locked(self: &Rc<Self>, id: &str) -> Attempting<H> {
         let mut attempts = self.attempts.borrow_mut();
         if attempts.is_empty() {
             self.host.watch_leaving(true);
@@ -373,7 +344,7 @@ impl<H: Host + 'static> Engine<H> {
         Attempting(self.clone(), id.to_owned())
     }
 
-    /// Whether this page attempts the tracking now.
+    /// Whether this page attempts the tracking under its lock now.
     fn attempting(&self, id: &str) -> bool {
         self.attempts.borrow().iter().any(|a| a == id)
     }
@@ -574,7 +545,7 @@ impl<H: Host + 'static> Engine<H> {
                     let claimed = self.claim(&id, &Turn::UNLOCKED);
                     return Box::pin(async move { engine.delivered(&id, claimed).await });
                 }
-                let waiting = self.attempt_counted(&id);
+                let waiting = self.attempt_locked(&id);
                 let lock = self.host.lock(&id, lease_ms(record.timeout_ms));
                 Box::pin(async move {
                     let turn = engine.turn(lock, &id).await;

@@ -103,9 +103,6 @@ pub trait Host {
     type Pending: 'static;
     /// The future of [`Host::lock`].
     type Locking: Future<Output = Lock<Self::Guard>> + 'static;
-    /// Held while a request started without waiting for the lock is out
-    /// (see [`Host::hold`]); dropping it ends the hold.
-    type Holding: 'static;
     /// The future of [`Host::accepted_at`].
     type Reading: Future<Output = Option<i64>> + 'static;
     /// The future of [`Host::mark_accepted`].
@@ -140,11 +137,6 @@ pub trait Host {
 
     /// Starts a POST now; `None` when it cannot start.
     fn post(&self, request: Request<'_>) -> Option<Self::Pending>;
-    /// Asks for the tracking's lock now and holds it from its grant until
-    /// the value returned is dropped, without anyone waiting for the grant
-    /// (where there are no Web Locks, the lease, taken if free): other
-    /// tabs' attempts wait for it.
-    fn hold(&self, id: &str, lease_ms: i64) -> Self::Holding;
     /// The answer of a POST started by [`Host::post`].
     fn reply(&self, pending: Self::Pending) -> Self::Replying;
     /// Hands a beacon to the browser now (its answer is never read); true

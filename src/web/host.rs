@@ -19,7 +19,6 @@ impl Host for Browser {
     type Guard = Release;
     type Pending = Promise;
     type Locking = locks::Locking;
-    type Holding = Release;
     type Reading = accepted::Reading;
     type Marking = accepted::Marking;
     type Replying = transport::Replying;
@@ -50,10 +49,6 @@ impl Host for Browser {
 
     fn lock(&self, id: &str, lease_ms: i64) -> locks::Locking {
         locks::lock(id, lease_ms)
-    }
-
-    fn hold(&self, id: &str, lease_ms: i64) -> Release {
-        locks::hold(id, lease_ms)
     }
 
     fn accepted_at(&self, id: &str) -> accepted::Reading {

@@ -15,11 +15,3 @@ export const acquire = (name, leaseMs, longestMs) =>
     const until = now + leaseMs;
     take(name, now, until, longestMs).then((held) => (held === true ? hold().then(() => give(name, until)) : granted(held)));
   }).catch(() => null);
-// Asks for the lock `name` now and holds it from its grant until the
-// function it returns is called (nobody waits for the grant).
-export const hold = (name, leaseMs, longestMs) => {
-  let done;
-  const over = new Promise((resolve) => (done = resolve));
-  acquire(name, leaseMs, longestMs).then((release) => release && release.call && over.then(release));
-  return done;
-};

@@ -13,8 +13,6 @@ use super::job::Settled;
 #[wasm_bindgen(module = "/src/web/locks.js")]
 extern "C" {
     fn acquire(name: &str, lease_ms: f64, longest_ms: f64) -> Promise;
-    #[wasm_bindgen(js_name = hold)]
-    fn hold_lock(name: &str, lease_ms: f64, longest_ms: f64) -> Function;
 }
 
 /// Releases the lock when dropped.
@@ -28,16 +26,6 @@ impl Drop for Release {
 
 /// The future of a lock asked for.
 pub type Locking = Settled<Lock<Release>>;
-
-/// Asks for the tracking's lock now and holds it from its grant until the
-/// [`Release`] is dropped, without waiting for the grant.
-pub fn hold(id: &str, lease_ms: i64) -> Release {
-    Release(hold_lock(
-        &["onramp-pixel:", id].concat(),
-        lease_ms as f64,
-        MAX_LEASE_MS as f64,
-    ))
-}
 
 /// Asks for the tracking's lock now (a lease of `lease_ms` where there are
 /// no Web Locks).

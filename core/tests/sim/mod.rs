@@ -147,8 +147,6 @@ pub struct Sent {
     pub key: String,
     pub tab: usize,
     pub beacon: bool,
-    /// A first try, sent in the call's task without waiting for the lock.
-    pub first_try: bool,
     pub keepalive: bool,
     pub started_wall: f64,
     pub lease_until_wall: f64,
@@ -250,9 +248,6 @@ pub struct World {
     pub violations: Vec<String>,
     /// Duplicates at the collector that the README's limits explain.
     pub explained_duplicates: u32,
-    /// Attempts sent while another tab's first try was out, unseen (or
-    /// first tries sent while another attempt was out, unseen).
-    pub first_try_races: u32,
     /// `fetch` refuses to start (a page's CSP, a browser without it).
     pub fetch_refuses: bool,
     /// What each page was warned of.
@@ -284,7 +279,6 @@ impl World {
             fired: Vec::new(),
             violations: Vec::new(),
             explained_duplicates: 0,
-            first_try_races: 0,
             fetch_refuses: false,
             warnings: Vec::new(),
         }
@@ -503,15 +497,6 @@ fn key_of(id: &str) -> String {
 
 /// A held lock or lease, released when dropped (a lease only by a live
 /// page: a killed page never runs its `finally`).
-/// Ends a hold of the lock when dropped.
-pub struct Hold(Slot<()>);
-
-impl Drop for Hold {
-    fn drop(&mut self) {
-        self.0.fill(());
-    }
-}
-
 pub struct Guard {
     name: String,
     id: u64,
@@ -571,7 +556,6 @@ impl Host for Tab {
     type Guard = Guard;
     type Pending = usize;
     type Locking = Boxed<Lock<Guard>>;
-    type Holding = Hold;
     type Reading = Boxed<Option<i64>>;
     type Marking = Boxed<()>;
     type Replying = Boxed<Reply>;
@@ -773,18 +757,6 @@ impl Host for Tab {
         true
     }
 
-    fn hold(&self, id: &str, lease_ms: i64) -> Hold {
-        let lock = self.lock(id, lease_ms);
-        let over = Slot::new();
-        let wait = Wait(over.clone());
-        self.spawn(async move {
-            let lock = lock.await;
-            wait.await;
-            drop(lock);
-        });
-        Hold(over)
-    }
-
     fn spawn(&self, task: impl Future<Output = ()> + 'static) {
         SPAWNED.with_borrow_mut(|s| s.push((self.tab, Box::pin(task))));
     }
@@ -897,17 +869,7 @@ fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon: bo
             seen.iter().any(|r| r.in_flight(now_ms)),
         )
     };
-    // A tracking no page had queued, as far as this one saw, is sent in the
-    // call's task without the lock: its record was made this moment and
-    // never tried.
-    let first_try = !beacon
-        && w.tabs[tab].before.iter().any(|(id, before)| {
-            key_of(id) == key
-                && before.as_ref().is_some_and(|r| {
-                    r.created_ms == now_ms && r.failures == 0 && r.lease_ms == 0 && r.accepted_ms.is_none()
-                })
-        });
-    let by_design_unlocked = beacon || w.tabs[tab].leaving || first_try;
+    let by_design_unlocked = beacon || w.tabs[tab].leaving;
     let informed = !by_design_unlocked && locked;
     // Every POST goes under the tracking's lock, but those of a page being
     // left (it may not live to get the lock).
@@ -919,7 +881,7 @@ fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon: bo
     // live page's (which holds the lock), or a dead page's that this page
     // could see in flight (its lease is in `localStorage`, which another
     // tab's write reaches late, or never where storage refused it).
-    let in_flight = |p: &&Sent| {
+    let overlapping = w.sent.iter().find(|p| {
         p.key == key
             && !p.beacon
             && !p.concluded
@@ -929,32 +891,19 @@ fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon: bo
             // than the lease ends it early (a README limit).
             && w.t < p.started_t + (p.lease_until_wall - p.started_wall)
             && (w.locks.is_some() || (lease_holds(p.lease_ends) && lease_holds(lease_ends)))
-    };
-    // A first try sent while another attempt is out that this page could
-    // not see, or any attempt sent while another page's first try is out
-    // that it could not see: the README's delivery limit (a tracking
-    // called in two tabs within the moment one's record takes to reach the
-    // other).
-    let race = !seen_in_flight && w.sent.iter().filter(in_flight).any(|p| first_try || p.first_try);
-    let overlapping = w.sent.iter().filter(in_flight).find(|p| {
-        !race
             && if w.tabs[p.tab].alive {
                 !by_design_unlocked || seen_in_flight
             } else {
                 p.claim_shared && seen_in_flight
             }
     });
-    let overlapping = overlapping.map(|p| (p.tab, p.lease_ends));
-    if race {
-        w.first_try_races += 1;
-    }
-    if let Some((p_tab, p_lease_ends)) = overlapping {
+    if let Some(p) = overlapping {
         let t = w.t;
         let line = format!(
             "t={t}: {key} sent by tab {tab} while tab {}'s attempt at it is in flight (its page {}, lease {}, now {now_ms}; this page {}, saw it in flight: {seen_in_flight})",
-            p_tab,
-            if w.tabs[p_tab].alive { "alive" } else { "gone" },
-            p_lease_ends,
+            p.tab,
+            if w.tabs[p.tab].alive { "alive" } else { "gone" },
+            p.lease_ends,
             if informed { "under its lock" } else if by_design_unlocked { "unlocked by design" } else { "unlocked" },
         );
         w.violations.push(line);
@@ -999,7 +948,6 @@ fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon: bo
         started_t,
         lease_ends,
         concluded: false,
-        first_try,
         claim_shared,
         arrived: false,
         slot,
