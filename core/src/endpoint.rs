@@ -120,6 +120,41 @@ fn valid_port(port: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn host_labels() {
+        let label = "a".repeat(63);
+        assert!(url(&format!("https://{label}.example")).is_ok(), "a 63-byte label");
+        assert_eq!(
+            url(&format!("https://{label}a.example")),
+            Err("invalid_base_url"),
+            "64 bytes"
+        );
+        let long = ["a".repeat(63), "b".repeat(63), "c".repeat(63), "d".repeat(61)].join(".");
+        assert_eq!(long.len(), 253);
+        assert!(url(&format!("https://{long}")).is_ok(), "253 bytes in all");
+        assert_eq!(url(&format!("https://{long}e")), Err("invalid_base_url"), "254");
+        for good in [
+            "https://a-b.example",
+            "https://a--b.example",
+            "https://1.2.3.4",
+            "https://x.y-z",
+        ] {
+            assert!(url(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "https://a..b",
+            "https://a-.b",
+            "https://a.-b",
+            "https://.a",
+            "https://a.",
+            "https://a-",
+        ] {
+            assert_eq!(url(bad), Err("invalid_base_url"), "{bad}");
+        }
+        let endpoint = Endpoint::parse(" HTTPS://A.Example:8443/v1// ").map(|e| e.base().to_owned());
+        assert_eq!(endpoint.as_deref(), Ok("https://a.example:8443/v1"));
+    }
+
     fn url(text: &str) -> Result<String, &'static str> {
         Endpoint::parse(text).map(|e| e.trackings_url()).map_err(|e| e.code())
     }

@@ -205,6 +205,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_message_says_what_the_field_takes() {
+        let wrong = Error::WrongType {
+            field: Field::CustomerId,
+            expected: "a string",
+        };
+        assert_eq!(wrong.message(), "customerId must be a string");
+        let invalid = Error::InvalidOption {
+            field: Field::Transport,
+            expected: "\"auto\", \"fetch\" or \"beacon\"",
+        };
+        assert_eq!(invalid.message(), "transport must be \"auto\", \"fetch\" or \"beacon\"");
+    }
+
+    #[test]
     fn codes_and_fields_are_stable() {
         let e = Error::Missing(Field::CustomerId);
         assert_eq!(e.code(), "missing_field");

@@ -148,6 +148,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn decimals_splits_and_trims() {
+        assert_eq!(decimal(0), "0");
+        assert_eq!(decimal(1_234_567), "1234567");
+        assert_eq!(decimal(-42), "-42");
+        assert_eq!(split_once("a=b=c", b'='), Some(("a", "b=c")));
+        assert_eq!(split_once("=", b'='), Some(("", "")));
+        assert_eq!(split_once("abc", b'='), None);
+        assert_eq!(split("a,b,,c", b',').collect::<Vec<_>>(), ["a", "b", "", "c"]);
+        assert_eq!(split("", b',').collect::<Vec<_>>(), [""]);
+        assert_eq!(trim("  a b  "), "a b");
+        assert_eq!(trim("\u{3000}x\u{a0} y\u{2028}"), "x\u{a0} y");
+        assert_eq!(trim("é "), "é");
+        assert_eq!(trim(" \t\n"), "");
+    }
+
+    #[test]
     fn integers_round_trip() {
         for n in [0, 7, -7, 10, 1_795_718_581_000, i64::MAX, i64::MIN] {
             assert_eq!(decimal(n), n.to_string());

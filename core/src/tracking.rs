@@ -152,6 +152,17 @@ pub fn text_field(field: Field, value: &str) -> Result<&str, Error> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn field_length_counts_characters_and_c1_stops_at_0x9f() {
+        let ok = |v: &str| text_field(Field::CustomerId, v).map(str::len);
+        assert_eq!(ok(&"a".repeat(512)), Ok(512));
+        assert_eq!(ok(&"a".repeat(513)), Err(Error::TooLong(Field::CustomerId)));
+        assert_eq!(ok(&"é".repeat(512)), Ok(1024));
+        assert_eq!(ok(&"é".repeat(513)), Err(Error::TooLong(Field::CustomerId)));
+        assert_eq!(ok("a\u{a0}b"), Ok(4), "U+00A0 is not a control character");
+        assert_eq!(ok("a\u{9f}b"), Err(Error::InvalidCharacters(Field::CustomerId)));
+    }
+
     const NOW_MS: f64 = 1_795_718_581_000.0; // 2026-11-26T18:43:01.000Z
 
     fn now() -> Timestamp {
@@ -179,6 +190,12 @@ mod tests {
                 purchased_at: "2026-11-26T18:43:01.000Z".into(),
             })
         );
+    }
+
+    #[test]
+    fn the_key_is_the_three_fields() {
+        let t = Tracking::new(input("cust-1", PurchasedAt::Now), now()).unwrap();
+        assert_eq!(t.key(), ("pk_live_123", "Acme CRM", "cust-1"));
     }
 
     #[test]
