@@ -19,6 +19,9 @@ use onramp_core::Error;
 
 #[wasm_bindgen]
 extern "C" {
+    /// The page's `window`; `None` where there is none (Node).
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
     /// `Object.keys`: a Proxy's `ownKeys` trap may throw.
     #[wasm_bindgen(js_namespace = Object, js_name = keys, catch)]
     fn object_keys(object: &JsValue) -> Result<Array, JsValue>;
@@ -27,11 +30,16 @@ extern "C" {
     fn is_array(value: &JsValue) -> Result<bool, JsValue>;
     /// `Reflect.get`: a getter or a Proxy's `get` trap may throw.
     #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
-    fn get(object: &JsValue, key: &str) -> Result<JsValue, JsValue>;
+    pub fn get(object: &JsValue, key: &str) -> Result<JsValue, JsValue>;
     /// `Date.prototype.getTime.call(value)`: the time of a real `Date`,
     /// and a `TypeError` for anything else (Proxies included).
     #[wasm_bindgen(js_namespace = ["Date", "prototype", "getTime"], js_name = call, catch)]
     fn date_time(value: &JsValue) -> Result<f64, JsValue>;
+}
+
+/// The page's `window`, where there is one.
+pub fn window() -> Option<web_sys::Window> {
+    WINDOW.with(Option::clone)
 }
 
 /// One JS value as the core reads it.

@@ -12,7 +12,8 @@
 //! - [`locks`], [`accepted`]: Web Locks and IndexedDB's accepted set,
 //!   through two small JS files beside them.
 //! - [`page`]: the retry timer and the page's events.
-//! - [`job`]: the one boxed future type behind every Promise.
+//! - [`job`]: the jobs behind every Promise, and the executor that runs
+//!   them.
 
 use std::rc::Rc;
 

@@ -40,7 +40,7 @@ fn tell(event: PageEvent) {
 
 fn on_event(event: Event) {
     let hidden = || {
-        web_sys::window()
+        super::convert::window()
             .and_then(|w| w.document())
             .is_some_and(|d| d.visibility_state() == VisibilityState::Hidden)
     };
@@ -58,7 +58,7 @@ pub fn listen(handler: fn(PageEvent)) {
     if HANDLER.replace(Some(handler)).is_some() {
         return;
     }
-    let Some(window) = web_sys::window() else { return };
+    let Some(window) = super::convert::window() else { return };
     let listener = Closure::<dyn FnMut(Event)>::new(on_event).into_js_value();
     LISTENER.set(listener.clone());
     let listener = listener.unchecked_ref();

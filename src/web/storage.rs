@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Reflect, JSON};
+use js_sys::JSON;
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
@@ -24,7 +24,7 @@ thread_local! {
 }
 
 fn local() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok()?
+    super::convert::window()?.local_storage().ok()?
 }
 
 fn key(id: &str) -> String {
@@ -41,7 +41,7 @@ fn encode(record: &Record) -> Option<String> {
 /// the size budget. What is written is always `Record`'s serde form.
 fn decode(text: &str) -> Option<Record> {
     let object = JSON::parse(text).ok()?;
-    let field = |name: &str| Reflect::get(&object, &name.into()).ok();
+    let field = |name: &str| super::convert::get(&object, name).ok();
     let text = |name: &str| field(name)?.as_string();
     let number = |name: &str| field(name)?.as_f64().filter(|n| n.is_finite());
     let accepted_ms = match field("acceptedMs") {

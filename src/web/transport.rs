@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use gloo_net::http::Response;
-use js_sys::{Date, Promise, Reflect};
+use js_sys::{Date, Promise};
 use onramp_core::host::{Reply, Request};
 use onramp_core::steps::Outcome;
 use serde::Serialize;
@@ -79,7 +79,7 @@ pub fn post(request: Request<'_>) -> Option<Promise> {
 /// cookies out; `sendBeacon` itself serves only where that fetch cannot
 /// start. Only in browsers (where there is a `window`); true when taken.
 pub fn beacon(url: &str, body: &str) -> bool {
-    let Some(window) = web_sys::window() else {
+    let Some(window) = super::convert::window() else {
         return false;
     };
     if let Some(pending) = fetch(url, body, None, true) {
@@ -119,7 +119,7 @@ pub fn reply(pending: Promise) -> Replying {
                 }
             }
             Err(error) => {
-                let name = Reflect::get(&error, &"name".into()).ok().and_then(|n| n.as_string());
+                let name = super::convert::get(&error, "name").ok().and_then(|n| n.as_string());
                 let timed_out = matches!(name.as_deref(), Some("TimeoutError" | "AbortError"));
                 Reply {
                     outcome: if timed_out { Outcome::Timeout } else { Outcome::Network },
