@@ -2,8 +2,8 @@
 # Installs what building and testing need, idempotently: the wasm32 target,
 # nightly with rust-src, cargo-fuzz, wasm-bindgen-cli at the version in
 # Cargo.lock, Debian's Chromium and ChromeDriver, Firefox ESR with geckodriver
-# and WebKitGTK's WebKitWebDriver with Xvfb (unless ONRAMP_SKIP_BROWSER=1) and
-# the npm packages.
+# and WebKitGTK's WebKitWebDriver with Xvfb, uBlock Origin's Debian package
+# unpacked (unless ONRAMP_SKIP_BROWSER=1) and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +51,18 @@ if [ "${ONRAMP_SKIP_BROWSER:-0}" != 1 ]; then
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
+  # uBlock Origin as Debian packages it (the extension with EasyList,
+  # EasyPrivacy and uBO's own lists inside), unpacked under target/ without
+  # installing it: the ad-blocker tests load it into Firefox ESR as a
+  # temporary add-on and feed its lists to uBO's engine in Node.
+  ubo=target/ublock
+  if [ ! -f "$ubo/extension/manifest.json" ]; then
+    rm -rf "$ubo" && mkdir -p "$ubo"
+    (cd "$ubo" && { apt-get download webext-ublock-origin-firefox 2>/dev/null || { apt-get update -qq && apt-get download webext-ublock-origin-firefox; }; })
+    dpkg-deb -x "$ubo"/webext-ublock-origin-firefox_*.deb "$ubo/deb"
+    mv "$ubo"/deb/usr/share/mozilla/extensions/*/uBlock0@raymondhill.net "$ubo/extension"
+    rm -rf "$ubo/deb" "$ubo"/*.deb
+  fi
   # geckodriver is not packaged by Debian; crates.io has it.
   if ! command -v geckodriver >/dev/null; then
     echo "setup: installing geckodriver; this takes a few minutes"
@@ -58,6 +70,6 @@ if [ "${ONRAMP_SKIP_BROWSER:-0}" != 1 ]; then
   fi
 fi
 
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ] || [ ! -d node_modules/esbuild ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ] || [ ! -d node_modules/esbuild ] || [ ! -d node_modules/@gorhill/ubo-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

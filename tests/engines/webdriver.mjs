@@ -68,8 +68,10 @@ async function command(base, method, path, body) {
  * Starts `engine`'s driver, waits for its `/status` to be ready and opens a
  * session. Rejects (never skips) when the driver is missing or does not start.
  */
-export async function startSession(engine, { timeoutMs = 30_000 } = {}) {
-  const { command: driverCommand, capabilities } = engines[engine];
+export async function startSession(engine, { timeoutMs = 30_000, prefs } = {}) {
+  const { command: driverCommand, capabilities: asked } = engines[engine];
+  // Firefox preferences for this session's profile (moz:firefoxOptions).
+  const capabilities = prefs ? { ...asked, 'moz:firefoxOptions': { ...asked['moz:firefoxOptions'], prefs } } : asked;
   const port = await freePort();
   const [file, args] = driverCommand(port);
   const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,6 +118,8 @@ export async function startSession(engine, { timeoutMs = 30_000 } = {}) {
     /** Opens a tab in the same profile; its handle. */
     newWindow: () => session('POST', '/window/new', { type: 'tab' }).then((v) => v.handle),
     switchTo: (handle) => session('POST', '/window', { handle }),
+    /** Firefox: installs the add-on at `path` (a directory or .xpi) for this session only. */
+    installAddon: (path) => session('POST', '/moz/addon/install', { path, temporary: true }),
     async quit() {
       try {
         await session('DELETE', '');
