@@ -322,7 +322,7 @@ impl<H: Host + 'static> Engine<H> {
         if !taken {
             return Err((settled.error.unwrap_or(Error::TransportUnavailable), None));
         }
-        let mark = self.host.mark_accepted(id, self.now_ms());
+        let mark = self.mark_accepted(id);
         self.host.spawn(mark);
         Ok(Report::Sent {
             transport: Transport::Beacon,
@@ -461,7 +461,7 @@ impl<H: Host + 'static> Engine<H> {
             reply.retry_after_date_ms,
         );
         if settled.verdict == Verdict::Accepted {
-            self.host.mark_accepted(id, self.now_ms()).await;
+            self.mark_accepted(id).await;
         }
         let answer = match reply.outcome {
             Outcome::Status(status) => Some(Answer {
@@ -471,6 +471,14 @@ impl<H: Host + 'static> Engine<H> {
             _ => None,
         };
         (settled, answer)
+    }
+
+    /// Puts the tracking in the accepted set, which keeps each one as long
+    /// as the store keeps its record ([`queue::TTL_MS`]): no record older
+    /// than that is ever sent.
+    fn mark_accepted(&self, id: &str) -> H::Marking {
+        let now = self.now_ms();
+        self.host.mark_accepted(id, now, now.saturating_sub(queue::TTL_MS))
     }
 
     /// Whether a flush's attempt got the tracking accepted.

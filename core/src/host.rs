@@ -132,8 +132,10 @@ pub trait Host {
     /// When the accepted set (consistent across tabs) says the tracking was
     /// accepted, if it does.
     fn accepted_at(&self, id: &str) -> Self::Reading;
-    /// Records in the accepted set that the tracking was accepted at `at`.
-    fn mark_accepted(&self, id: &str, at: i64) -> Self::Marking;
+    /// Records in the accepted set that the tracking was accepted at `at`,
+    /// and forgets what it holds from before `forget_before` (trackings
+    /// accepted, and leases ending, before then).
+    fn mark_accepted(&self, id: &str, at: i64, forget_before: i64) -> Self::Marking;
 
     /// Starts a POST now; `None` when it cannot start.
     fn post(&self, request: Request<'_>) -> Option<Self::Pending>;

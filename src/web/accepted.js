@@ -27,7 +27,14 @@ const run = (mode, use) =>
 // database is the slowest step before a first attempt may send.
 open();
 export const get = (id) => run('readonly', (store) => store.get(id));
-export const put = (id, at) => run('readwrite', (store) => store.put(at, id));
+// Stores `at` under `id` and deletes, in the same transaction, every entry
+// from before `forgetBefore` (a time of acceptance, or a lease's end).
+export const put = (id, at, forgetBefore) =>
+  run('readwrite', (store) => {
+    store.openCursor().onsuccess = ({ target: { result: cursor } }) =>
+      cursor && (cursor.value < forgetBefore && cursor.delete(), cursor.continue());
+    return store.put(at, id);
+  });
 // A lease's compare-and-set, which must happen inside one readwrite
 // transaction (IndexedDB runs it alone across tabs): stores `until` under
 // `key` when what is there is not after `now`, or is more than `longest`

@@ -10,7 +10,7 @@ use super::job::Settled;
 #[wasm_bindgen(module = "/src/web/accepted.js")]
 extern "C" {
     fn get(id: &str) -> Promise;
-    fn put(id: &str, at: f64) -> Promise;
+    fn put(id: &str, at: f64, forget_before: f64) -> Promise;
 }
 
 /// The future of a read of the accepted set.
@@ -26,7 +26,8 @@ pub fn accepted_at(id: &str) -> Reading {
     })
 }
 
-/// Records that the collector accepted the tracking.
-pub fn mark(id: &str, at: i64) -> Marking {
-    Settled::new(put(id, at as f64), drop)
+/// Records that the collector accepted the tracking, and forgets what
+/// the set holds from before `forget_before`.
+pub fn mark(id: &str, at: i64, forget_before: i64) -> Marking {
+    Settled::new(put(id, at as f64, forget_before as f64), drop)
 }

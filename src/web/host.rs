@@ -55,8 +55,8 @@ impl Host for Browser {
         accepted::accepted_at(id)
     }
 
-    fn mark_accepted(&self, id: &str, at: i64) -> accepted::Marking {
-        accepted::mark(id, at)
+    fn mark_accepted(&self, id: &str, at: i64, forget_before: i64) -> accepted::Marking {
+        accepted::mark(id, at, forget_before)
     }
 
     fn post(&self, request: Request<'_>) -> Option<Promise> {

@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use onramp_core::host::PageEvent;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{Event, VisibilityState};
+use web_sys::Event;
 
 #[wasm_bindgen(module = "/src/web/page.js")]
 extern "C" {
@@ -42,7 +42,7 @@ fn on_event(event: Event) {
     let hidden = || {
         super::convert::window()
             .and_then(|w| w.document())
-            .is_some_and(|d| d.visibility_state() == VisibilityState::Hidden)
+            .is_some_and(|d| d.hidden())
     };
     tell(match event.type_().as_str() {
         "online" => PageEvent::Online,

@@ -705,7 +705,7 @@ impl Host for Tab {
         Box::pin(Wait(slot))
     }
 
-    fn mark_accepted(&self, id: &str, at: i64) -> Boxed<()> {
+    fn mark_accepted(&self, id: &str, at: i64, forget_before: i64) -> Boxed<()> {
         let slot = Slot::new();
         let s = slot.clone();
         let id = id.to_owned();
@@ -717,6 +717,7 @@ impl Host for Tab {
             Box::new(move |w| {
                 // A killed page's transaction does not commit.
                 if w.tabs[tab].alive {
+                    w.accepted.retain(|_, when| *when >= forget_before);
                     w.accepted.insert(id, at);
                 }
                 s.fill(());
