@@ -16,6 +16,14 @@ export interface ConfigureOptions {
   transport?: Transport;
 }
 
+/** Consent, from the provider's consent tool (`configure()`, `data-consent`, `data-respect-gpc`). */
+export interface ConsentOptions {
+  /** `"granted"` (default), `"pending"` (calls wait; nothing stored or sent) or `"denied"` (calls end skipped). */
+  consent?: 'granted' | 'pending' | 'denied';
+  /** Treat a browser sending Global Privacy Control as `"denied"` unless consent was granted explicitly. */
+  respectGpc?: boolean;
+}
+
 /** One tracking and, optionally, options for this call only. */
 export interface TrackingOptions extends ConfigureOptions {
   serviceName: string;
@@ -41,6 +49,8 @@ export interface TrackingResult {
   queued: boolean;
   /** `true` when this browser had already delivered this tracking: nothing was sent again. */
   alreadySent?: true;
+  /** Why nothing was stored or sent: consent was denied (its `tracking` holds the fields as given, unchecked). */
+  skipped?: 'consent_denied';
   /** The collector's HTTP status; `null` for a beacon, an already-sent tracking or no answer. */
   status: number | null;
   /** The collector's answer, parsed when it is JSON; `null` when there is none. */
@@ -151,7 +161,14 @@ export function createSaasTracking(
   purchasedAt?: PurchasedAt,
 ): Promise<TrackingResult>;
 
-export function configure<T extends object>(options: Exact<T, ConfigureOptions>): Promise<void>;
+export function configure<T extends object>(options: Exact<T, ConfigureOptions & ConsentOptions>): Promise<void>;
+
+/**
+ * Consent from the page's consent tool: `"granted"` sends what waited and
+ * what comes, `"denied"` ends what waited as skipped (the pixel does not
+ * remember it: say it on every page).
+ */
+export function consent(value: 'granted' | 'pending' | 'denied'): Promise<void>;
 
 /** Sends every tracking waiting in the queue now, backoff or not. */
 export function flush(): Promise<FlushResult>;
@@ -179,7 +196,8 @@ export interface Onramp {
     purchasedAt?: PurchasedAt,
     callback?: OnrampCallback<TrackingResult>,
   ): Promise<TrackingResult> | undefined;
-  (command: 'configure', options: ConfigureOptions, callback?: OnrampCallback<void>): Promise<void> | undefined;
+  (command: 'configure', options: ConfigureOptions & ConsentOptions, callback?: OnrampCallback<void>): Promise<void> | undefined;
+  (command: 'consent', value: 'granted' | 'denied', callback?: OnrampCallback<void>): Promise<void> | undefined;
   (command: 'flush', callback?: OnrampCallback<FlushResult>): Promise<FlushResult> | undefined;
   /** Calls the stub keeps until the loader has run. */
   readonly q?: ArrayLike<unknown>[];

@@ -1,6 +1,7 @@
 // onramp-pixel: the ESM entry of the npm package (and what the loader
 // bundles). It loads the wasm module, once; the module reads every call,
 // keeps the queue and sends (src/lib.rs, src/web/).
+import { warm } from './accepted.js';
 import { onrampError } from './errors.js';
 import { initSync, configure as wasmConfigure, createSaasTracking as wasmCreate, flush as wasmFlush } from './onramp_pixel.js';
 
@@ -10,8 +11,42 @@ const g = globalThis;
 // and calls the exports only once the module is ready, so what serves an
 // import by a bundler or Node alone is left out of it.
 let ready = null;
+let compiled = null;
 let loaded = false;
 let warned = false;
+
+// Consent, as the provider's consent tool says it (the pixel does not
+// remember it): "granted" (the default), "pending" or "denied". The module
+// is instantiated (its queue read, its requests sent, anything written)
+// only once consent is granted; until then calls wait here, in order, and
+// on "denied" a tracking ends skipped. With respectGpc, a browser sending
+// Global Privacy Control counts as denied unless the page granted consent
+// itself. The names and values are the core's (core/src/options.rs,
+// CONSENT_OPTIONS and CONSENT_STATES; tests/e2e/drift.test.mjs).
+let consentState = 'granted';
+let explicit = false;
+let respectGpc = false;
+const held = [];
+const denied = () => consentState === 'denied' || (respectGpc && !explicit && !!g.navigator?.globalPrivacyControl);
+const pending = () => !denied() && consentState === 'pending';
+
+// Instantiates the compiled module once consent allows, then runs the
+// calls that waited; on "denied" ends them.
+function settleHeld() {
+  if (pending()) return;
+  if (!denied() && compiled && !loaded) {
+    initSync({ module: compiled });
+    loaded = true;
+  }
+  if (!denied() && !loaded) return;
+  // Denied: what waited ends skipped, but configure() waits on for a
+  // later grant.
+  for (const call of held.splice(0)) {
+    const [forwarded, args, resolve, skipped] = call;
+    if (skipped || loaded) resolve(forwarded(...args));
+    else held.push(call);
+  }
+}
 
 // The .wasm beside this file: read from disk in Node (a file: URL), fetched
 // elsewhere. Throws where import.meta.url is unusable (an IIFE bundle).
@@ -29,6 +64,7 @@ function besideThisFile() {
  * `source` is used only if that load fails.
  */
 export function init(source) {
+  if (!pending() && !denied()) warm();
   if (!ONRAMP_LOADER && ready && source != null && !warned) {
     warned = true;
     g.console?.warn('[onramp] init(source) came after the module began loading: that load is kept, and source is used only if it fails');
@@ -41,8 +77,8 @@ export function init(source) {
     )
     .then(compile)
     .then((module) => {
-      initSync({ module });
-      loaded = true;
+      compiled = module;
+      settleHeld();
     })
     .catch((cause) => {
       ready = null;
@@ -82,10 +118,13 @@ function compile(source) {
 }
 
 // An export of the module, called at once when it is loaded (so that a
-// request starts in the caller's task), after init() otherwise.
-const forward = (fn) =>
+// request starts in the caller's task), after init() otherwise; while
+// consent is pending it waits, and when it is denied `skipped` answers.
+const forward = (fn, skipped) =>
   function forwarded(...args) {
-    if (!ONRAMP_LOADER && !loaded) return init().then(() => forwarded(...args));
+    if (!ONRAMP_LOADER && !compiled) return init().then(() => forwarded(...args));
+    if (denied() && skipped) return Promise.resolve(skipped(args));
+    if (!loaded || pending()) return new Promise((resolve) => held.push([forwarded, args, resolve, skipped]));
     try {
       return fn(...args);
     } catch (cause) {
@@ -93,19 +132,67 @@ const forward = (fn) =>
     }
   };
 
+const FIELDS = ['partnerKey', 'serviceName', 'customerId', 'purchasedAt'];
+const STATES = ['granted', 'pending', 'denied'];
+
+// What a call skipped for consent resolves to: its fields as given (nothing
+// was checked).
+const notConsented = ([first, ...rest]) => ({
+  ok: false,
+  queued: false,
+  skipped: 'consent_denied',
+  status: null,
+  body: null,
+  transport: null,
+  tracking: Object.fromEntries(FIELDS.map((name, i) => [name, (first && typeof first == 'object' ? first[name] : [first, ...rest][i]) ?? null])),
+});
+
+/**
+ * Consent from the page's consent tool: `"granted"` sends what waited and
+ * what comes; `"denied"` ends what waited as skipped and skips what comes
+ * (`"pending"` too by `configure({ consent })`). Resolves once applied.
+ */
+export function consent(value) {
+  if (!STATES.includes(value)) {
+    return Promise.reject(onrampError('invalid_option', 'consent must be "pending", "granted" or "denied"', undefined, 'consent'));
+  }
+  consentState = value;
+  explicit ||= value === 'granted';
+  settleHeld();
+  return Promise.resolve();
+}
+
 /**
  * Reports a signup to the OnRamp collector:
  * `createSaasTracking(partnerKey, serviceName, customerId, purchasedAt?)` or
  * `createSaasTracking({ partnerKey, serviceName, customerId, purchasedAt, baseUrl, timeoutMs, transport })`.
  * Never throws; the Promise rejects with an `OnrampError` (`code`, `field`).
  */
-export const createSaasTracking = forward(wasmCreate);
+export const createSaasTracking = forward(wasmCreate, notConsented);
 
-/** Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later calls. */
-export const configure = forward(wasmConfigure);
+// configure() is never skipped: while the module waits for consent, so do
+// its defaults.
+const configureModule = forward(wasmConfigure, null);
+
+/**
+ * Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for later
+ * calls; `consent` and `respectGpc` take effect at once.
+ */
+export function configure(options) {
+  if (options && typeof options == 'object' && ('consent' in options || 'respectGpc' in options)) {
+    const { consent: value, respectGpc: gpc, ...rest } = options;
+    if (gpc !== undefined && typeof gpc != 'boolean') {
+      return Promise.reject(onrampError('invalid_type', 'respectGpc must be a boolean', undefined, 'respectGpc'));
+    }
+    if (value !== undefined && !STATES.includes(value)) return consent(value);
+    if (gpc !== undefined) respectGpc = gpc;
+    return (value === undefined ? Promise.resolve() : consent(value)).then(() => configureModule(rest));
+  }
+  return configureModule(options);
+}
 
 /** Sends every tracking waiting in the queue now, backoff or not; resolves `{ sent, waiting }`. */
-export const flush = forward(wasmFlush);
+export const flush = forward(wasmFlush, () => ({ sent: 0, waiting: 0 }));
 
 /** Whether `error` is an `OnrampError`, what every rejection of the pixel is. */
 export const isOnrampError = (error) => error instanceof Error && error.name === 'OnrampError';

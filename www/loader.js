@@ -3,7 +3,7 @@
    The build bundles it with the npm entry and the wasm glue into one classic script, so the
    page makes two requests: this file and the .wasm beside it. */
 import { onrampError } from './errors.js';
-import { configure, createSaasTracking, flush, init } from './index.js';
+import { configure, consent, createSaasTracking, flush, init } from './index.js';
 
 ((w, d) => {
   const stub = w.onramp;
@@ -23,7 +23,7 @@ import { configure, createSaasTracking, flush, init } from './index.js';
   const warn = (error) =>
     w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
   // No prototype: a command is one of these names, nothing inherited.
-  const api = { __proto__: null, configure, createSaasTracking, flush };
+  const api = { __proto__: null, configure, consent, createSaasTracking, flush };
 
   function run(args) {
     const [command, ...list] = args;
@@ -62,6 +62,14 @@ import { configure, createSaasTracking, flush, init } from './index.js';
     if (leave) w.removeEventListener('beforeunload', leave);
   }
 
+  // Consent before the module can start (index.js): data-consent and
+  // data-respect-gpc (a switch: on when present, unless "false").
+  const early = {};
+  for (const name of ['consent', 'respectGpc']) {
+    if (data[name] != null) early[name] = name == 'consent' ? data[name] : data[name] != 'false';
+  }
+  configure(early).catch(warn);
+
   // The build writes the wasm's SHA-384 here: a .wasm that does not match it
   // is refused (Subresource Integrity), as the page's integrity attribute
   // does for this file.
@@ -73,7 +81,9 @@ import { configure, createSaasTracking, flush, init } from './index.js';
       for (const name of ['baseUrl', 'partnerKey', 'transport', 'timeoutMs']) {
         if (data[name]) defaults[name] = name === 'timeoutMs' ? Number(data[name]) : data[name];
       }
-      return run(['configure', defaults]).catch(noop);
+      // Not awaited: while consent is pending it waits (index.js), and the
+      // calls queued after it wait behind it.
+      run(['configure', defaults]).catch(noop);
     })
     .catch((cause) => {
       failure = cause && cause.code ? cause : onrampError('load_failed', 'the onramp-pixel module could not be loaded', cause);

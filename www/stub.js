@@ -27,10 +27,20 @@ window.onramp ||
     // listener can keep a page out of the back/forward cache).
     f = () => {
       let c = { ...(document.querySelector('[data-base-url]') || {}).dataset },
+        q = { ...c },
         a,
         b,
         p;
-      for (; (a = o.q.shift()); )
+      // Consent as the page last said it before leaving (the calls that
+      // waited for it go with it, as in index.js): granted, or never asked
+      // for with no Global Privacy Control that the page respects.
+      // Without it, the calls stay queued, for the loader if the page comes
+      // back from the back/forward cache.
+      try {
+        for (a of o.q) a[0] == 'consent' ? (q.consent = a[1]) : a[0] == 'configure' && Object.assign(q, a[1]);
+      } catch (e) {}
+      if ((p = q.consent) == 'granted' || (!p && (!navigator.globalPrivacyControl || (p = q.respectGpc) == null || p + '' == 'false')))
+        for (; (a = o.q.shift()); )
         try {
           b = a[1];
           // The positional form: (partnerKey, serviceName, customerId, purchasedAt).

@@ -23,6 +23,16 @@ pub const TRACKING_OPTIONS: [&str; 7] = [
 /// Every option name `configure()` accepts.
 pub const CONFIGURE_OPTIONS: [&str; 4] = ["partnerKey", "baseUrl", "timeoutMs", "transport"];
 
+/// The consent options `configure()` also takes (and the loader tag's
+/// `data-consent`, `data-respect-gpc`). The JS entry applies them before the
+/// module may start, so the wasm never sees them; they are named here, and
+/// the JS held to these lists (tests/e2e/drift.test.mjs).
+pub const CONSENT_OPTIONS: [&str; 2] = ["consent", "respectGpc"];
+
+/// The states of consent, the default first: while `pending` nothing is
+/// stored or sent and calls wait; `denied` ends them skipped.
+pub const CONSENT_STATES: [&str; 3] = ["granted", "pending", "denied"];
+
 /// Refuses an option name that is not in `known` (typos such as
 /// `customerID` are caught instead of silently dropped).
 pub fn check_option_name(name: &str, known: &[&str]) -> Result<(), Error> {

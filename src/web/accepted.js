@@ -23,9 +23,11 @@ const run = (mode, use) =>
         }),
     )
     .catch(() => null);
-// Opened as soon as the loader runs, while the wasm downloads: creating the
-// database is the slowest step before a first attempt may send.
-open();
+// Opened as soon as the loader runs (index.js calls it), while the wasm
+// downloads: creating the database is the slowest step before a first
+// attempt may send. Not while consent is pending or denied: nothing is
+// written then.
+export const warm = open;
 export const get = (id) => run('readonly', (store) => store.get(id));
 // Stores `at` under `id` and deletes, in the same transaction, every entry
 // from before `forgetBefore` (a time of acceptance, or a lease's end).

@@ -32,6 +32,7 @@ function interfaceKeys(name) {
 
 const tracking = rustList('TRACKING_OPTIONS');
 const configurable = rustList('CONFIGURE_OPTIONS');
+const consentOptions = rustList('CONSENT_OPTIONS');
 
 test('option names: index.d.ts, the loader and the stub say what the core accepts', () => {
   assert.deepEqual(
@@ -40,10 +41,17 @@ test('option names: index.d.ts, the loader and the stub say what the core accept
     'TrackingOptions (with ConfigureOptions) are the core TRACKING_OPTIONS',
   );
   assert.deepEqual(interfaceKeys('ConfigureOptions').sort(), [...configurable].sort());
-  // The loader reads a data-* attribute for every option configure() takes.
-  const loaderList = read('www/loader.js').match(/for \(const name of \[([^\]]*)\]\)/);
-  assert.ok(loaderList, 'the loader lists its data-* options');
-  assert.deepEqual([...loaderList[1].matchAll(/'(\w+)'/g)].map((m) => m[1]).sort(), [...configurable].sort());
+  // The loader reads a data-* attribute for every option configure() takes:
+  // the consent options first, before the module may start, then the rest.
+  const loaderLists = [...read('www/loader.js').matchAll(/for \(const name of \[([^\]]*)\]\)/g)].map((list) =>
+    [...list[1].matchAll(/'(\w+)'/g)].map((m) => m[1]).sort(),
+  );
+  assert.deepEqual(loaderLists, [[...consentOptions].sort(), [...configurable].sort()], 'the loader lists its data-* options');
+  assert.deepEqual(interfaceKeys('ConsentOptions').sort(), [...consentOptions].sort());
+  // The consent states, as index.js checks them and index.d.ts names them.
+  const states = read('www/index.js').match(/const STATES = \[([^\]]*)\]/);
+  assert.deepEqual([...states[1].matchAll(/'(\w+)'/g)].map((m) => m[1]), rustList('CONSENT_STATES'));
+  assert.match(read('www/index.d.ts'), new RegExp(rustList('CONSENT_STATES').map((state) => `'${state}'`).join(' \\| ')));
   // The stub sends the body's four fields, in the core's order (the
   // positional form's order too).
   const stubFields = read('dist/stub.js').match(/\["partnerKey","serviceName","customerId","purchasedAt"\]|\['partnerKey', 'serviceName', 'customerId', 'purchasedAt'\]/);
@@ -52,7 +60,7 @@ test('option names: index.d.ts, the loader and the stub say what the core accept
 });
 
 /** Runs the built stub in a bare context: calls queued, then the page left. */
-function stubSends(queue, dataset = {}) {
+function stubSends(queue, dataset = {}, navigator = {}) {
   const sent = [];
   const listeners = {};
   const window = {
@@ -63,6 +71,7 @@ function stubSends(queue, dataset = {}) {
     window,
     fetch: window.fetch,
     document: { querySelector: () => ({ dataset }) },
+    navigator,
     Object,
     JSON,
     Date,
@@ -98,6 +107,34 @@ test('which value wins: the call over configure() over data-*, in the stub as in
   await configure({ baseUrl: 'http://127.0.0.1:9', partnerKey: 'pk_conf', timeoutMs: 1 });
   const result = await createSaasTracking({ ...call({ partnerKey: 'pk_call', transport: 'fetch' })[1], customerId: 'drift-' + Date.now() });
   assert.equal(result.tracking.partnerKey, 'pk_call');
+});
+
+test('consent in the stub as in index.js: pending or denied sends nothing; granted, or Global Privacy Control only where the page respects it', () => {
+  const data = { baseUrl: 'https://data.example', partnerKey: 'pk_data' };
+  const gpc = { globalPrivacyControl: true };
+  const cases = [
+    // [queue, dataset additions, navigator, sends]
+    [[call()], {}, {}, true],
+    [[call()], { consent: 'pending' }, {}, false],
+    [[call()], { consent: 'denied' }, {}, false],
+    [[call()], { consent: 'granted' }, {}, true],
+    [[['consent', 'granted'], call()], { consent: 'pending' }, {}, true],
+    [[call(), ['consent', 'granted']], { consent: 'pending' }, {}, true],
+    [[call(), ['consent', 'denied']], {}, {}, false],
+    [[['configure', { consent: 'pending' }], call()], {}, {}, false],
+    [[['consent', 'denied'], call()], {}, {}, false],
+    [[call()], {}, gpc, true],
+    [[call()], { respectGpc: '' }, gpc, false],
+    [[call()], { respectGpc: 'false' }, gpc, true],
+    [[call()], { respectGpc: '' }, {}, true],
+    [[['configure', { respectGpc: true }], call()], {}, gpc, false],
+    [[['configure', { respectGpc: false }], call()], { respectGpc: '' }, gpc, true],
+    [[call()], { respectGpc: '', consent: 'granted' }, gpc, true],
+    [[['consent', 'granted'], call()], { respectGpc: '' }, gpc, true],
+  ];
+  for (const [queue, extra, navigator, sends] of cases) {
+    assert.equal(stubSends(queue, { ...data, ...extra }, navigator).length, sends ? 1 : 0, JSON.stringify([queue[0], extra, navigator]));
+  }
 });
 
 /** Base URLs around the rule's edges, and many made from their parts. */
@@ -191,7 +228,7 @@ test("the stub sends on beforeunload too (WebKit fires no pagehide for a page le
     addEventListener: (type, f) => (listeners[type] = f),
     fetch: (url, init) => sent.push({ url, body: JSON.parse(init.body) }),
   };
-  const context = vm.createContext({ window, fetch: window.fetch, document: { querySelector: () => null }, Object, JSON, Date });
+  const context = vm.createContext({ window, fetch: window.fetch, document: { querySelector: () => null }, navigator: {}, Object, JSON, Date });
   vm.runInContext(read('dist/stub.js'), context);
   assert.equal(listeners.beforeunload, undefined, 'no beforeunload listener before a call waits');
   window.onramp(...call({ baseUrl: 'https://onramp.example.com', partnerKey: 'pk' }));

@@ -73,6 +73,31 @@ const SCENARIOS = {
     }
   },
 
+  'consent pending: nothing stored or sent; granted: sent once; denied: skipped': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-consent`);
+    await tab.goto(`${pages.origin}/consent.html?consent=pending&id=${id}`);
+    await tab.waitFor(() => window.onramp && window.onramp.loaded === true);
+    await sleep(700);
+    const waiting = await tab.run(async () => ({
+      results: window.results.length,
+      local: Object.keys(localStorage).length,
+      databases: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+    }));
+    assert.deepEqual(waiting, { results: 0, local: 0, databases: 0 });
+    assert.deepEqual(await sandbox.find(id), []);
+    await tab.run(() => onramp('consent', 'granted'));
+    await tab.waitFor(() => window.results.length === 1);
+    assert.equal(await tab.run(() => window.results[0].ok), true);
+    await deliveredOnce(sandbox, id);
+    const denied = uniqueId(`${engine}-denied`);
+    await tab.goto(`${pages.origin}/consent.html?consent=denied&id=${denied}`);
+    await tab.waitFor(() => window.results.length === 1);
+    assert.equal(await tab.run(() => window.results[0].skipped), 'consent_denied');
+    await sleep(500);
+    assert.deepEqual(await sandbox.find(denied), []);
+  },
+
   'navigation away in the same task as the call: arrives once': async ({ engine, sandbox, pages, profile }) => {
     const tab = await readySnippet(profile, pages);
     const id = uniqueId(`${engine}-nav`);
