@@ -2,6 +2,7 @@
 //! control API under `/_sandbox/` (faults, reset, rejected submissions,
 //! attempts, and the state and change events of the test-events page).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,8 +28,8 @@ const LOG_LIMIT: usize = 1_000;
 pub struct App {
     pub store: Mutex<Store>,
     pub faults: Mutex<Faults>,
-    pub rejected: Mutex<Vec<Rejected>>,
-    pub attempts: Mutex<Vec<Attempt>>,
+    pub rejected: Mutex<VecDeque<Rejected>>,
+    pub attempts: Mutex<VecDeque<Attempt>>,
     /// Counts changes, for the test-events page's live updates.
     pub changes: watch::Sender<u64>,
 }
@@ -103,8 +104,8 @@ impl App {
         App {
             store: Mutex::new(store),
             faults: Mutex::new(Faults::default()),
-            rejected: Mutex::new(Vec::new()),
-            attempts: Mutex::new(Vec::new()),
+            rejected: Mutex::new(VecDeque::new()),
+            attempts: Mutex::new(VecDeque::new()),
             changes: watch::Sender::new(0),
         }
     }
@@ -120,12 +121,12 @@ pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn push_limited<T>(log: &Mutex<Vec<T>>, entry: T) {
+fn push_limited<T>(log: &Mutex<VecDeque<T>>, entry: T) {
     let mut log = lock(log);
     if log.len() >= LOG_LIMIT {
-        log.remove(0);
+        log.pop_front();
     }
-    log.push(entry);
+    log.push_back(entry);
 }
 
 /// The time now, as the pixel's core counts it.
@@ -139,13 +140,59 @@ pub fn now() -> Timestamp {
         .unwrap_or_else(|_| unreachable!("0 is a valid epoch time"))
 }
 
-fn server_error(err: &rusqlite::Error) -> Response {
-    eprintln!("onramp-sandbox: database error: {err}");
-    let body = ErrorAnswer::new("storage_error", None, "the sandbox could not store the tracking");
-    (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
+/// Why a request of the sandbox's own failed: each handler returns it with
+/// `?`, and it answers as `{"error":{"code","field","message"}}`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// SQLite failed (or its thread did): 500.
+    Storage(String),
+    /// No tracking with this id: 404.
+    NotFound,
+    /// `POST /_sandbox/faults` with something the sandbox cannot do: 400.
+    Fault(String),
 }
 
-/// `POST /api/SaasTrackings`: the body is read as JSON whatever its
+impl From<rusqlite::Error> for ApiError {
+    fn from(err: rusqlite::Error) -> ApiError {
+        ApiError::Storage(err.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Storage(err) => {
+                eprintln!("onramp-sandbox: database error: {err}");
+                let body = ErrorAnswer::new("storage_error", None, "the sandbox could not store the tracking");
+                (StatusCode::INTERNAL_SERVER_ERROR, body)
+            }
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorAnswer::new("not_found", None, "no tracking with this id"),
+            ),
+            ApiError::Fault(message) => (
+                StatusCode::BAD_REQUEST,
+                ErrorAnswer::new("invalid_fault", None, &message),
+            ),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Runs `f` on the store on a thread for blocking work, off the runtime's
+/// own threads (SQLite waits for the disk).
+async fn with_store<T: Send + 'static>(
+    app: &Shared,
+    f: impl FnOnce(&Store) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let app = Arc::clone(app);
+    tokio::task::spawn_blocking(move || f(&lock(&app.store)))
+        .await
+        .map_err(|e| ApiError::Storage(e.to_string()))?
+        .map_err(ApiError::from)
+}
+
+/// `POST /api/SaasTrackings`: the body is read as JSON (once) whatever its
 /// Content-Type says (beacons arrive as `text/plain`).
 pub async fn create(
     State(app): State<Shared>,
@@ -158,7 +205,9 @@ pub async fn create(
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
-    let customer_id = serde_json::from_slice::<Value>(&body)
+    let parsed = serde_json::from_slice::<Value>(&body);
+    let customer_id = parsed
+        .as_ref()
         .ok()
         .and_then(|v| v.get("customerId").cloned())
         .unwrap_or(Value::Null);
@@ -185,26 +234,33 @@ pub async fn create(
             return response;
         }
     }
-    let response = handle(&app, received, &body, origin.as_deref());
+    let response = handle(&app, received, parsed, &body, origin.as_deref())
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     let status = response.status().as_u16();
     log_attempt(&app, received, customer_id, Some(status), "handled", origin);
     response
 }
 
-fn handle(app: &App, received: Timestamp, body: &[u8], origin: Option<&str>) -> Response {
-    let raw = String::from_utf8_lossy(body);
+async fn handle(
+    app: &Shared,
+    received: Timestamp,
+    parsed: serde_json::Result<Value>,
+    body: &[u8],
+    origin: Option<&str>,
+) -> Result<Response, ApiError> {
     let reject = |status: StatusCode, answer: ErrorAnswer| {
         let logged = Rejected {
             error: answer.error.clone(),
             received_at: received.to_rfc3339(),
             status: status.as_u16(),
-            body: raw.chars().take(2_000).collect(),
+            body: String::from_utf8_lossy(body).chars().take(2_000).collect(),
             origin: origin.map(str::to_owned),
         };
         push_limited(&app.rejected, logged);
-        (status, Json(answer)).into_response()
+        Ok((status, Json(answer)).into_response())
     };
-    let value: Value = match serde_json::from_slice(body) {
+    let value = match parsed {
         Ok(value) => value,
         Err(e) => {
             let message = format!("the body is not valid JSON: {e}");
@@ -218,11 +274,13 @@ fn handle(app: &App, received: Timestamp, body: &[u8], origin: Option<&str>) -> 
         Ok(t) => t,
         Err(e) => return reject(StatusCode::UNPROCESSABLE_ENTITY, ErrorAnswer::invalid(&e)),
     };
-    match lock(&app.store).record(&tracking, &received.to_rfc3339(), origin) {
-        Ok((stored, true)) => (StatusCode::CREATED, Json(stored)).into_response(),
-        Ok((stored, false)) => (StatusCode::OK, Json(stored)).into_response(),
-        Err(e) => server_error(&e),
-    }
+    let origin = origin.map(str::to_owned);
+    let (stored, new) = with_store(app, move |store| {
+        store.record(&tracking, &received.to_rfc3339(), origin.as_deref())
+    })
+    .await?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(stored)).into_response())
 }
 
 fn log_attempt(
@@ -246,46 +304,28 @@ fn log_attempt(
 
 /// `GET /api/SaasTrackings`: every stored tracking with `receivedAt` and
 /// `deliveries`.
-pub async fn list(State(app): State<Shared>) -> Response {
-    match lock(&app.store).list() {
-        Ok(all) => Json(all).into_response(),
-        Err(e) => server_error(&e),
-    }
+pub async fn list(State(app): State<Shared>) -> Result<Response, ApiError> {
+    Ok(Json(with_store(&app, Store::list).await?).into_response())
 }
 
 /// `GET /api/SaasTrackings/{id}`.
-pub async fn get(State(app): State<Shared>, Path(id): Path<i64>) -> Response {
-    match lock(&app.store).get(id) {
-        Ok(Some(stored)) => Json(stored).into_response(),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            Json(ErrorAnswer::new("not_found", None, "no tracking with this id")),
-        )
-            .into_response(),
-        Err(e) => server_error(&e),
-    }
+pub async fn get(State(app): State<Shared>, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let stored = with_store(&app, move |store| store.get(id)).await?;
+    Ok(Json(stored.ok_or(ApiError::NotFound)?).into_response())
 }
 
 /// `POST /_sandbox/faults`: queues faults for the next POSTs of trackings.
-pub async fn add_faults(State(app): State<Shared>, body: Bytes) -> Response {
-    let parsed = serde_json::from_slice::<Value>(&body)
+pub async fn add_faults(State(app): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
+    let list = serde_json::from_slice::<Value>(&body)
         .map_err(|e| format!("the body is not valid JSON: {e}"))
-        .and_then(|v| faults::parse(&v));
-    match parsed {
-        Ok(list) => {
-            let mut faults = lock(&app.faults);
-            faults.add(list);
-            let answer = Json(&*faults).into_response();
-            drop(faults);
-            app.changed();
-            answer
-        }
-        Err(message) => (
-            StatusCode::BAD_REQUEST,
-            Json(ErrorAnswer::new("invalid_fault", None, &message)),
-        )
-            .into_response(),
-    }
+        .and_then(faults::parse)
+        .map_err(ApiError::Fault)?;
+    let mut faults = lock(&app.faults);
+    faults.add(list);
+    let answer = Json(&*faults).into_response();
+    drop(faults);
+    app.changed();
+    Ok(answer)
 }
 
 /// `GET /_sandbox/faults`: the faults still to apply.
@@ -294,16 +334,14 @@ pub async fn list_faults(State(app): State<Shared>) -> Response {
 }
 
 /// `POST /_sandbox/reset`: forgets faults, trackings, rejected submissions and attempts.
-pub async fn reset(State(app): State<Shared>) -> Response {
+pub async fn reset(State(app): State<Shared>) -> Result<Response, ApiError> {
     lock(&app.faults).clear();
     lock(&app.rejected).clear();
     lock(&app.attempts).clear();
-    let cleared = lock(&app.store).clear();
+    let cleared = with_store(&app, Store::clear).await;
     app.changed();
-    match cleared {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => server_error(&e),
-    }
+    cleared?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /_sandbox/rejected`: invalid submissions with their reasons.
@@ -327,24 +365,17 @@ struct Overview {
 
 /// `GET /_sandbox/state`: stored trackings, rejected submissions and
 /// attempts (newest first) and the faults still to apply.
-pub async fn state(State(app): State<Shared>) -> Response {
-    let trackings = match lock(&app.store).list() {
-        Ok(mut all) => {
-            all.reverse();
-            all
-        }
-        Err(e) => return server_error(&e),
-    };
-    let mut rejected = lock(&app.rejected).clone();
-    rejected.reverse();
-    let mut attempts = lock(&app.attempts).clone();
-    attempts.reverse();
+pub async fn state(State(app): State<Shared>) -> Result<Response, ApiError> {
+    let mut trackings = with_store(&app, Store::list).await?;
+    trackings.reverse();
+    let rejected = lock(&app.rejected).iter().rev().cloned().collect();
+    let attempts = lock(&app.attempts).iter().rev().cloned().collect();
     let faults = serde_json::to_value(&*lock(&app.faults)).unwrap_or(Value::Null);
-    Json(Overview {
+    Ok(Json(Overview {
         trackings,
         rejected,
         attempts,
         faults,
     })
-    .into_response()
+    .into_response())
 }

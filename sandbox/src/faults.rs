@@ -4,8 +4,8 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// One fault, applied to the next `times` POSTs of trackings; it serialises
 /// as `{"status","retryAfter","delayMs","drop","times"}`.
@@ -24,40 +24,54 @@ pub struct Fault {
     pub times: u32,
 }
 
-const KEYS: [&str; 5] = ["status", "retryAfter", "delayMs", "drop", "times"];
-
-/// Reads `[{"status":503,"times":2,"retryAfter":1}, {"delayMs":65000}, {"drop":true}]`.
-pub fn parse(value: &Value) -> Result<Vec<Fault>, String> {
-    let list = match value {
-        Value::Array(list) => list.as_slice(),
-        Value::Object(_) => std::slice::from_ref(value),
-        _ => return Err("expected a fault object or a list of them".into()),
-    };
-    list.iter().map(parse_one).collect()
+/// A fault as `POST /_sandbox/faults` takes it (unknown options refused,
+/// every option optional).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Asked {
+    status: Option<u16>,
+    retry_after: Option<RetryAfter>,
+    delay_ms: Option<u64>,
+    drop: Option<bool>,
+    times: Option<u32>,
 }
 
-fn parse_one(value: &Value) -> Result<Fault, String> {
-    let Value::Object(map) = value else {
-        return Err("each fault must be an object".into());
-    };
-    if let Some(unknown) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(format!("unknown fault option {unknown:?} (expected one of {KEYS:?})"));
+/// `Retry-After`: whole seconds, or the header's text (an HTTP date).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RetryAfter {
+    Seconds(u64),
+    Text(String),
+}
+
+/// Reads `[{"status":503,"times":2,"retryAfter":1}, {"delayMs":65000}, {"drop":true}]`.
+pub fn parse(value: Value) -> Result<Vec<Fault>, String> {
+    let asked: Vec<Asked> = match value {
+        Value::Array(_) => serde_json::from_value(value),
+        Value::Object(_) => serde_json::from_value(value).map(|one| vec![one]),
+        _ => return Err("expected a fault object or a list of them".into()),
     }
+    .map_err(|e| e.to_string())?;
+    asked.into_iter().map(checked).collect()
+}
+
+/// A fault within what the sandbox can do.
+fn checked(asked: Asked) -> Result<Fault, String> {
+    let within = |key: &str, value: Option<u64>, min: u64, max: u64| match value {
+        Some(n) if !(min..=max).contains(&n) => Err(format!("{key} must be a whole number from {min} to {max}")),
+        _ => Ok(value),
+    };
     let fault = Fault {
-        status: uint(map, "status", 100, 599)?.map(|s| s as u16),
-        retry_after: match map.get("retryAfter") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) if n.as_u64().is_some() => Some(n.to_string()),
-            Some(Value::String(s)) if !s.is_empty() && !s.contains(['\r', '\n']) => Some(s.clone()),
-            Some(_) => return Err("retryAfter must be whole seconds or an HTTP date".into()),
+        status: within("status", asked.status.map(u64::from), 100, 599)?.map(|s| s as u16),
+        retry_after: match asked.retry_after {
+            None => None,
+            Some(RetryAfter::Seconds(n)) => Some(n.to_string()),
+            Some(RetryAfter::Text(s)) if !s.is_empty() && !s.contains(['\r', '\n']) => Some(s),
+            Some(RetryAfter::Text(_)) => return Err("retryAfter must be whole seconds or an HTTP date".into()),
         },
-        delay_ms: uint(map, "delayMs", 0, 600_000)?.unwrap_or(0),
-        drop: match map.get("drop") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("drop must be true or false".into()),
-        },
-        times: uint(map, "times", 1, 1_000_000)?.unwrap_or(1) as u32,
+        delay_ms: within("delayMs", asked.delay_ms, 0, 600_000)?.unwrap_or(0),
+        drop: asked.drop.unwrap_or(false),
+        times: within("times", asked.times.map(u64::from), 1, 1_000_000)?.unwrap_or(1) as u32,
     };
     if fault.status.is_none() && fault.delay_ms == 0 && !fault.drop {
         return Err("a fault needs a status, a delayMs or drop".into());
@@ -66,16 +80,6 @@ fn parse_one(value: &Value) -> Result<Fault, String> {
         return Err("retryAfter goes with a status".into());
     }
     Ok(fault)
-}
-
-fn uint(map: &Map<String, Value>, key: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
-    match map.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_u64() {
-            Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-            _ => Err(format!("{key} must be a whole number from {min} to {max}")),
-        },
-    }
 }
 
 /// The faults still to apply, in order; it serialises as their list.
@@ -113,7 +117,7 @@ mod tests {
 
     #[test]
     fn parses_and_applies_in_order() {
-        let faults = parse(&json!([{"status":503,"times":2,"retryAfter":1}, {"delayMs":650}, {"drop":true}]));
+        let faults = parse(json!([{"status":503,"times":2,"retryAfter":1}, {"delayMs":650}, {"drop":true}]));
         let mut queue = Faults::default();
         queue.add(faults.unwrap_or_default());
         let next = |q: &mut Faults| q.next().map(|a| (a.status, a.retry_after, a.delay_ms, a.drop));
@@ -127,7 +131,7 @@ mod tests {
     #[test]
     fn lists_what_is_left() -> serde_json::Result<()> {
         let mut queue = Faults::default();
-        queue.add(parse(&json!([{"status":503,"times":2,"retryAfter":1}, {"drop":true}])).unwrap_or_default());
+        queue.add(parse(json!([{"status":503,"times":2,"retryAfter":1}, {"drop":true}])).unwrap_or_default());
         queue.next();
         assert_eq!(
             serde_json::to_value(&queue)?,
@@ -149,8 +153,11 @@ mod tests {
             json!([{"retryAfter": 1}]),
             json!([{"status": 503, "retryAfter": "a\nb"}]),
             json!([{"status": 503, "sattus": 1}]),
+            json!([{"status": 503, "times": 2_000_000}]),
+            json!([{"delayMs": 600_001}]),
+            json!([{"drop": "yes"}]),
         ] {
-            assert!(parse(&bad).is_err(), "{bad}");
+            assert!(parse(bad.clone()).is_err(), "{bad}");
         }
     }
 }

@@ -103,26 +103,19 @@ fn safe_relative(path: &str) -> Option<PathBuf> {
         .then(|| relative.to_path_buf())
 }
 
-/// `%XX` escapes decoded (as `ServeDir` decodes them); `None` when the
-/// result is not UTF-8 or holds a NUL.
+/// `%XX` escapes decoded (by `percent-encoding`, as `ServeDir` decodes
+/// them); `None` when a `%` starts no escape, or the result is not UTF-8
+/// or holds a NUL.
 fn percent_decode(path: &str) -> Option<String> {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = path.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let escape = |rest: &str| {
+        rest.get(..2)
+            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    if !path.split('%').skip(1).all(escape) {
+        return None;
     }
-    String::from_utf8(out).ok().filter(|s| !s.contains('\0'))
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8().ok()?;
+    (!decoded.contains('\0')).then(|| decoded.into_owned())
 }
 
 /// Text made safe to write into HTML, in text and in quoted attributes.

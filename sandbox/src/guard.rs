@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
+use axum::http::uri::Authority;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -77,15 +78,16 @@ fn is_ip(name: &str) -> bool {
     bare.parse::<IpAddr>().is_ok()
 }
 
-/// `name[:port]` (a bracketed IPv6 address keeps its brackets); `None` when
-/// the port is not a number.
+/// `name[:port]` read as a URI authority (`http::uri::Authority`; a
+/// bracketed IPv6 address keeps its brackets); `None` when it is not one,
+/// or carries user information, which a `Host` or an `Origin` never does.
 fn split_port(authority: &str) -> Option<(&str, Option<u16>)> {
-    let colon = match authority.rfind(':') {
-        Some(i) if !authority[i..].contains(']') => i,
-        _ => return Some((authority, None)),
-    };
-    let port = authority[colon + 1..].parse().ok()?;
-    Some((&authority[..colon], Some(port)))
+    let parsed: Authority = authority.parse().ok()?;
+    if authority.contains('@') {
+        return None;
+    }
+    let name = authority.get(..parsed.host().len())?;
+    Some((name, parsed.port_u16()))
 }
 
 fn refuse(status: StatusCode, code: &'static str, message: String) -> Response {
@@ -217,6 +219,9 @@ mod tests {
             "null",
             "http://localhost",
             "http://localhost:x",
+            "http://evil@localhost:8080",
+            "http://localhost:8080/path",
+            "http://local host:8080",
         ] {
             assert!(!hosts.own_origin(origin), "{origin}");
         }

@@ -2,24 +2,13 @@
 // tracking to the sandbox on 127.0.0.1, and the page shows what was stored.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { after, before, test } from 'node:test';
-import { launchBrowser, openPage, root } from './helpers.mjs';
+import { freePort, launchBrowser, openPage, root } from './helpers.mjs';
 
 let start;
 let origin;
 let browser;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   const port = await freePort();

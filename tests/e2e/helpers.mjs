@@ -1,9 +1,11 @@
 // Shared parts of the end-to-end tests: the real sandbox collector, a page
 // server on another loopback origin, and Debian's Chromium via playwright-core.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before } from 'node:test';
 import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -61,6 +63,22 @@ export async function startSandbox({ db = ':memory:', port = 0, args = [], stati
       }
     },
     /**
+     * Waits until every one of `customerIds` is stored (keepalive requests
+     * may land after the page is gone), then a moment for a duplicate, and
+     * checks each was stored once and delivered once; the stored rows.
+     */
+    async deliveredOnce(...customerIds) {
+      for (const id of customerIds) assert.ok((await this.waitFor(id)).length > 0, `${id} stored`);
+      await new Promise((r) => setTimeout(r, 700));
+      const all = await this.trackings();
+      return customerIds.map((id) => {
+        const found = all.filter((t) => t.customerId === id);
+        assert.equal(found.length, 1, `${id} stored once`);
+        assert.equal(found[0].deliveries, 1, `${id} delivered once`);
+        return found[0];
+      });
+    },
+    /**
      * A new sandbox on this one's port with its database and arguments: the
      * collector back after `stop()` (with a database file, what it stored is
      * still there).
@@ -76,6 +94,17 @@ export async function startSandbox({ db = ':memory:', port = 0, args = [], stati
       });
     },
   };
+}
+
+/** A free loopback port (for a process that binds it itself). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Content types by extension, as a static host serves them. */

@@ -31,17 +31,6 @@ async function leave(query, id, { expectStored = true } = {}) {
   }
 }
 
-/** Waits a little for duplicates, then checks each id is stored once, delivered once. */
-async function deliveredOnce(ids) {
-  await new Promise((r) => setTimeout(r, 1500));
-  const all = await world.sandbox.trackings();
-  for (const id of ids) {
-    const found = all.filter((t) => t.customerId === id);
-    assert.equal(found.length, 1, `${id} stored once`);
-    assert.equal(found[0].deliveries, 1, `${id} delivered once`);
-  }
-}
-
 test('redirect 0, 20, 50, 100 or 250 ms after the call, 8 times each: every tracking arrives, once', async () => {
   const ids = [];
   const missing = [];
@@ -54,7 +43,7 @@ test('redirect 0, 20, 50, 100 or 250 ms after the call, 8 times each: every trac
     }
   }
   assert.deepEqual(missing, [], `${ids.length - missing.length} of ${ids.length} arrived`);
-  await deliveredOnce(ids);
+  await world.sandbox.deliveredOnce(...ids);
 });
 
 test('the loader late (3 s), the page left in the same task as the call: sent by the stub with the fields the call gave', async () => {
@@ -84,7 +73,7 @@ test('the loader late (3 s), the page left in the same task as the call: sent by
     { partnerKey: 'pk_leave', purchasedAt: '2026-11-03T04:05:06.000Z' },
     'epoch milliseconds',
   );
-  await deliveredOnce([plain, positional, configured, number]);
+  await world.sandbox.deliveredOnce(plain, positional, configured, number);
 });
 
 function pick([stored]) {
@@ -95,7 +84,7 @@ test('the loader arrived, the wasm late (3 s): the call waits in the stub’s qu
   const id = uniqueId('leave-wasm-late');
   const stored = await leave('loader=late-wasm&after=300', id);
   assert.equal(stored.length, 1);
-  await deliveredOnce([id]);
+  await world.sandbox.deliveredOnce(id);
 });
 
 test('the stub sent it, and the next page has the pixel: not sent again', async () => {
@@ -108,7 +97,7 @@ test('the stub sent it, and the next page has the pixel: not sent again', async 
     assert.equal((await world.sandbox.waitFor(id)).length, 1);
     // The next page's wasm is ready, has sent what was due, and flushes.
     assert.equal(await page.evaluate(() => onramp('flush').then((r) => r.waiting)), 0);
-    await deliveredOnce([id]);
+    await world.sandbox.deliveredOnce(id);
   } finally {
     await context.close();
   }
@@ -124,7 +113,7 @@ test('the wasm ready before the page is left: the wasm sends it, the stub sends 
     assert.equal(await page.evaluate(() => onramp('configure', {}).then(() => 'ready')), 'ready');
     assert.equal((await world.sandbox.waitFor(id)).length, 1);
     await page.goto(`${world.pages.origin}/next.html`);
-    await deliveredOnce([id]);
+    await world.sandbox.deliveredOnce(id);
   } finally {
     await context.close();
   }

@@ -86,12 +86,6 @@ async function open(page) {
   await firefox.navigate(`http://www.provider.test:${port}/${page}`);
 }
 
-async function deliveredOnce(id) {
-  assert.equal((await sandbox.waitFor(id)).length, 1, `${id} delivered`);
-  await sleep(500);
-  assert.equal((await sandbox.find(id))[0].deliveries, 1, `${id} delivered once`);
-}
-
 test('uBlock Origin is on and blocking (a Snowplow collector path is refused)', async () => {
   await open('index.html');
   // Its lists load from the package in a few seconds after the install.
@@ -113,7 +107,7 @@ test("the snippet's main path: loader and .wasm from the CDN, the POST to the co
     [id],
   );
   assert.equal(result.v?.ok, true, JSON.stringify(result));
-  await deliveredOnce(id);
+  await sandbox.deliveredOnce(id);
 });
 
 test('the beacon transport (a keepalive no-cors fetch) passes', async () => {
@@ -125,14 +119,14 @@ test('the beacon transport (a keepalive no-cors fetch) passes', async () => {
     [id],
   );
   assert.equal(result.v?.transport, 'beacon', JSON.stringify(result));
-  await deliveredOnce(id);
+  await sandbox.deliveredOnce(id);
 });
 
 test("the stub's send, when the page is left before the loader has run, passes", async () => {
   await open('slow.html');
   const id = uniqueId('ubo-stub');
   await inPage(`onramp('createSaasTracking', { serviceName: 'svc', customerId: args[0] }); location.href = '/index.html';`, [id]);
-  await deliveredOnce(id);
+  await sandbox.deliveredOnce(id);
 });
 
 test('the trap: navigator.sendBeacon to the collector is blocked (a third-party ping)', async () => {

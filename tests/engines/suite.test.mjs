@@ -23,15 +23,6 @@ const features = {};
 
 after(closeAll);
 
-/** Waits until the sandbox holds `id`; then a moment for a duplicate, and checks there is none. */
-async function deliveredOnce(sandbox, id) {
-  assert.equal((await sandbox.waitFor(id)).length, 1, `${id} stored`);
-  await sleep(700);
-  const [stored] = await sandbox.find(id);
-  assert.equal(stored.deliveries, 1, `${id} delivered once`);
-  return stored;
-}
-
 /** The snippet page with the wasm ready. */
 async function readySnippet(profile, pages) {
   const tab = await profile.tab();
@@ -55,7 +46,7 @@ const SCENARIOS = {
       id,
     );
     assert.deepEqual(result, { ok: true, status: 201, transport: 'fetch', partnerKey: 'pk_snippet' });
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'calls made before the loader arrived are replayed in order': async ({ engine, sandbox, pages, profile }) => {
@@ -69,7 +60,7 @@ const SCENARIOS = {
       ['b', null, 'pk_second'],
     ]);
     for (const [suffix, key] of [['a', 'pk_snippet'], ['b', 'pk_second'], ['c', 'pk_third']]) {
-      assert.equal((await deliveredOnce(sandbox, `${id}-${suffix}`)).partnerKey, key);
+      assert.equal((await sandbox.deliveredOnce(`${id}-${suffix}`))[0].partnerKey, key);
     }
   },
 
@@ -89,7 +80,7 @@ const SCENARIOS = {
     await tab.run(() => onramp('consent', 'granted'));
     await tab.waitFor(() => window.results.length === 1);
     assert.equal(await tab.run(() => window.results[0].ok), true);
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
     const denied = uniqueId(`${engine}-denied`);
     await tab.goto(`${pages.origin}/consent.html?consent=denied&id=${denied}`);
     await tab.waitFor(() => window.results.length === 1);
@@ -102,14 +93,14 @@ const SCENARIOS = {
     const tab = await readySnippet(profile, pages);
     const id = uniqueId(`${engine}-nav`);
     await tab.leaveTo(pages.origin + '/next.html', (id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'the page left as it loads, before the loader: the stub sends the call, once': async ({ engine, sandbox, pages, profile }) => {
     const tab = await profile.tab();
     const id = uniqueId(`${engine}-leave`);
     await tab.goto(`${pages.origin}/leave.html?id=${id}&loader=late-loader&after=0`).catch(() => {});
-    const stored = await deliveredOnce(sandbox, id);
+    const [stored] = await sandbox.deliveredOnce(id);
     assert.equal(stored.partnerKey, 'pk_leave');
   },
 
@@ -117,7 +108,7 @@ const SCENARIOS = {
     const tab = await profile.tab();
     const id = uniqueId(`${engine}-unloaded`);
     await tab.goto(`${pages.origin}/loading.html?id=${id}&slowlock=1500`).catch(() => {});
-    const stored = await deliveredOnce(sandbox, id);
+    const [stored] = await sandbox.deliveredOnce(id);
     assert.equal(stored.partnerKey, 'pk_loading');
   },
 
@@ -156,7 +147,7 @@ const SCENARIOS = {
       id,
     );
     assert.equal(result, 201);
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'collector down at the call: queued; back up, a flush delivers it once': async ({ engine, world, pages, profile }) => {
@@ -172,7 +163,7 @@ const SCENARIOS = {
     // Its own retry timer may have sent it already; a flush sends what still waits.
     const flushed = await tab.run(() => onramp('flush'));
     assert.equal(flushed.waiting, 0);
-    await deliveredOnce(world.sandbox, id);
+    await world.sandbox.deliveredOnce(id);
   },
 
   '503 twice, then 201: retried with backoff on the same page, delivered once': async ({ engine, sandbox, pages, profile }) => {
@@ -181,7 +172,7 @@ const SCENARIOS = {
     await sandbox.faults([{ status: 503, times: 2 }]);
     const first = await tab.run((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => [r.queued, r.status]), id);
     assert.deepEqual(first, [true, 503]);
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
     const statuses = (await sandbox.attempts()).filter((a) => a.customerId === id).map((a) => a.status);
     assert.deepEqual(statuses, [503, 503, 201]);
   },
@@ -195,7 +186,7 @@ const SCENARIOS = {
       id,
     );
     assert.ok(retryIn > 1500, `the retry is due in ${retryIn} ms`);
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
     const [refused, accepted] = (await sandbox.attempts()).filter((a) => a.customerId === id);
     assert.ok(Date.parse(accepted.at) - Date.parse(refused.at) >= 1900, 'the retry came after Retry-After');
   },
@@ -208,7 +199,7 @@ const SCENARIOS = {
       id,
     );
     assert.deepEqual(result, [true, 'beacon']);
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'a visitor clock 25 hours fast, purchasedAt omitted: the collector takes it': async ({ engine, sandbox, pages, profile }) => {
@@ -218,7 +209,7 @@ const SCENARIOS = {
     await tab.waitFor(() => window.results.length > 0);
     const [result] = await tab.run(() => window.results);
     assert.deepEqual([result.ok, result.status], [true, 201]);
-    const stored = await deliveredOnce(sandbox, id);
+    const [stored] = await sandbox.deliveredOnce(id);
     const ahead = Date.parse(stored.purchasedAt) - Date.now();
     assert.ok(ahead > 24 * 3_600_000, `sent by the visitor's clock (${ahead} ms ahead)`);
   },
@@ -231,7 +222,7 @@ const SCENARIOS = {
     await tab.waitFor(() => window.results.length > 0);
     const [result] = await tab.run(() => window.results);
     assert.deepEqual([result.queued, result.error], [true, 'timeout']);
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'a tracking queued, then the visitor clock set back 2 days: sent when the next page loads, once': async ({ engine, world, pages, profile }) => {
@@ -246,7 +237,7 @@ const SCENARIOS = {
     });
     // The next page of the site carries the pixel and makes no call.
     await tab.goto(`${pages.origin}/queue.html?clock=${-2 * 24 * 3_600_000}`);
-    await deliveredOnce(world.sandbox, id);
+    await world.sandbox.deliveredOnce(id);
   },
 
   'the confirmation page reloaded three times: stored once, delivered once': async ({ engine, sandbox, pages, profile }) => {
@@ -258,7 +249,7 @@ const SCENARIOS = {
       await tab.waitFor(() => window.onramp && window.onramp.loaded === true);
       await tab.run(() => onramp('flush'));
     }
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'two tabs calling the same tracking at once: stored once, delivered once': async ({ engine, sandbox, pages, profile }) => {
@@ -275,7 +266,7 @@ const SCENARIOS = {
     await second.run(start, id);
     const outcomes = [await first.run(() => window.pending), await second.run(() => window.pending)];
     assert.ok(outcomes.every((o) => o.ok || o.queued), JSON.stringify(outcomes));
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'a strict Content Security Policy (wasm-unsafe-eval, trusted types): loads and sends': async ({ engine, sandbox, pages, profile }) => {
@@ -283,7 +274,7 @@ const SCENARIOS = {
     const id = uniqueId(`${engine}-csp`);
     await tab.goto(`${pages.origin}/csp.html?id=${id}`);
     assert.deepEqual(await tab.run(() => window.first), { status: 201, transport: 'fetch' });
-    await deliveredOnce(sandbox, id);
+    await sandbox.deliveredOnce(id);
   },
 
   'a tampered wasm is refused (Subresource Integrity): load_failed, nothing sent': async ({ engine, sandbox, pages, profile }) => {

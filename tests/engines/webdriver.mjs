@@ -3,8 +3,8 @@
 // opens one session, and speaks the handful of commands the engine tests
 // need (./browsers.mjs builds on it).
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { constants } from 'node:os';
+import { freePort } from '../e2e/helpers.mjs';
 
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
@@ -37,16 +37,6 @@ const killGroup = (pid) => {
 };
 process.on('exit', () => running.forEach(killGroup));
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => process.exit(128 + constants.signals[signal]));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** One WebDriver command; throws the driver's error (`error`, `message`) when it answers with one. */
 async function command(base, method, path, body) {
