@@ -1,7 +1,7 @@
 // The pixel's own requests against uBlock Origin's default filter lists,
 // through uBO's own engine (@gorhill/ubo-core, with the lists of the
 // extension Debian packages), beside peers' scripts and endpoints; the
-// README's ad-blocker table must say what this finds. The real extension
+// ad-blocker table in docs/privacy.md must say what this finds. The real extension
 // runs the snippet in Firefox ESR in tests/engines/adblock.test.mjs.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -23,9 +23,9 @@ test("the pixel's fetch requests pass uBO's default lists; its sendBeacon fallba
   }
 });
 
-test("the README's ad-blocker table is what uBO's engine finds", async () => {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+test("docs/privacy.md's ad-blocker table is what uBO's engine finds", async () => {
+  const readme = readFileSync(join(root, 'docs/privacy.md'), 'utf8');
   const expected = await table();
-  assert.ok(readme.includes(expected), `the README's table should read (uBlock Origin ${version()}):\n${expected}`);
-  assert.ok(readme.includes(`uBlock Origin ${version()}`), 'the README names the version tested');
+  assert.ok(readme.includes(expected), `docs/privacy.md's table should read (uBlock Origin ${version()}):\n${expected}`);
+  assert.ok(readme.includes(`uBlock Origin ${version()}`), 'docs/privacy.md names the version tested');
 });

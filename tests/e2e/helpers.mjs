@@ -2,7 +2,7 @@
 // server on another loopback origin, and Debian's Chromium via playwright-core.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
@@ -233,36 +233,44 @@ export async function stopWorld({ sandbox, pages, browser }) {
   await sandbox?.stop();
 }
 
+/** The project's documentation: README.md, CONTRIBUTING.md and docs/*.md. */
+export const DOCS = ['README.md', 'CONTRIBUTING.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => 'docs/' + f)];
+
+/** The text of one documentation file (`docs/api.md`), or of all of them. */
+export const docText = (file) => (file ? [file] : DOCS).map((f) => readFileSync(join(root, f), 'utf8')).join('\n');
+
 /**
- * The fenced code blocks of README.md: `{ lang, attrs, code, line }`, where
- * attrs are the words after the language on the opening fence (`example=npm`
- * is `{ example: 'npm' }`, a bare word is `true`; GitHub shows only the
- * language).
+ * The fenced code blocks of the documentation: `{ file, lang, attrs, code,
+ * line }`, where attrs are the words after the language on the opening
+ * fence (`example=npm` is `{ example: 'npm' }`, a bare word is `true`;
+ * GitHub shows only the language).
  */
 export function readmeBlocks() {
-  const lines = readFileSync(join(root, 'README.md'), 'utf8').split('\n');
   const blocks = [];
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^```(\S*)\s*(.*)$/.exec(lines[i]);
-    if (!open) continue;
-    const end = lines.indexOf('```', i + 1);
-    if (end < 0) throw new Error(`README.md:${i + 1}: a code block that is never closed`);
-    const attrs = Object.fromEntries(
-      open[2]
-        .split(/\s+/)
-        .filter(Boolean)
-        .map((word) => (word.includes('=') ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)] : [word, true])),
-    );
-    blocks.push({ lang: open[1], attrs, code: lines.slice(i + 1, end).join('\n') + '\n', line: i + 1 });
-    i = end;
+  for (const file of DOCS) {
+    const lines = readFileSync(join(root, file), 'utf8').split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const open = /^```(\S*)\s*(.*)$/.exec(lines[i]);
+      if (!open) continue;
+      const end = lines.indexOf('```', i + 1);
+      if (end < 0) throw new Error(`${file}:${i + 1}: a code block that is never closed`);
+      const attrs = Object.fromEntries(
+        open[2]
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((word) => (word.includes('=') ? [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)] : [word, true])),
+      );
+      blocks.push({ file, lang: open[1], attrs, code: lines.slice(i + 1, end).join('\n') + '\n', line: i + 1 });
+      i = end;
+    }
   }
   return blocks;
 }
 
-/** The code of README.md's one block marked `example=NAME`. */
+/** The code of the documentation's one block marked `example=NAME`. */
 export function readmeExample(name) {
   const found = readmeBlocks().filter((b) => b.attrs.example === name);
-  if (found.length !== 1) throw new Error(`README.md has ${found.length} code blocks marked example=${name}, not one`);
+  if (found.length !== 1) throw new Error(`the documentation has ${found.length} code blocks marked example=${name}, not one`);
   return found[0].code;
 }
 

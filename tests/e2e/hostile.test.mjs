@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runMatrix } from './matrix.mjs';
-import { openPage, root, uniqueId, worldForTests } from './helpers.mjs';
+import { docText, openPage, root, uniqueId, worldForTests } from './helpers.mjs';
 
 const world = worldForTests();
 
@@ -84,8 +84,8 @@ test('bad input through the npm entry: typed rejections, nothing sent, nothing q
 });
 
 test('the README lists every error code, as the types and the core define them', async () => {
-  const readme = await readFile(join(root, 'README.md'), 'utf8');
-  const errors = readme.slice(readme.indexOf('### Errors'), readme.indexOf('\n## ', readme.indexOf('### Errors')));
+  const readme = docText('docs/api.md');
+  const errors = readme.slice(readme.indexOf('### Errors'));
   const listed = new Set([...errors.matchAll(/^\| `([a-z_]+)` \|/gm)].map((m) => m[1]));
   const types = await readFile(join(root, 'www/index.d.ts'), 'utf8');
   const union = types.slice(types.indexOf('export type OnrampErrorCode'));

@@ -1,4 +1,5 @@
-// README.md's code blocks, run: every fenced block is marked `example=NAME`
+// The documentation's code blocks (README.md, CONTRIBUTING.md, docs/), run:
+// every fenced block is marked `example=NAME`
 // (complete, and run by a test) or `fragment` (a part, a signature, a shell
 // session), so a new block cannot go untested by accident. Each example runs
 // as a user would run it, from the packed package installed into an app, with
@@ -10,9 +11,9 @@
 // bundlers.test.mjs.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { commandLines, readmeBlocks, readmeExample as example, root, uniqueId, wasmRequests } from './helpers.mjs';
+import { DOCS, commandLines, readmeBlocks, readmeExample as example, root, uniqueId, wasmRequests } from './helpers.mjs';
 import { appsForTests, linkDependency, openSite, run, serve, viteBuild } from './package.mjs';
 
 const blocks = readmeBlocks();
@@ -38,16 +39,38 @@ test('every code block is an example that a test runs, or marked as a fragment',
   const ran = ['snippet', 'snippet-call', 'csp', 'npm', 'importmap', 'react', 'ts-errors', 'ts-global', 'cli'];
   const elsewhere = ['rollup', 'esbuild-esm']; // bundlers.test.mjs
   for (const b of blocks) {
-    assert.ok(b.attrs.example || b.attrs.fragment, `README.md:${b.line}: mark the block example=NAME (and run it here) or fragment`);
+    assert.ok(b.attrs.example || b.attrs.fragment, `${b.file}:${b.line}: mark the block example=NAME (and run it here) or fragment`);
   }
   const names = blocks.filter((b) => b.attrs.example).map((b) => b.attrs.example);
   assert.deepEqual([...names].sort(), [...ran, ...elsewhere].sort());
 });
 
+test('the README is a quick start: at most 250 lines, the snippet its first code block within its first 40 lines', async () => {
+  const readme = (await readFile(join(root, 'README.md'), 'utf8')).split('\n');
+  assert.ok(readme.length <= 250, `README.md has ${readme.length} lines`);
+  const first = blocks.find((b) => b.file === 'README.md');
+  assert.equal(first.attrs.example, 'snippet', 'the first code block is the snippet');
+  assert.ok(first.line <= 40, `the snippet starts at line ${first.line}`);
+  // Every page of docs/ is in its table of contents, and every relative link resolves.
+  for (const file of DOCS.filter((f) => f.startsWith('docs/'))) assert.ok(readme.join('\n').includes(`](${file})`), `the README links ${file}`);
+  for (const file of DOCS) {
+    const text = await readFile(join(root, file), 'utf8');
+    for (const [, target, anchor] of text.matchAll(/\]\((?!https?:)([^)#\s]*)(?:#([\w-]+))?\)/g)) {
+      const path = target ? join(dirname(join(root, file)), target) : join(root, file);
+      const linked = await readFile(path, 'utf8').catch(() => null);
+      assert.ok(linked !== null || !target.endsWith('.md'), `${file}: ${target} exists`);
+      if (anchor && linked) {
+        const slugs = [...linked.matchAll(/^#{1,6} (.+)$/gm)].map(([, h]) => h.toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
+        assert.ok(slugs.includes(anchor), `${file}: #${anchor} is a heading of ${target || file}`);
+      }
+    }
+  }
+});
+
 test('a block marked same-as=PATH is that file, as it is', async () => {
   const copies = blocks.filter((b) => b.attrs['same-as']);
   assert.ok(copies.length >= 1);
-  for (const b of copies) assert.equal(b.code, await readFile(join(root, b.attrs['same-as']), 'utf8'), `README.md:${b.line}`);
+  for (const b of copies) assert.equal(b.code, await readFile(join(root, b.attrs['same-as']), 'utf8'), `${b.file}:${b.line}`);
 });
 
 /**

@@ -7,14 +7,14 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openPage, root, uniqueId, worldForTests } from './helpers.mjs';
+import { docText, openPage, root, uniqueId, worldForTests } from './helpers.mjs';
 
 const world = worldForTests();
 
 const README_CSP = /^Content-Security-Policy: (.+)$/m;
 
 test("the README's CSP is the one the strict test page uses, and its hash is the stub's", async () => {
-  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const readme = docText();
   const policy = readme.match(README_CSP)?.[1];
   assert.ok(policy, 'the README gives a Content-Security-Policy line');
   const stub = readme.split('\n').find((line) => line.startsWith('<script>window.onramp'));

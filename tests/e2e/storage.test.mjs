@@ -1,7 +1,7 @@
 // What the pixel keeps on the visitor's device, walked after the main
 // scenarios in Chromium: every localStorage key, IndexedDB database, store
 // and key, cookie, sessionStorage entry, cache and service worker must be
-// one the README's table lists ("What the pixel keeps on the visitor's
+// one docs/privacy.md's table lists ("What the pixel keeps on the visitor's
 // device"); a record holds only the four fields. And the accepted set
 // forgets what is older than the queue keeps (7 days).
 import assert from 'node:assert/strict';
@@ -14,9 +14,9 @@ const world = worldForTests();
 const FIELDS = ['partnerKey', 'serviceName', 'customerId', 'purchasedAt'];
 const DAY = 86_400_000;
 
-/** The README table's rows: `{ where, key }`, `key` the backticked prefix of its key column, if any. */
+/** The rows of docs/privacy.md's table: `{ where, key }`, `key` the backticked prefix of its key column, if any. */
 function readmeTable() {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const readme = readFileSync(join(root, 'docs/privacy.md'), 'utf8');
   const section = readme.slice(readme.indexOf("## What the pixel keeps on the visitor's device"));
   const rows = section.slice(0, section.indexOf('\n## ')).split('\n').filter((l) => /^\| [^-w]/.test(l) && !l.startsWith('| where'));
   return rows.map((row) => {
@@ -60,7 +60,7 @@ function walk(page) {
 
 const result = (page) => page.waitForFunction(() => window.results.length > 0, null, { timeout: 20_000 }).then(() => page.evaluate(() => window.results[0]));
 
-test('after the main scenarios, the device holds only what the README lists', async () => {
+test('after the main scenarios, the device holds only what docs/privacy.md lists', async () => {
   const { sandbox, pages, browser } = world;
   const { context, page } = await openPage(browser);
   const sent = uniqueId('kept-sent');
@@ -84,7 +84,7 @@ test('after the main scenarios, the device holds only what the README lists', as
   const localPrefixes = listed('`localStorage`').map((row) => row.key);
   assert.deepEqual(localPrefixes, ['onramp-pixel:v2:']);
   for (const [key, text] of Object.entries(found.local)) {
-    assert.ok(localPrefixes.some((p) => key.startsWith(p)), `localStorage key ${JSON.stringify(key)} is not in the README's table`);
+    assert.ok(localPrefixes.some((p) => key.startsWith(p)), `localStorage key ${JSON.stringify(key)} is not in docs/privacy.md's table`);
     const record = JSON.parse(text);
     if (record.body) assert.deepEqual(Object.keys(JSON.parse(record.body)), FIELDS, `${key}: the four fields only`);
   }
@@ -94,9 +94,9 @@ test('after the main scenarios, the device holds only what the README lists', as
   // IndexedDB: the listed database and store; keys are tracking ids or leases.
   const idbRows = listed('IndexedDB');
   for (const { name, stores } of found.databases) {
-    assert.ok(idbRows.some((row) => row.where.includes(`\`${name}\``)), `IndexedDB database ${name} is not in the README's table`);
+    assert.ok(idbRows.some((row) => row.where.includes(`\`${name}\``)), `IndexedDB database ${name} is not in docs/privacy.md's table`);
     for (const { store, entries } of stores) {
-      assert.ok(idbRows.some((row) => row.where.includes(`store \`${store}\``)), `store ${store} is not in the README's table`);
+      assert.ok(idbRows.some((row) => row.where.includes(`store \`${store}\``)), `store ${store} is not in docs/privacy.md's table`);
       for (const [key, value] of entries) {
         const lease = idbRows.find((row) => row.key && String(key).startsWith(row.key));
         assert.ok(lease || String(key).startsWith(sandbox.origin + '/api/SaasTrackings\u001f'), `IndexedDB key ${JSON.stringify(key)}`);

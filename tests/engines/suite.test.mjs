@@ -360,14 +360,14 @@ const ENGINE_NAMES = { chromium: 'Chromium', firefox: 'Firefox ESR', webkit: 'We
 const BEGIN = '<!-- compatibility table: written by tests/engines/suite.test.mjs -->';
 const END = '<!-- end of the compatibility table -->';
 
-test("the README's compatibility table is what this run found (ONRAMP_WRITE_COMPAT=1 writes it)", () => {
+test("docs/browsers.md's compatibility table is what this run found (ONRAMP_WRITE_COMPAT=1 writes it)", () => {
   mkdirSync(join(root, 'target'), { recursive: true });
   writeFileSync(join(root, 'target/compat.json'), JSON.stringify({ results, features }, null, 2) + '\n');
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const readme = readFileSync(join(root, 'docs/browsers.md'), 'utf8');
   const found = `${BEGIN}\n${table()}\n${END}`;
   const current = readme.slice(readme.indexOf(BEGIN), readme.indexOf(END) + END.length);
   if (process.env.ONRAMP_WRITE_COMPAT === '1' && readme.includes(BEGIN)) {
-    writeFileSync(join(root, 'README.md'), readme.replace(current, found));
+    writeFileSync(join(root, 'docs/browsers.md'), readme.replace(current, found));
     return;
   }
   assert.ok(readme.includes(BEGIN) && readme.includes(END), 'the README has the table between its markers');
