@@ -34,7 +34,6 @@ const PEERS = process.env.BENCH_PEERS
 const PEER_EVENT_TIMEOUT_MS = 10_000;
 
 const stub = stubLine();
-const wasmIntegrity = JSON.parse(readFileSync(join(root, 'dist/integrity.json'), 'utf8'))['onramp_pixel_bg.wasm'];
 const head = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">';
 
 function pages(collector) {
@@ -44,7 +43,7 @@ function pages(collector) {
     '/blank.html': `${head}</head><body>blank</body></html>`,
     '/next.html': `${head}</head><body>next</body></html>`,
     // Our pixel as a provider pastes it; the call is made as the page loads.
-    '/ours.html': `${head}${stub}<link rel="preload" href="/pkg/onramp_pixel_bg.wasm" as="fetch" crossorigin="anonymous" integrity="${wasmIntegrity}">
+    '/ours.html': `${head}${stub}<link rel="preload" href="/pkg/onramp_pixel_bg.wasm" as="fetch" crossorigin="anonymous">
 <script async src="/pkg/loader.js" data-base-url="${collector}" data-partner-key="pk_bench"></script>
 </head><body><script>
   var id = new URLSearchParams(location.search).get('id') || 'bench-' + Math.random();

@@ -85,7 +85,6 @@ async function snippetSite(t, name) {
   const integrity = JSON.parse(await readFile(join(dist, 'integrity.json'), 'utf8'));
   const snippet = filled(example('snippet'), '')
     .replaceAll('https://YOUR-CDN/onramp-pixel/', cdn.origin + '/')
-    .replace(/(<link[^>]*?integrity=")sha384-…"/s, `$1${integrity['onramp_pixel_bg.wasm']}"`)
     .replace(/(<script async[^>]*?integrity=")sha384-…"/s, `$1${integrity['loader.js']}"`);
   assert.doesNotMatch(snippet, /YOUR-|…/, 'every placeholder of the snippet is filled');
   return { dir, cdn, snippet };

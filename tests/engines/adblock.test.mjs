@@ -28,7 +28,7 @@ async function snippetPage(collector, cdn) {
   const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'));
   return `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <script>${stub}</script>
-<link rel="preload" href="${cdn}onramp_pixel_bg.wasm" as="fetch" integrity="${integrity['onramp_pixel_bg.wasm']}" crossorigin="anonymous">
+<link rel="preload" href="${cdn}onramp_pixel_bg.wasm" as="fetch" crossorigin="anonymous">
 <script async src="${cdn}loader.js" integrity="${integrity['loader.js']}" crossorigin="anonymous" data-base-url="${collector}" data-partner-key="pk_adblock"></script>
 </head><body><p>Thanks for signing up.</p></body></html>`;
 }
