@@ -1,0 +1,41 @@
+// The size figures of docs/size-and-speed.md, held to what the build
+// measures (scripts/sizes.mjs, over dist/) and to size-budget.json, so that
+// no page can give another total than the build's.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { measureNpm, measureShipped } from '../../scripts/sizes.mjs';
+import { DOCS, docText, root } from './helpers.mjs';
+
+const n = (value) => value.toLocaleString('en-US');
+const budget = JSON.parse(readFileSync(join(root, 'size-budget.json'), 'utf8'));
+
+test("docs/size-and-speed.md's size table, budget and npm total are what the build measures", () => {
+  const page = docText('docs/size-and-speed.md');
+  const { rows, total } = measureShipped();
+  const gzip = Object.fromEntries(rows.map((r) => [r.file, r.gzip]));
+  for (const [label, value] of [
+    ['inline stub (sends on leaving, see [The snippet](integration.md#the-snippet))', gzip['inline stub']],
+    ['`loader.js` (the loader, the npm entry and the wasm-bindgen glue, bundled)', gzip['loader.js']],
+    ['`onramp_pixel_bg.wasm`', gzip['onramp_pixel_bg.wasm']],
+    ['**total**', `**${n(total.gzip)}**`],
+  ]) {
+    const shown = typeof value === 'number' ? n(value) : value;
+    assert.ok(page.includes(`| ${label} | ${shown} |`), `the table says ${label}: ${shown}`);
+  }
+  assert.equal(budget.totalGzipBytes, total.gzip, 'the budget is the build, no slack');
+  assert.ok(page.includes(`The budget is ${n(budget.totalGzipBytes)} B`), 'the budget sentence');
+  assert.ok(page.includes(`past ${n(budget.stubMaxBytes)} B`), "the inline stub's limit");
+  assert.ok(page.includes(`it is ${n(measureNpm().total.gzip)} B`), 'the total through the npm entry');
+});
+
+test('no page of the documentation gives another current total', () => {
+  const { total } = measureShipped();
+  for (const file of DOCS) {
+    for (const [sentence] of docText(file).matchAll(/[^.\n]*(?:download|budget)[^.\n]* total[^.\n]*\b(\d{2},\d{3}) B\b[^.\n]*/gi)) {
+      const figure = Number(/(\d{2},\d{3}) B/.exec(sentence)[1].replace(',', ''));
+      assert.ok(figure === total.gzip || /\b(in|at) (that|the) run\b|was\b/.test(sentence), `${file}: "${sentence.trim()}" gives ${figure}, the build ${total.gzip}`);
+    }
+  }
+});
