@@ -34,6 +34,9 @@ const PEERS = process.env.BENCH_PEERS
 const PEER_EVENT_TIMEOUT_MS = 10_000;
 
 const stub = stubLine();
+/** Where a whole run writes its table in docs/size-and-speed.md. */
+const BENCH_BEGIN = '<!-- bench table: written by npm run bench -->';
+const BENCH_END = '<!-- end of the bench table -->';
 const head = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">';
 
 function pages(collector) {
@@ -312,6 +315,17 @@ async function main() {
     lines.push('', 'Peer requests to the local endpoint (the timed one matches the pattern):');
     for (const [name, r] of Object.entries(results.peerRequests)) lines.push(`- ${name}: ${r.timed}; seen: ${r.seen.join(', ')}`);
     console.log('\n' + lines.join('\n'));
+    // A whole run writes its table and download line into the docs page
+    // that shows them, between its markers.
+    if (!process.env.BENCH_PEERS && NAVIGATIONS) {
+      const page = join(root, 'docs/size-and-speed.md');
+      const text = readFileSync(page, 'utf8');
+      const [begin, end] = [BENCH_BEGIN, BENCH_END].map((marker) => text.indexOf(marker));
+      if (begin < 0 || end < 0) throw new Error('docs/size-and-speed.md has no bench markers');
+      const written = lines.slice(0, lines.indexOf('Peer requests to the local endpoint (the timed one matches the pattern):') - 1);
+      writeFileSync(page, text.slice(0, begin) + `${BENCH_BEGIN}\n${written.join('\n')}\n` + text.slice(end));
+      console.log('\nwrote the table into docs/size-and-speed.md');
+    }
   } finally {
     await browser.close();
     server.close();
