@@ -137,14 +137,14 @@ const STATES = ['granted', 'pending', 'denied'];
 
 // What a call skipped for consent resolves to: its fields as given (nothing
 // was checked).
-const notConsented = ([first, ...rest]) => ({
+const notConsented = (args) => ({
   ok: false,
   queued: false,
   skipped: 'consent_denied',
   status: null,
   body: null,
   transport: null,
-  tracking: Object.fromEntries(FIELDS.map((name, i) => [name, (first && typeof first == 'object' ? first[name] : [first, ...rest][i]) ?? null])),
+  tracking: Object.fromEntries(FIELDS.map((name, i) => [name, (args[0] && typeof args[0] == 'object' ? args[0][name] : args[i]) ?? null])),
 });
 
 /**

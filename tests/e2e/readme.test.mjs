@@ -28,13 +28,6 @@ const filled = (code, id, pk = 'pk_readme') =>
     .replaceAll('YOUR-PARTNER-KEY', pk)
     .replaceAll('cust-42', id);
 
-/** Waits until `id` is stored; asserts it was posted once. */
-async function deliveredOnce(id) {
-  const stored = await world.sandbox.waitFor(id);
-  assert.equal(stored.length, 1, `${id} is stored`);
-  assert.equal(stored[0].deliveries, 1, `${id} was delivered once`);
-}
-
 test('every code block is an example that a test runs, or marked as a fragment', () => {
   const ran = ['snippet', 'snippet-call', 'csp', 'npm', 'importmap', 'react', 'ts-errors', 'ts-global', 'cli'];
   const elsewhere = ['rollup', 'esbuild-esm']; // bundlers.test.mjs
@@ -102,7 +95,7 @@ test("the snippet and the call, pasted into a page as they are, deliver the trac
   const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">\n${snippet}</head>
 <body>\n${filled(example('snippet-call'), id)}</body></html>`;
   const { page, problems } = await openHtml(t, dir, html);
-  await deliveredOnce(id);
+  await world.sandbox.deliveredOnce(id);
   // The preload line's .wasm is the one the loader takes: one request.
   assert.equal(await wasmRequests(page), 1);
   assert.deepEqual(problems, []);
@@ -126,7 +119,7 @@ test("the Content Security Policy, sent with the snippet's page: a call is deliv
     id,
   );
   assert.equal(result, 201);
-  await deliveredOnce(id);
+  await world.sandbox.deliveredOnce(id);
   assert.deepEqual(await page.evaluate(() => window.violations), []);
   assert.deepEqual(problems, []);
 });
@@ -136,7 +129,7 @@ test('the npm example runs in Node as an .mjs file and delivers once', async () 
   const id = uniqueId('readme-npm');
   await writeFile(join(dir, 'example.mjs'), filled(example('npm'), id));
   await run(process.execPath, ['example.mjs'], dir, { timeout: 30_000 });
-  await deliveredOnce(id);
+  await world.sandbox.deliveredOnce(id);
 });
 
 test('the import-map example, in a page beside the installed package, delivers once', async (t) => {
@@ -144,7 +137,7 @@ test('the import-map example, in a page beside the installed package, delivers o
   const id = uniqueId('readme-importmap');
   const html = `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">\n${filled(example('importmap'), id)}`;
   const { problems } = await openHtml(t, dir, html);
-  await deliveredOnce(id);
+  await world.sandbox.deliveredOnce(id);
   assert.deepEqual(problems, []);
 });
 
@@ -182,10 +175,10 @@ window.remount = () => {
   // Mounted again at once, while the first call is still out (as development
   // StrictMode's second effect is), then again once it was delivered.
   await page.evaluate(() => window.remount());
-  await deliveredOnce(id);
+  await world.sandbox.deliveredOnce(id);
   await page.evaluate(() => window.remount());
   await page.waitForTimeout(500);
-  await deliveredOnce(id);
+  await world.sandbox.deliveredOnce(id);
   const posts = (await world.sandbox.attempts()).filter((a) => a.customerId === id);
   assert.equal(posts.length, 1, 'one POST for the signup');
   assert.deepEqual(problems, []);
@@ -240,6 +233,6 @@ test('the CLI lines run as shown (npx in an app that installed the package; node
     const command = filled(line, id);
     const { stdout } = await run('bash', ['-c', command], command.includes('node bin/') ? root : dir, { timeout: 60_000 });
     assert.match(stdout, /^statusCode: 201$/m, command);
-    await deliveredOnce(id);
+    await world.sandbox.deliveredOnce(id);
   }
 });

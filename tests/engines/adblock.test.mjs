@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import { extname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { root, startSandbox, types, uniqueId } from '../e2e/helpers.mjs';
+import { listen, root, startSandbox, types, uniqueId } from '../e2e/helpers.mjs';
 import { extension } from '../e2e/ublock.mjs';
 import { startSession } from './webdriver.mjs';
 
@@ -62,8 +62,7 @@ before(async () => {
       res.writeHead(404, headers).end();
     }
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  port = server.address().port;
+  port = Number(new URL((await listen(server)).origin).port);
   firefox = await startSession('firefox', { prefs: { 'network.dns.localDomains': 'www.provider.test,cdn.npm.test' } });
   await firefox.installAddon(extension);
 });
