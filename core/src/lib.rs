@@ -28,6 +28,8 @@ pub mod outbound;
 pub mod queue;
 pub mod retry;
 pub mod steps;
+#[cfg(feature = "json")]
+pub mod submission;
 pub mod text;
 pub mod time;
 pub mod tracking;

@@ -1,0 +1,104 @@
+//! The rules of the test kit's collector (`onramp-pixel/testing`): a POST's
+//! body read as the sandbox reads it (`onramp_core::submission`), answered
+//! with what the sandbox answers, so that a provider's tests meet the same
+//! collector without a Rust toolchain. Compiled to wasm for Node; nothing
+//! here is in what visitors download.
+
+use onramp_core::submission::tracking_from_json;
+use onramp_core::time::Timestamp;
+use onramp_core::Tracking;
+use serde::Serialize;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+/// What the collector answers a POST with, before storage: the tracking to
+/// store, or the error answer and its status.
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Checked {
+    /// A valid tracking, normalised as the sandbox stores it.
+    Valid {
+        /// The tracking.
+        tracking: Tracking,
+    },
+    /// A refused one: 400 for a body that is not JSON, 422 for a tracking
+    /// the rules refuse.
+    Refused {
+        /// The HTTP status.
+        status: u16,
+        /// `{code, field, message}`.
+        error: Problem,
+    },
+}
+
+/// The sandbox's error answer's `error`.
+#[derive(Debug, PartialEq, Serialize)]
+pub struct Problem {
+    /// The stable code.
+    pub code: &'static str,
+    /// The offending field, or `null`.
+    pub field: Option<String>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+/// Checks a POST's body received at `now_ms` (epoch ms).
+pub fn check_body(body: &[u8], now_ms: f64) -> Checked {
+    let now = Timestamp::from_epoch_ms(now_ms).unwrap_or(Timestamp::EPOCH);
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(e) => {
+            return Checked::Refused {
+                status: 400,
+                error: Problem {
+                    code: "invalid_json",
+                    field: None,
+                    message: format!("the body is not valid JSON: {e}"),
+                },
+            }
+        }
+    };
+    match tracking_from_json(&value, now) {
+        Ok(tracking) => Checked::Valid { tracking },
+        Err(err) => Checked::Refused {
+            status: 422,
+            error: Problem {
+                code: err.code(),
+                field: err.field().map(str::to_owned),
+                message: err.message(),
+            },
+        },
+    }
+}
+
+/// `check(body, nowMs)`: the answer as JSON text (see [`Checked`]).
+#[wasm_bindgen]
+pub fn check(body: &[u8], now_ms: f64) -> String {
+    serde_json::to_string(&check_body(body, now_ms)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: f64 = 1_795_718_581_000.0;
+
+    #[test]
+    fn answers_as_the_sandbox() {
+        let ok = br#"{"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-11-26T19:43:01+01:00"}"#;
+        let Checked::Valid { tracking } = check_body(ok, NOW) else {
+            panic!("valid")
+        };
+        assert_eq!(tracking.purchased_at, "2026-11-26T18:43:01.000Z");
+        assert!(matches!(check_body(b"{", NOW), Checked::Refused { status: 400, .. }));
+        match check_body(br#"{"partnerKey":"pk"}"#, NOW) {
+            Checked::Refused { status, error } => {
+                assert_eq!(
+                    (status, error.code, error.field.as_deref()),
+                    (422, "missing_field", Some("serviceName"))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
