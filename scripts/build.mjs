@@ -146,6 +146,25 @@ writeFileSync(join(dist, 'integrity.json'), JSON.stringify(integrityFile, null, 
 copyFileSync(join(root, 'www/demo.html'), join(dist, 'demo.html'));
 console.log(`\nloader.js integrity: ${integrityFile['loader.js']} (all in dist/integrity.json)`);
 
+// The test kit's collector (onramp-pixel/testing, for Node only: nothing of
+// it is in what visitors download): onramp-testing, the core's reading of a
+// submission, as wasm, beside the collector.
+run('cargo', ['build', '--release', '--target', 'wasm32-unknown-unknown', '-p', 'onramp-testing']);
+const testingJs = join(targetDir, 'testing-js');
+rmSync(testingJs, { recursive: true, force: true });
+run('wasm-bindgen', [
+  '--target', 'web',
+  '--no-typescript',
+  '--out-dir', testingJs,
+  '--out-name', 'onramp_testing',
+  join(targetDir, 'wasm32-unknown-unknown/release/onramp_testing.wasm'),
+]);
+mkdirSync(join(dist, 'testing'));
+run(join(root, 'node_modules/.bin/wasm-opt'), ['-Oz', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue', '--strip-debug', '--strip-producers', join(testingJs, 'onramp_testing_bg.wasm'), '-o', join(dist, 'testing/onramp_testing_bg.wasm')]);
+copyFileSync(join(root, 'www/testing.js'), join(testingJs, 'testing.js'));
+buildSync({ ...alone, bundle: true, platform: 'node', format: 'esm', target: 'node20', legalComments: 'none', entryPoints: [join(testingJs, 'testing.js')], outfile: join(dist, 'testing/index.js') });
+copyFileSync(join(root, 'www/testing.d.ts'), join(dist, 'testing/index.d.ts'));
+
 const { rows, total } = measureShipped(dist);
 console.log('\n' + table([...rows, total]));
 const npm = measureNpm(dist);
