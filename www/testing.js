@@ -45,9 +45,11 @@ export async function startCollector({ port = 0 } = {}) {
   // (and its preflight) from any origin, its answer and Retry-After readable.
   const cors = (req) => {
     const origin = req.headers.origin;
-    return origin
-      ? { 'access-control-allow-origin': origin, vary: 'origin', 'access-control-expose-headers': 'retry-after' }
-      : {};
+    return {
+      'access-control-expose-headers': 'retry-after',
+      vary: 'origin, access-control-request-method, access-control-request-headers',
+      ...(origin && { 'access-control-allow-origin': origin }),
+    };
   };
   const send = (res, status, body, headers = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -58,8 +60,9 @@ export async function startCollector({ port = 0 } = {}) {
     const url = new URL(req.url, 'http://x');
     if (url.pathname !== '/api/SaasTrackings') return send(res, 404, { error: { code: 'not_found', field: null, message: 'not found' } });
     if (req.method === 'OPTIONS') {
+      const { 'access-control-expose-headers': _, ...preflight } = cors(req);
       return send(res, 200, undefined, {
-        ...cors(req),
+        ...preflight,
         'access-control-allow-methods': 'GET,POST',
         'access-control-allow-headers': 'content-type',
         'access-control-max-age': '600',
