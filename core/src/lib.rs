@@ -22,6 +22,8 @@ pub mod call;
 pub mod endpoint;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "json")]
+pub mod faults;
 pub mod host;
 pub mod options;
 pub mod outbound;

@@ -211,7 +211,7 @@ pub async fn create(
         .ok()
         .and_then(|v| v.get("customerId").cloned())
         .unwrap_or(Value::Null);
-    let fault = lock(&app.faults).next();
+    let fault = lock(&app.faults).take_one();
     if let Some(fault) = fault {
         if fault.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;

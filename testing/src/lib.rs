@@ -4,6 +4,7 @@
 //! collector without a Rust toolchain. Compiled to wasm for Node; nothing
 //! here is in what visitors download.
 
+use onramp_core::faults::{self, Fault};
 use onramp_core::submission::tracking_from_json;
 use onramp_core::time::Timestamp;
 use onramp_core::Tracking;
@@ -77,6 +78,49 @@ pub fn check(body: &[u8], now_ms: f64) -> String {
     serde_json::to_string(&check_body(body, now_ms)).unwrap_or_default()
 }
 
+/// What the collector answers `POST /_sandbox/faults` (or `fault()`) with,
+/// before queueing: the faults, or the sandbox's 400 `invalid_fault`.
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum FaultsAsked {
+    /// Faults the collector can do, in order.
+    Valid {
+        /// `{status, retryAfter, delayMs, drop, times}` each.
+        faults: Vec<Fault>,
+    },
+    /// Something it cannot do: always 400.
+    Refused {
+        /// 400.
+        status: u16,
+        /// `invalid_fault` and why.
+        error: Problem,
+    },
+}
+
+/// Reads a fault (or a list of them) as the sandbox reads it.
+pub fn faults_body(body: &[u8]) -> FaultsAsked {
+    match serde_json::from_slice::<Value>(body)
+        .map_err(|e| format!("the body is not valid JSON: {e}"))
+        .and_then(faults::parse)
+    {
+        Ok(faults) => FaultsAsked::Valid { faults },
+        Err(message) => FaultsAsked::Refused {
+            status: 400,
+            error: Problem {
+                code: "invalid_fault",
+                field: None,
+                message,
+            },
+        },
+    }
+}
+
+/// `faults(body)`: the answer as JSON text (see [`FaultsAsked`]).
+#[wasm_bindgen]
+pub fn faults(body: &[u8]) -> String {
+    serde_json::to_string(&faults_body(body)).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +143,20 @@ mod tests {
                 );
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_faults_as_the_sandbox() {
+        let Ok(answer) = serde_json::to_value(faults_body(br#"{"status":503,"retryAfter":2,"times":2}"#)) else {
+            panic!("serialises")
+        };
+        assert_eq!(
+            answer,
+            serde_json::json!({"faults":[{"status":503,"retryAfter":"2","delayMs":0,"drop":false,"times":2}]})
+        );
+        for bad in [&b"{"[..], br#"{"retryAfter":1}"#, br#"[{"drop":"yes"}]"#] {
+            assert!(matches!(faults_body(bad), FaultsAsked::Refused { status: 400, .. }));
         }
     }
 }
