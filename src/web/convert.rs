@@ -42,6 +42,11 @@ pub fn window() -> Option<web_sys::Window> {
     WINDOW.with(Option::clone)
 }
 
+/// Whether there is a `window` (a page, not Node).
+pub fn in_page() -> bool {
+    WINDOW.with(Option::is_some)
+}
+
 /// One JS value as the core reads it.
 pub fn value(v: &JsValue) -> Value {
     if v.is_undefined() || v.is_null() {

@@ -87,6 +87,11 @@ impl Host for Browser {
     }
 
     fn warn(&self, warning: Warning) {
+        // Node (the CLI, a server) has no storage to fail: its queue is in
+        // memory by design (docs/delivery.md), which is nothing to warn of.
+        if matches!(warning, Warning::NotStored) && !super::convert::in_page() {
+            return;
+        }
         web_sys::console::warn_1(&["[onramp] ", warning.message()].concat().into());
     }
 }

@@ -24,6 +24,9 @@ const SHIPPED = [
   'dist/loader.js',
   'dist/onramp_pixel_bg.wasm',
   'dist/stub.js',
+  'dist/testing/index.d.ts',
+  'dist/testing/index.js',
+  'dist/testing/onramp_testing_bg.wasm',
   'package.json',
 ];
 
@@ -65,7 +68,7 @@ test('installed into an empty folder: imported in Node (every export path resolv
   const id = uniqueId('empty-node');
   const script = `
     import { createSaasTracking, configure, flush, init, isOnrampError } from 'onramp-pixel';
-    const resolved = ['onramp-pixel/loader.js', 'onramp-pixel/onramp_pixel_bg.wasm', 'onramp-pixel/integrity.json', 'onramp-pixel/stub.js', 'onramp-pixel/package.json']
+    const resolved = ['onramp-pixel/loader.js', 'onramp-pixel/onramp_pixel_bg.wasm', 'onramp-pixel/integrity.json', 'onramp-pixel/stub.js', 'onramp-pixel/testing', 'onramp-pixel/package.json']
       .map((name) => import.meta.resolve(name).replace(/^.*node_modules\\//, ''));
     const types = [createSaasTracking, configure, flush, init, isOnrampError].map((f) => typeof f);
     const result = await createSaasTracking({ partnerKey: 'pk_empty', serviceName: 'svc', customerId: process.argv[2], baseUrl: process.argv[1] });
@@ -78,6 +81,7 @@ test('installed into an empty folder: imported in Node (every export path resolv
       'onramp-pixel/dist/onramp_pixel_bg.wasm',
       'onramp-pixel/dist/integrity.json',
       'onramp-pixel/dist/stub.js',
+      'onramp-pixel/dist/testing/index.js',
       'onramp-pixel/package.json',
     ],
     types: ['function', 'function', 'function', 'function', 'function'],
