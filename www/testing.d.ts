@@ -78,6 +78,8 @@ export interface Collector {
   attempts(match?: Match<Attempt>): Attempt[];
   /** The first tracking matching the fields given (or the predicate); rejects after `timeoutMs` (default 10 s). */
   waitForTracking(match: Match<StoredTracking>, options?: { timeoutMs?: number }): Promise<StoredTracking>;
+  /** Resolves once no request has been in progress or arrived for `quietMs` (default 300): after the page is left, when a duplicate would have come. */
+  settled(options?: { quietMs?: number }): Promise<void>;
   /** Queues faults for the next POSTs; throws a TypeError (`invalid_fault: ...`) for one the sandbox would refuse. */
   fault(fault: Fault | Fault[]): void;
   /** The faults still to apply. */

@@ -44,6 +44,8 @@ export async function startCollector({ port = 0 } = {}) {
   let pending = [];
   const waiters = new Set();
   const hangups = new Set();
+  let busy = 0;
+  let lastSeen = Date.now();
   const notify = () => waiters.forEach((waiter) => waiter());
 
   // The sandbox's own origins (guard.rs): loopback names on this port.
@@ -120,6 +122,11 @@ export async function startCollector({ port = 0 } = {}) {
   const server = http.createServer(async (req, res) => {
     hangups.add(req.socket);
     req.socket.once('close', () => hangups.delete(req.socket));
+    busy += 1;
+    res.once('close', () => {
+      busy -= 1;
+      lastSeen = Date.now();
+    });
     const chunks = [];
     for await (const chunk of req) chunks.push(chunk);
     const body = Buffer.concat(chunks);
@@ -199,6 +206,21 @@ export async function startCollector({ port = 0 } = {}) {
           reject(new Error(`no tracking matching ${typeof match === 'function' ? String(match) : JSON.stringify(match)} in ${timeoutMs} ms`));
         }, timeoutMs);
         if (!look()) waiters.add(look);
+      });
+    },
+    /**
+     * Resolves once no request has been in progress or arrived for
+     * `quietMs` (default 300): after the page is left, when a duplicate
+     * would have come.
+     */
+    settled({ quietMs = 300 } = {}) {
+      return new Promise((resolve) => {
+        const look = () => {
+          const quiet = Date.now() - lastSeen;
+          if (busy === 0 && quiet >= quietMs) resolve();
+          else setTimeout(look, Math.max(quietMs - quiet, 10));
+        };
+        look();
       });
     },
     /**

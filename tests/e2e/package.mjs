@@ -14,10 +14,14 @@ import { launchBrowser, listen, openPage, root, startSandbox, types } from './he
 
 export const packageDir = resolve(process.env.PACKAGE_DIR || root);
 
-/** Runs a command to completion; rejects with its output when it fails. */
+/**
+ * Runs a command to completion; rejects with its output when it fails.
+ * `env` is laid over this process's (a variable set to `undefined` is left out).
+ */
 export function run(command, args, cwd, { timeout = 120_000, env } = {}) {
+  const environment = env && Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, value]) => value !== undefined));
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, timeout, maxBuffer: 16 << 20, env: env && { ...process.env, ...env } }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, timeout, maxBuffer: 16 << 20, env: environment }, (error, stdout, stderr) => {
       if (!error) return resolve({ stdout, stderr });
       const why = error.killed ? `killed after ${timeout} ms` : `exit ${error.code}`;
       reject(Object.assign(new Error(`${command} ${args.join(' ')} (in ${cwd}): ${why}\n${stdout}${stderr}`), { stdout, stderr, code: error.code }));

@@ -144,3 +144,16 @@ test("the kit's Node API reads what its HTTP API does, and refuses the faults th
   assert.equal(kit.trackings()[0].deliveries, 2, 'what it returns is a copy');
   await assert.rejects(kit.waitForTracking({ customerId: 'never' }, { timeoutMs: 50 }), /no tracking matching \{"customerId":"never"\} in 50 ms/);
 });
+
+test('settled() waits for a request in progress to be answered, then for quiet', async () => {
+  kit.reset();
+  kit.fault({ delayMs: 300 });
+  let answered = null;
+  const sent = fetch(kit.baseUrl + '/api/SaasTrackings', { method: 'POST', body: body({ customerId: 'c-7' }) }).then((r) => (answered = r.status));
+  // The fault is taken as the POST arrives: from then on it is in progress.
+  while (kit.faults().length) await new Promise((resolve) => setTimeout(resolve, 5));
+  await kit.settled({ quietMs: 50 });
+  assert.equal(kit.trackings({ customerId: 'c-7' }).length, 1, 'settled after the tracking was taken');
+  await sent;
+  assert.equal(answered, 201);
+});
