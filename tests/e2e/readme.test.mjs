@@ -30,7 +30,11 @@ const filled = (code, id, pk = 'pk_readme') =>
 
 test('every code block is an example that a test runs, or marked as a fragment', () => {
   const ran = ['snippet', 'snippet-call', 'csp', 'npm', 'importmap', 'react', 'ts-errors', 'ts-global', 'cli'];
-  const elsewhere = ['rollup', 'esbuild-esm']; // bundlers.test.mjs
+  const elsewhere = [
+    ...['rollup', 'esbuild-esm'], // bundlers.test.mjs
+    ...['testing-playwright', 'testing-playwright-config', 'testing-puppeteer'], // recipes.test.mjs
+    ...['testing-cypress', 'testing-cypress-config', 'testing-wdio', 'testing-wdio-config'], // recipes.test.mjs: syntax only
+  ];
   for (const b of blocks) {
     assert.ok(b.attrs.example || b.attrs.fragment, `${b.file}:${b.line}: mark the block example=NAME (and run it here) or fragment`);
   }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startCollector } from '../../dist/testing/index.js';
-import { control, startSandbox } from './helpers.mjs';
+import { control, docText, startSandbox } from './helpers.mjs';
 
 let sandbox;
 let kit;
@@ -99,6 +99,10 @@ test('the test kit answers every request of the table as the sandbox does', asyn
     const [ours, theirs] = [await seen(kit.baseUrl, request), await seen(sandbox.origin, request)];
     assert.deepEqual(ours, theirs, request[0]);
   }
+});
+
+test("docs/testing.md gives the table's size as it is", () => {
+  assert.ok(docText('docs/testing.md').includes(`one table of ${REQUESTS.length} requests`));
 });
 
 test('a dropped connection: no answer from either, nothing stored, the attempt listed', async () => {
