@@ -6,12 +6,12 @@ import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { freePort } from '../e2e/helpers.mjs';
 
-const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
+export const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 
 /** How each engine's driver is started and which capabilities its session asks for. */
 export const engines = {
   firefox: {
-    command: (port) => ['geckodriver', ['--port', String(port), '--host', '127.0.0.1']],
+    command: (port, { systemAccess } = {}) => ['geckodriver', ['--port', String(port), '--host', '127.0.0.1', ...(systemAccess ? ['--allow-system-access'] : [])]],
     capabilities: {
       browserName: 'firefox',
       'moz:firefoxOptions': { binary: process.env.FIREFOX_PATH || '/usr/bin/firefox-esr', args: ['-headless'] },
@@ -58,12 +58,13 @@ async function command(base, method, path, body) {
  * Starts `engine`'s driver, waits for its `/status` to be ready and opens a
  * session. Rejects (never skips) when the driver is missing or does not start.
  */
-export async function startSession(engine, { timeoutMs = 30_000, prefs } = {}) {
+export async function startSession(engine, { timeoutMs = 30_000, prefs, systemAccess = false } = {}) {
   const { command: driverCommand, capabilities: asked } = engines[engine];
   // Firefox preferences for this session's profile (moz:firefoxOptions).
   const capabilities = prefs ? { ...asked, 'moz:firefoxOptions': { ...asked['moz:firefoxOptions'], prefs } } : asked;
   const port = await freePort();
-  const [file, args] = driverCommand(port);
+  // systemAccess (Firefox): scripts may run in the browser itself (context('chrome')).
+  const [file, args] = driverCommand(port, { systemAccess });
   const child = spawn(file, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const keep = (chunk) => (log = (log + chunk).slice(-4000));
@@ -110,6 +111,8 @@ export async function startSession(engine, { timeoutMs = 30_000, prefs } = {}) {
     switchTo: (handle) => session('POST', '/window', { handle }),
     /** Firefox: installs the add-on at `path` (a directory or .xpi) for this session only. */
     installAddon: (path) => session('POST', '/moz/addon/install', { path, temporary: true }),
+    /** Firefox: runs later scripts in the page (`content`) or in the browser itself (`chrome`; the driver must allow it). */
+    context: (context) => session('POST', '/moz/context', { context }),
     async quit() {
       try {
         await session('DELETE', '');
