@@ -18,6 +18,10 @@
 //! `ONRAMP_SIM_SCHEDULES` sets how many schedules run (100,000 in a release
 //! build, 2,000 otherwise); a failing seed prints itself, and
 //! `ONRAMP_SIM_SEED=N` replays it alone.
+//!
+//! The schedules are the same on every run, and so are the figures a run
+//! prints: `docs/delivery.md` shows them, and a run of the default schedules
+//! fails when the page shows others (`ONRAMP_SIM_WRITE_DOCS=1` writes them).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod sim;
@@ -221,6 +225,31 @@ fn check(sim: &Sim, up_at: f64) -> Found {
     found
 }
 
+/// The figures a run printed, held to the block of `docs/delivery.md`
+/// between `<!-- simulation:NAME -->` and `<!-- /simulation:NAME -->`; with
+/// `ONRAMP_SIM_WRITE_DOCS=1`, written there instead.
+fn in_docs(name: &str, printed: &str) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/delivery.md");
+    let page = std::fs::read_to_string(path).expect("docs/delivery.md");
+    let (open, close) = (
+        format!("<!-- simulation:{name} -->\n"),
+        format!("<!-- /simulation:{name} -->"),
+    );
+    let start = page.find(&open).expect("the block's opening marker") + open.len();
+    let end = start + page[start..].find(&close).expect("the block's closing marker");
+    let block = format!("```text fragment\n{printed}\n```\n");
+    if std::env::var_os("ONRAMP_SIM_WRITE_DOCS").is_some() {
+        std::fs::write(path, format!("{}{block}{}", &page[..start], &page[end..])).expect("docs/delivery.md written");
+    } else {
+        assert_eq!(
+            page[start..end],
+            block,
+            "docs/delivery.md shows another run's figures: write this one's with \
+             ONRAMP_SIM_WRITE_DOCS=1 cargo test --release -p onramp-core --test simulation"
+        );
+    }
+}
+
 fn runs() -> u64 {
     std::env::var("ONRAMP_SIM_SCHEDULES")
         .ok()
@@ -287,30 +316,31 @@ fn every_schedule_keeps_the_promises() {
         std::panic::set_hook(hook);
     }
     delays.sort_by(f64::total_cmp);
-    println!(
-        "simulated {} schedules: {lost} lost, {duplicated} duplicated",
-        seeds.len()
-    );
-    println!(
-        "  {calls} trackings called, {delivered} delivered, {} given up as the README's limits say \
-         ({} refused by the collector, {} beacons it could not take, {} only in a closed page's memory, {} older than 7 days); \
-         {explained} repeat deliveries the limits explain (an answer its page never read); \
-         {broken} other broken promises (timer loops, requests dying with their page); {wakeups} timer wake-ups, \
-         {polls} executor polls",
-        given_up.iter().sum::<u64>(),
-        given_up[0],
-        given_up[1],
-        given_up[2],
-        given_up[3],
-    );
-    println!(
-        "  delivered after the call (or after the collector came back): p50 {:.1} s, p99 {:.1} s, max {:.1} s; {} of {} after more than 60 s",
-        percentile(&delays, 0.5) / 1000.0,
-        percentile(&delays, 0.99) / 1000.0,
-        delays.last().copied().unwrap_or(0.0) / 1000.0,
-        delays.iter().filter(|&&d| d > 60_000.0).count(),
-        delays.len()
-    );
+    let summary = [
+        format!("simulated {} schedules: {lost} lost, {duplicated} duplicated", seeds.len()),
+        format!(
+            "  {calls} trackings called, {delivered} delivered, {} given up as the README's limits say \
+             ({} refused by the collector, {} beacons it could not take, {} only in a closed page's memory, {} older than 7 days); \
+             {explained} repeat deliveries the limits explain (an answer its page never read); \
+             {broken} other broken promises (timer loops, requests dying with their page); {wakeups} timer wake-ups, \
+             {polls} executor polls",
+            given_up.iter().sum::<u64>(),
+            given_up[0],
+            given_up[1],
+            given_up[2],
+            given_up[3],
+        ),
+        format!(
+            "  delivered after the call (or after the collector came back): p50 {:.1} s, p99 {:.1} s, max {:.1} s; {} of {} after more than 60 s",
+            percentile(&delays, 0.5) / 1000.0,
+            percentile(&delays, 0.99) / 1000.0,
+            delays.last().copied().unwrap_or(0.0) / 1000.0,
+            delays.iter().filter(|&&d| d > 60_000.0).count(),
+            delays.len()
+        ),
+    ]
+    .join("\n");
+    println!("{summary}");
     for failure in failed.iter().take(10) {
         println!("  {failure}");
     }
@@ -319,6 +349,12 @@ fn every_schedule_keeps_the_promises() {
         "{} schedules broke a promise; replay one with ONRAMP_SIM_SEED=N",
         failed.len()
     );
+    if std::env::var_os("ONRAMP_SIM_SEED").is_none()
+        && std::env::var_os("ONRAMP_SIM_SCHEDULES").is_none()
+        && !cfg!(debug_assertions)
+    {
+        in_docs("schedules", &summary);
+    }
 }
 
 /// The case measured in browsers before this engine: two tabs queue four
@@ -403,10 +439,12 @@ fn trackings_left_by_closed_tabs_go_when_the_next_page_opens() {
             late += usize::from(delay > 60_000.0);
         }
     }
-    println!(
+    let summary = format!(
         "closed tabs' trackings: {late} of {count} arrived more than a minute after the next page opened: \
          {out_at_close} had a request out when their page closed, {waited_backoff} backed off longer"
     );
+    println!("{summary}");
+    in_docs("closed-tabs", &summary);
 }
 
 /// Two tabs left at the same moment (a window closed) with a third page's
