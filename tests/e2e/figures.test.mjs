@@ -28,6 +28,8 @@ test("docs/size-and-speed.md's size table, budget and npm total are what the bui
   assert.ok(page.includes(`The budget is ${n(budget.totalGzipBytes)} B`), 'the budget sentence');
   assert.ok(page.includes(`past ${n(budget.stubMaxBytes)} B`), "the inline stub's limit");
   assert.ok(page.includes(`it is ${n(measureNpm().total.gzip)} B`), 'the total through the npm entry');
+  const stub = rows.find((r) => r.file === 'inline stub').raw;
+  assert.ok(docText('docs/integration.md').includes(`Why the stub is ${n(stub)} bytes`), `docs/integration.md gives the stub line's ${n(stub)} bytes`);
 });
 
 test('no page of the documentation gives another current total', () => {
