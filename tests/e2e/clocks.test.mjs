@@ -3,31 +3,15 @@
 // tracking nor spin timers. The page's clock is moved by replacing
 // Date.now, which is all the pixel reads.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { openPage, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { test } from 'node:test';
+import { openPage, uniqueId, worldForTests } from './helpers.mjs';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-let sandbox;
-let pages;
-let browser;
-let dir;
+const world = worldForTests({ fileDb: true });
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'onramp-clocks-'));
-  ({ sandbox, pages, browser } = await startWorld({ db: join(dir, 'trackings.db') }));
-});
-
-after(async () => {
-  await stopWorld({ sandbox, pages, browser });
-  await rm(dir, { recursive: true, force: true });
-});
-
-const confirmation = (id, extra = '') => `${pages.origin}/queue.html?id=${encodeURIComponent(id)}${extra}`;
+const confirmation = (id, extra = '') => `${world.pages.origin}/queue.html?id=${encodeURIComponent(id)}${extra}`;
 
 /** Moves the clock of every page the context opens from now on by `offset` ms. */
 function shiftClock(context, offset) {
@@ -51,12 +35,12 @@ async function firstResult(page) {
 
 test('a visitor clock 25 hours fast, purchasedAt omitted: the collector takes the tracking', async () => {
   const id = uniqueId('fast-clock');
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await shiftClock(context, 25 * HOUR);
   await page.goto(confirmation(id));
   const result = await firstResult(page);
   assert.deepEqual([result.ok, result.status, result.rejected], [true, 201, undefined]);
-  const [stored] = await sandbox.find(id);
+  const [stored] = await world.sandbox.find(id);
   // What the pixel sent, by the visitor's clock.
   assert.ok(Date.parse(stored.purchasedAt) > Date.now() + 24 * HOUR, stored.purchasedAt);
   await context.close();
@@ -69,17 +53,17 @@ test('a visitor clock 25 hours fast, purchasedAt omitted: the collector takes th
  */
 async function queuedThenClockMoved(offset) {
   const id = uniqueId('clock-back');
-  const { context, page } = await openPage(browser);
-  await sandbox.stop();
+  const { context, page } = await openPage(world.browser);
+  await world.sandbox.stop();
   await page.goto(confirmation(id, '&timeout=2000'));
   const result = await firstResult(page);
   assert.deepEqual([result.ok, result.queued], [false, true]);
-  await page.goto(pages.origin + '/next.html');
-  sandbox = await sandbox.start();
+  await page.goto(world.pages.origin + '/next.html');
+  world.sandbox = await world.sandbox.start();
   await shiftClock(context, offset);
   // The next page of the site carries the pixel and makes no call.
-  await page.goto(`${pages.origin}/queue.html`);
-  const stored = await sandbox.waitFor(id, 10_000);
+  await page.goto(`${world.pages.origin}/queue.html`);
+  const stored = await world.sandbox.waitFor(id, 10_000);
   return { stored, context, page };
 }
 

@@ -2,30 +2,15 @@
 // origin: retries, backoff, Retry-After, timeouts, offline, the reload
 // guard, two tabs. Every test counts what the collector stored.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { openPage, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { test } from 'node:test';
+import { openPage, uniqueId, worldForTests } from './helpers.mjs';
 
-let sandbox;
-let pages;
-let browser;
-let dir;
+const world = worldForTests({ fileDb: true });
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'onramp-delivery-'));
-  ({ sandbox, pages, browser } = await startWorld({ db: join(dir, 'trackings.db') }));
-});
-
-after(async () => {
-  await stopWorld({ sandbox, pages, browser });
-  await rm(dir, { recursive: true, force: true });
-});
-
-const faults = (list) => sandbox.faults(list);
-const attempts = async (id) => (await sandbox.attempts()).filter((a) => a.customerId === id);
-const confirmation = (id, extra = '') => `${pages.origin}/queue.html?id=${encodeURIComponent(id)}${extra}`;
+const faults = (list) => world.sandbox.faults(list);
+const attempts = async (id) => (await world.sandbox.attempts()).filter((a) => a.customerId === id);
+const confirmation = (id, extra = '') => `${world.pages.origin}/queue.html?id=${encodeURIComponent(id)}${extra}`;
 
 async function firstResult(page) {
   await page.waitForFunction(() => window.results.length > 0, null, { timeout: 20_000 });
@@ -34,8 +19,8 @@ async function firstResult(page) {
 
 test('collector down at the call and when the page leaves, up at the next page load: delivered once', async () => {
   const id = uniqueId('down-up');
-  const { context, page, problems } = await openPage(browser);
-  await sandbox.stop();
+  const { context, page, problems } = await openPage(world.browser);
+  await world.sandbox.stop();
   // A short timeout, so that the lease an attempt takes is short (timeout + 2 s).
   await page.goto(confirmation(id, '&timeout=2000'));
   const result = await firstResult(page);
@@ -44,12 +29,12 @@ test('collector down at the call and when the page leaves, up at the next page l
   // pagehide flush tries again and fails too; a request that dies with the
   // page leaves its lease behind.
   await page.waitForTimeout(1_100);
-  await page.goto(pages.origin + '/next.html');
-  sandbox = await sandbox.start();
+  await page.goto(world.pages.origin + '/next.html');
+  world.sandbox = await world.sandbox.start();
   // The next page of the site carries the loader but makes no call: it sends
   // the tracking on load, or with its timer once a dead page's lease is over.
-  await page.goto(`${pages.origin}/queue.html`);
-  const stored = await sandbox.waitFor(id, 15_000);
+  await page.goto(`${world.pages.origin}/queue.html`);
+  const stored = await world.sandbox.waitFor(id, 15_000);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
   assert.deepEqual(problems.filter((p) => !p.includes('net::ERR_CONNECTION_REFUSED') && !p.includes('Failed to load resource')), []);
@@ -59,12 +44,12 @@ test('collector down at the call and when the page leaves, up at the next page l
 test('503 twice then 201: retried with backoff on the same page, delivered once', async () => {
   const id = uniqueId('503x2');
   await faults([{ status: 503, times: 2 }]);
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(id));
   const result = await firstResult(page);
   assert.deepEqual([result.ok, result.queued, result.status], [false, true, 503]);
   assert.ok(result.retryAt, 'says when it retries');
-  const stored = await sandbox.waitFor(id, 15_000);
+  const stored = await world.sandbox.waitFor(id, 15_000);
   await context.close();
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
@@ -77,11 +62,11 @@ test('503 twice then 201: retried with backoff on the same page, delivered once'
 async function waitsForRetryAfter(name, status, retryAfter, gap) {
   const id = uniqueId(name);
   await faults([{ status, retryAfter }]);
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(id));
   const result = await firstResult(page);
   assert.deepEqual([result.queued, result.status], [true, status]);
-  const stored = await sandbox.waitFor(id, 15_000);
+  const stored = await world.sandbox.waitFor(id, 15_000);
   await context.close();
   assert.equal(stored[0].deliveries, 1);
   const [first, second] = await attempts(id);
@@ -99,11 +84,11 @@ test('503 with Retry-After as an HTTP date: the next attempt waits for it', () =
 test('a hung collector: the attempt times out, the retry delivers once', async () => {
   const id = uniqueId('hung');
   await faults([{ delayMs: 4_000, status: 503 }]);
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(id, '&timeout=500'));
   const result = await firstResult(page);
   assert.deepEqual([result.queued, result.error], [true, 'timeout']);
-  const stored = await sandbox.waitFor(id, 15_000);
+  const stored = await world.sandbox.waitFor(id, 15_000);
   await context.close();
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
@@ -118,7 +103,7 @@ test("a call for a tracking in flight does not put off another tracking's retry"
     { status: 503, retryAfter: 3 },
     { delayMs: 20_000, status: 503 },
   ]);
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(retried));
   const result = await firstResult(page);
   assert.deepEqual([result.queued, result.status], [true, 503]);
@@ -128,7 +113,7 @@ test("a call for a tracking in flight does not put off another tracking's retry"
   // Called again while its request is out: the call waits for that attempt,
   // and the timer stays set for the first tracking's retry.
   await call(out);
-  const stored = await sandbox.waitFor(retried, 15_000);
+  const stored = await world.sandbox.waitFor(retried, 15_000);
   const outAttempts = await attempts(out);
   await context.close();
   assert.equal(stored.length, 1, 'the first tracking was retried while the other request was out');
@@ -138,15 +123,15 @@ test("a call for a tracking in flight does not put off another tracking's retry"
 
 test('offline: queued, then sent when the browser is back online', async () => {
   const id = uniqueId('offline');
-  const { context, page } = await openPage(browser);
-  await page.goto(pages.origin + '/queue.html');
+  const { context, page } = await openPage(world.browser);
+  await page.goto(world.pages.origin + '/queue.html');
   await page.evaluate(() => onramp('configure', {}));
   await context.setOffline(true);
   await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }, (e, r) => results.push({ queued: r.queued, error: r.error && r.error.code })), id);
   assert.deepEqual(await firstResult(page), { queued: true, error: 'network_error' });
-  assert.deepEqual(await sandbox.find(id), []);
+  assert.deepEqual(await world.sandbox.find(id), []);
   await context.setOffline(false);
-  const stored = await sandbox.waitFor(id, 15_000);
+  const stored = await world.sandbox.waitFor(id, 15_000);
   await context.close();
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
@@ -155,32 +140,32 @@ test('offline: queued, then sent when the browser is back online', async () => {
 test('a permanent refusal (422) rejects and is never retried', async () => {
   const id = uniqueId('422');
   await faults([{ status: 422 }]);
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(id));
   assert.deepEqual(await firstResult(page), { rejected: 'rejected', status: 422 });
   const waiting = await page.evaluate(() => onramp('flush'));
   assert.deepEqual(waiting, { sent: 0, waiting: 0 });
   await context.close();
   assert.deepEqual((await attempts(id)).map((a) => a.status), [422]);
-  assert.deepEqual(await sandbox.find(id), []);
+  assert.deepEqual(await world.sandbox.find(id), []);
 });
 
 test("onramp('flush') forces a retry before the backoff is over", async () => {
   const id = uniqueId('flush');
   await faults([{ status: 503, retryAfter: 600 }]);
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(id));
   assert.equal((await firstResult(page)).status, 503);
   const flushed = await page.evaluate(() => onramp('flush'));
   assert.deepEqual(flushed, { sent: 1, waiting: 0 });
   await context.close();
-  const stored = await sandbox.find(id);
+  const stored = await world.sandbox.find(id);
   assert.equal(stored[0].deliveries, 1);
 });
 
 test('reloading the confirmation page three times: stored once, delivered once', async () => {
   const id = uniqueId('reload');
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(id));
   assert.equal((await firstResult(page)).status, 201);
   for (let i = 0; i < 3; i++) {
@@ -189,7 +174,7 @@ test('reloading the confirmation page three times: stored once, delivered once',
     assert.deepEqual([again.ok, again.alreadySent, again.status], [true, true, null], `reload ${i + 1}`);
   }
   await context.close();
-  const stored = await sandbox.find(id);
+  const stored = await world.sandbox.find(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
   assert.equal((await attempts(id)).length, 1);
@@ -200,10 +185,10 @@ test('two tabs calling at once: stored once, sent by exactly one of them', async
   let extra = 0;
   for (let n = 0; n < pairs; n++) {
     const id = uniqueId('two-tabs-' + n);
-    const context = await browser.newContext();
+    const context = await world.browser.newContext();
     const [a, b] = [await context.newPage(), await context.newPage()];
     for (const page of [a, b]) {
-      await page.goto(pages.origin + '/queue.html');
+      await page.goto(world.pages.origin + '/queue.html');
       await page.evaluate(() => onramp('configure', {}));
     }
     const call = (page) =>
@@ -212,7 +197,7 @@ test('two tabs calling at once: stored once, sent by exactly one of them', async
     // One tab had it accepted; the other found it accepted (or in flight) and did not send it.
     for (const [ok, queued] of outcomes) assert.ok(ok !== queued);
     assert.ok(outcomes.some(([ok]) => ok), 'one of them had it accepted');
-    const stored = await sandbox.waitFor(id);
+    const stored = await world.sandbox.waitFor(id);
     await context.close();
     assert.equal(stored.length, 1);
     extra += stored[0].deliveries - 1;
@@ -228,14 +213,14 @@ test('without Web Locks, or with a lock request refused, a tracking is still sen
     ['refused', () => (LockManager.prototype.request = () => Promise.reject(new DOMException('refused', 'SecurityError')))],
   ]) {
     const id = uniqueId('locks-' + name);
-    const context = await browser.newContext();
+    const context = await world.browser.newContext();
     await context.addInitScript(init);
     const page = await context.newPage();
     await page.goto(confirmation(id));
     const result = await firstResult(page);
     await context.close();
     assert.deepEqual([result.ok, result.status], [true, 201], name);
-    const stored = await sandbox.find(id);
+    const stored = await world.sandbox.find(id);
     assert.equal(stored.length, 1, name);
     assert.equal(stored[0].deliveries, 1, name);
   }
@@ -243,7 +228,7 @@ test('without Web Locks, or with a lock request refused, a tracking is still sen
 
 test('storage refuses the queue (full or disabled): the call says persisted: false and warns once', async () => {
   const id = uniqueId('storage-full');
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await context.addInitScript(() => {
     Storage.prototype.setItem = () => {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
@@ -259,7 +244,7 @@ test('storage refuses the queue (full or disabled): the call says persisted: fal
   await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id + '-2' }), id);
   assert.equal(warnings.filter((w) => w.includes('cannot be stored')).length, 1, warnings.join('\n'));
   // Where storage works, the result says nothing of it.
-  const { context: other, page: stored } = await openPage(browser);
+  const { context: other, page: stored } = await openPage(world.browser);
   await stored.goto(confirmation(id + '-ok'));
   assert.equal((await firstResult(stored)).persisted, undefined);
   await other.close();
@@ -268,11 +253,11 @@ test('storage refuses the queue (full or disabled): the call says persisted: fal
 
 test('two tabs queueing 4 trackings each at the same moment, collector down: all 8 delivered once it is back', async () => {
   const prefix = uniqueId('tabs-queue');
-  const context = await browser.newContext();
+  const context = await world.browser.newContext();
   const tabs = [await context.newPage(), await context.newPage()];
-  for (const tab of tabs) await tab.goto(`${pages.origin}/queue.html`);
+  for (const tab of tabs) await tab.goto(`${world.pages.origin}/queue.html`);
   await Promise.all(tabs.map((tab) => tab.waitForFunction(() => window.onramp.loaded)));
-  await sandbox.stop();
+  await world.sandbox.stop();
   const queue = (tab, t) =>
     tab.evaluate(
       ([prefix, t]) =>
@@ -288,11 +273,11 @@ test('two tabs queueing 4 trackings each at the same moment, collector down: all
     results.map((r) => r.queued),
     Array(8).fill(true),
   );
-  sandbox = await sandbox.start();
+  world.sandbox = await world.sandbox.start();
   await tabs[0].evaluate(() => onramp('flush'));
   for (const t of [0, 1]) {
     for (const i of [0, 1, 2, 3]) {
-      const stored = await sandbox.waitFor(`${prefix}-${t}-${i}`, 15_000);
+      const stored = await world.sandbox.waitFor(`${prefix}-${t}-${i}`, 15_000);
       assert.equal(stored.length, 1, `${prefix}-${t}-${i}`);
       assert.equal(stored[0].deliveries, 1);
     }
@@ -304,13 +289,13 @@ test('a chain of pages with the pixel: no page resends an attempt still in fligh
   const id = uniqueId('lease-chain');
   // The first attempt hangs for 4 s (its lease, timeout + 2 s, is 62 s).
   await faults([{ delayMs: 4_000, status: 503 }]);
-  const { context, page } = await openPage(browser);
+  const { context, page } = await openPage(world.browser);
   await page.goto(confirmation(id));
   await page.waitForFunction(() => window.onramp.loaded);
   await page.waitForTimeout(300);
   // Three more pages of the site, each with the pixel, while it hangs.
   for (let n = 0; n < 3; n++) {
-    await page.goto(`${pages.origin}/queue.html`);
+    await page.goto(`${world.pages.origin}/queue.html`);
     await page.waitForTimeout(700);
   }
   assert.equal((await attempts(id)).length, 1, 'one attempt, in flight until its lease ends');
@@ -320,20 +305,20 @@ test('a chain of pages with the pixel: no page resends an attempt still in fligh
 test('without Web Locks, two tabs calling the same 10 trackings at once: each sent once (a lease in IndexedDB)', async () => {
   const prefix = uniqueId('no-locks-tabs');
   const ids = [...Array(10).keys()].map((i) => `${prefix}-${i}`);
-  const context = await browser.newContext();
+  const context = await world.browser.newContext();
   await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
   const tabs = [await context.newPage(), await context.newPage()];
   for (const tab of tabs) {
-    await tab.goto(`${pages.origin}/queue.html`);
+    await tab.goto(`${world.pages.origin}/queue.html`);
     await tab.evaluate(() => onramp('configure', {}));
   }
   const call = (tab) =>
     tab.evaluate((ids) => Promise.all(ids.map((customerId) => onramp('createSaasTracking', { serviceName: 'svc', customerId }))), ids);
   await Promise.all(tabs.map(call));
-  for (const id of ids) assert.equal((await sandbox.waitFor(id)).length, 1, id);
+  for (const id of ids) assert.equal((await world.sandbox.waitFor(id)).length, 1, id);
   // Whatever either tab's timer would retry has had its time.
   await tabs[0].waitForTimeout(1_500);
-  const posts = (await sandbox.attempts()).filter((a) => a.customerId.startsWith(prefix));
+  const posts = (await world.sandbox.attempts()).filter((a) => a.customerId.startsWith(prefix));
   await context.close();
   assert.equal(posts.length, ids.length, 'one POST per tracking');
 });

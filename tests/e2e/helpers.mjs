@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { after, before } from 'node:test';
 import { extname, join, normalize } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -219,11 +220,20 @@ export async function startWorld(sandboxOptions) {
 /**
  * A world for a test file: started before its first test, stopped after its
  * last; the returned object holds `sandbox`, `pages` and `browser` once started.
+ * `fileDb`: the sandbox stores in a SQLite file of a temp dir (deleted after),
+ * so that it keeps its trackings across a restart.
  */
-export function worldForTests(sandboxOptions) {
+export function worldForTests({ fileDb = false, ...sandboxOptions } = {}) {
   const world = {};
-  before(async () => Object.assign(world, await startWorld(sandboxOptions)));
-  after(() => stopWorld(world));
+  let dir;
+  before(async () => {
+    if (fileDb) dir = await mkdtemp(join(tmpdir(), 'onramp-world-'));
+    Object.assign(world, await startWorld({ ...sandboxOptions, ...(dir && { db: join(dir, 'trackings.db') }) }));
+  });
+  after(async () => {
+    await stopWorld(world);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
   return world;
 }
 

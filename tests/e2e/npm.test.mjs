@@ -1,21 +1,14 @@
 // The npm package's ESM entry imported by a page (no bundler), in Chromium.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { after, before, test } from 'node:test';
-import { openPage, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { test } from 'node:test';
+import { openPage, uniqueId, worldForTests } from './helpers.mjs';
 
-let sandbox;
-let pages;
-let browser;
-
-before(async () => {
-  ({ sandbox, pages, browser } = await startWorld());
-});
-after(() => stopWorld({ sandbox, pages, browser }));
+const world = worldForTests();
 
 async function npmPage() {
-  const opened = await openPage(browser);
-  await opened.page.goto(pages.origin + '/npm.html');
+  const opened = await openPage(world.browser);
+  await opened.page.goto(world.pages.origin + '/npm.html');
   await opened.page.waitForFunction(() => window.pixel);
   return opened;
 }
@@ -34,8 +27,8 @@ test('imported entry loads the wasm lazily and once, and sends', async () => {
     return { statuses: [a.status, b.status], wasmLoads };
   }, id);
   assert.deepEqual(result, { statuses: [201, 201], wasmLoads: 1 });
-  assert.equal((await sandbox.find(id + '-a')).length, 1);
-  assert.equal((await sandbox.find(id + '-b')).length, 1);
+  assert.equal((await world.sandbox.find(id + '-a')).length, 1);
+  assert.equal((await world.sandbox.find(id + '-b')).length, 1);
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -96,7 +89,7 @@ test('configure() then the positional form; a repeat is not sent again; options 
     badConfig: ['invalid_base_url', 'baseUrl'],
     later: ['pk_own', 'pk_conf', 201, 201],
   });
-  const stored = await sandbox.find(id);
+  const stored = await world.sandbox.find(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].deliveries, 1);
   assert.equal(stored[0].purchasedAt, '2026-11-26T10:00:00.000Z');
@@ -115,11 +108,11 @@ test('navigation away right after a call through the npm entry still delivers', 
           window.pixel.createSaasTracking({ partnerKey: 'pk_npm', serviceName: 'svc', customerId: id, baseUrl: window.collector });
           location.href = next;
         },
-        [id, pages.origin + '/next.html'],
+        [id, world.pages.origin + '/next.html'],
       )
       .catch(() => {});
     await page.waitForURL('**/next.html');
-    const stored = await sandbox.waitFor(id);
+    const stored = await world.sandbox.waitFor(id);
     await context.close();
     assert.equal(stored.length, 1, `run ${i}`);
   }

@@ -3,22 +3,15 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { openPage, root, startWorld, stopWorld, uniqueId } from './helpers.mjs';
+import { test } from 'node:test';
+import { openPage, root, uniqueId, worldForTests } from './helpers.mjs';
 
-let sandbox;
-let pages;
-let browser;
-
-before(async () => {
-  ({ sandbox, pages, browser } = await startWorld());
-});
-after(() => stopWorld({ sandbox, pages, browser }));
+const world = worldForTests();
 
 /** Opens the snippet page and waits until the loader has replaced the stub and the wasm is ready. */
 async function readySnippetPage(query = '') {
-  const opened = await openPage(browser);
-  await opened.page.goto(pages.origin + '/snippet.html' + query);
+  const opened = await openPage(world.browser);
+  await opened.page.goto(world.pages.origin + '/snippet.html' + query);
   await opened.page.evaluate(() => onramp('configure', {}));
   return opened;
 }
@@ -39,12 +32,12 @@ test("the README's preload line: the loader takes the preloaded .wasm, so the pa
   assert.match(readme, /<link rel="preload" href="https:\/\/YOUR-CDN\/onramp-pixel\/onramp_pixel_bg\.wasm" as="fetch" crossorigin="anonymous">/);
   const page = await readFile(join(root, 'tests/e2e/pages/snippet.html'), 'utf8');
   assert.ok(page.includes('<link rel="preload" href="{{COLLECTOR}}/onramp_pixel_bg.wasm" as="fetch" crossorigin="anonymous">'));
-  const { context, page: tab, problems } = await openPage(browser);
+  const { context, page: tab, problems } = await openPage(world.browser);
   // Every console message from the first byte: a preload with `integrity`
   // made Chromium warn on every page load.
   const messages = [];
   tab.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
-  await tab.goto(pages.origin + '/snippet.html');
+  await tab.goto(world.pages.origin + '/snippet.html');
   await tab.evaluate(() => onramp('configure', {}));
   try {
     const requests = await tab.evaluate(() =>
@@ -59,7 +52,7 @@ test("the README's preload line: the loader takes the preloaded .wasm, so the pa
 });
 
 test('the page and the collector are on different origins', () => {
-  assert.notEqual(new URL(pages.origin).origin, new URL(sandbox.origin).origin);
+  assert.notEqual(new URL(world.pages.origin).origin, new URL(world.sandbox.origin).origin);
 });
 
 test('options form with a callback: sent, stored, and the callback gets the result', async () => {
@@ -84,7 +77,7 @@ test('options form with a callback: sent, stored, and the callback gets the resu
     customerId: id,
     purchasedAt: '2026-11-26T18:43:01.000Z',
   });
-  const stored = await sandbox.find(id);
+  const stored = await world.sandbox.find(id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].partnerKey, 'pk_snippet');
   assert.equal(stored[0].purchasedAt, '2026-11-26T18:43:01.000Z');
@@ -98,7 +91,7 @@ test('positional form, as the original script took it; the returned Promise reso
   const id = uniqueId('snippet-positional');
   const result = await page.evaluate((id) => onramp('createSaasTracking', 'pk_positional', 'svc', id, '2026-11-25'), id);
   assert.equal(result.status, 201);
-  const stored = await sandbox.find(id);
+  const stored = await world.sandbox.find(id);
   assert.deepEqual(
     stored.map((s) => [s.partnerKey, s.serviceName, s.purchasedAt]),
     [['pk_positional', 'svc', '2026-11-25T00:00:00.000Z']],
@@ -108,9 +101,9 @@ test('positional form, as the original script took it; the returned Promise reso
 });
 
 test('calls made before the loader arrived are replayed in order', async () => {
-  const { context, page, problems } = await openPage(browser);
+  const { context, page, problems } = await openPage(world.browser);
   const id = uniqueId('snippet-queued');
-  await page.goto(pages.origin + '/snippet.html?queued=' + id);
+  await page.goto(world.pages.origin + '/snippet.html?queued=' + id);
   await page.waitForFunction(() => window.results.length === 2);
   const results = await page.evaluate(() => window.results.slice().sort());
   // 'a' was queued before the configure call and 'b' after it: order kept.
@@ -119,7 +112,7 @@ test('calls made before the loader arrived are replayed in order', async () => {
     ['b', null, 'pk_second'],
   ]);
   for (const [suffix, key] of [['a', 'pk_snippet'], ['b', 'pk_second'], ['c', 'pk_third']]) {
-    const stored = await sandbox.waitFor(`${id}-${suffix}`);
+    const stored = await world.sandbox.waitFor(`${id}-${suffix}`);
     assert.equal(stored.length, 1, suffix);
     assert.equal(stored[0].partnerKey, key);
   }
@@ -128,13 +121,13 @@ test('calls made before the loader arrived are replayed in order', async () => {
 });
 
 test('the snippet and loader included twice send once', async () => {
-  const { context, page, problems } = await openPage(browser);
+  const { context, page, problems } = await openPage(world.browser);
   const id = uniqueId('snippet-twice');
-  await page.goto(pages.origin + '/twice.html?id=' + id);
-  const stored = await sandbox.waitFor(id);
+  await page.goto(world.pages.origin + '/twice.html?id=' + id);
+  const stored = await world.sandbox.waitFor(id);
   await page.evaluate(() => onramp('configure', {}));
   await page.waitForTimeout(300);
-  const again = await sandbox.find(id);
+  const again = await world.sandbox.find(id);
   assert.equal(stored.length, 1);
   assert.equal(again[0].deliveries, 1);
   assert.equal(await page.evaluate(() => document.querySelectorAll('script[src$="loader.js"]').length), 2);
@@ -155,12 +148,12 @@ test('navigation away in the same task as the call: every tracking arrives once'
           onramp('createSaasTracking', { serviceName: 'svc', customerId: id });
           location.href = next;
         },
-        [id, pages.origin + '/next.html'],
+        [id, world.pages.origin + '/next.html'],
       )
       .catch(() => {}); // the navigation may tear down the evaluation's context
     await page.waitForURL('**/next.html');
     // Wait for arrival before closing: closing the context cancels keepalive requests in flight.
-    const stored = await sandbox.waitFor(id);
+    const stored = await world.sandbox.waitFor(id);
     await context.close();
     assert.equal(stored.length, 1, `run ${i}: stored once`);
     assert.equal(stored[0].deliveries, 1, `run ${i}: delivered once`);
@@ -169,14 +162,14 @@ test('navigation away in the same task as the call: every tracking arrives once'
 });
 
 test('a beacon (data-transport="beacon") crosses origins and arrives', async () => {
-  const { context, page, problems } = await openPage(browser);
-  await page.goto(pages.origin + '/beacon.html');
+  const { context, page, problems } = await openPage(world.browser);
+  await page.goto(world.pages.origin + '/beacon.html');
   const id = uniqueId('snippet-beacon');
   const result = await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
-  await page.goto(pages.origin + '/next.html');
+  await page.goto(world.pages.origin + '/next.html');
   assert.equal(result.transport, 'beacon');
   assert.equal(result.status, null);
-  const stored = await sandbox.waitFor(id);
+  const stored = await world.sandbox.waitFor(id);
   await context.close();
   assert.equal(stored.length, 1);
   assert.equal(stored[0].partnerKey, 'pk_beacon');
@@ -185,7 +178,7 @@ test('a beacon (data-transport="beacon") crosses origins and arrives', async () 
 
 test('bad input is rejected with code and field, nothing is sent, and the page keeps working', async () => {
   const { context, page, problems } = await readySnippetPage();
-  const before = (await sandbox.trackings()).length;
+  const before = (await world.sandbox.trackings()).length;
   const outcomes = await page.evaluate(async () => {
     const cases = [
       [{ serviceName: 'svc' }],
@@ -229,7 +222,7 @@ test('bad input is rejected with code and field, nothing is sent, and the page k
     'unknown_command',
   ]);
   await page.waitForTimeout(200);
-  assert.equal((await sandbox.trackings()).length, before, 'nothing was sent');
+  assert.equal((await world.sandbox.trackings()).length, before, 'nothing was sent');
   // The module is still alive: a good call after all of that works.
   const id = uniqueId('snippet-after-bad');
   const result = await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), id);
