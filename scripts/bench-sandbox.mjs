@@ -12,7 +12,7 @@
 //
 // Writes bench/sandbox.json and prints a table for the README.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,8 +170,17 @@ try {
     ...durability.map((d) => `| round ${d.round} | ${d.acknowledged} | ${d.acknowledged - d.lost} |`),
   ];
   console.log(lines.join('\n'));
+  const date = new Date().toISOString().slice(0, 10);
   mkdirSync(join(root, 'bench'), { recursive: true });
-  writeFileSync(join(root, 'bench/sandbox.json'), JSON.stringify({ posts: POSTS, load: rows, durability }, null, 2) + '\n');
+  writeFileSync(join(root, 'bench/sandbox.json'), JSON.stringify({ date, posts: POSTS, load: rows, durability }, null, 2) + '\n');
+  // docs/sandbox.md shows the tables between its markers.
+  const page = join(root, 'docs/sandbox.md');
+  const text = readFileSync(page, 'utf8');
+  const [open, close] = ['<!-- bench:sandbox: written by npm run bench:sandbox -->\n', '<!-- /bench:sandbox -->'];
+  const start = text.indexOf(open) + open.length;
+  const end = text.indexOf(close);
+  if (start < open.length || end < start) throw new Error('docs/sandbox.md has no bench:sandbox markers');
+  writeFileSync(page, text.slice(0, start) + `Measured on ${date}.\n\n` + lines.join('\n') + '\n' + text.slice(end));
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -311,7 +311,7 @@ async function main() {
     for (const p of PEERS) row('navigation start → request leaves, ms, median (p95)', rs.ours, sending(p.name), rs.peers[p.name]);
     row('navigation start → request leaves, ms, median (p95)', rs.ours, 'plain fetch sender', rs.baseline);
     lines.push(`| delivered when the page navigates away in the same task | ${oursArrived} / ${NAVIGATIONS} | plain fetch sender | ${baselineArrived} / ${NAVIGATIONS} | ${ratio(oursArrived, baselineArrived)} |`);
-    lines.push('', 'Our download: ' + ours.rows.map((r) => `${r.file} ${r.gzip} B`).join(', ') + ` (gzip -9); total ${t.gzip} B.`);
+    lines.push('', 'Our download in that run: ' + ours.rows.map((r) => `${r.file} ${r.gzip} B`).join(', ') + ` (gzip -9); total ${t.gzip} B.`);
     lines.push('', 'Peer requests to the local endpoint (the timed one matches the pattern):');
     for (const [name, r] of Object.entries(results.peerRequests)) lines.push(`- ${name}: ${r.timed}; seen: ${r.seen.join(', ')}`);
     console.log('\n' + lines.join('\n'));

@@ -162,8 +162,18 @@ run('wasm-bindgen', [
 mkdirSync(join(dist, 'testing'));
 run(join(root, 'node_modules/.bin/wasm-opt'), ['-Oz', '--enable-bulk-memory', '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', '--enable-reference-types', '--enable-multivalue', '--strip-debug', '--strip-producers', join(testingJs, 'onramp_testing_bg.wasm'), '-o', join(dist, 'testing/onramp_testing_bg.wasm')]);
 copyFileSync(join(root, 'www/testing.js'), join(testingJs, 'testing.js'));
-buildSync({ ...alone, bundle: true, platform: 'node', format: 'esm', target: 'node20', legalComments: 'none', entryPoints: [join(testingJs, 'testing.js')], outfile: join(dist, 'testing/index.js') });
+const testing = { ...alone, bundle: true, platform: 'node', target: 'node20', legalComments: 'none', entryPoints: [join(testingJs, 'testing.js')] };
+buildSync({ ...testing, format: 'esm', outfile: join(dist, 'testing/index.js') });
+// And for require() (Jest, a CommonJS config): the same, finding its .wasm from __filename.
+buildSync({
+  ...testing,
+  format: 'cjs',
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  outfile: join(dist, 'testing/index.cjs'),
+});
 copyFileSync(join(root, 'www/testing.d.ts'), join(dist, 'testing/index.d.ts'));
+copyFileSync(join(root, 'www/testing.d.ts'), join(dist, 'testing/index.d.cts'));
 
 const { rows, total } = measureShipped(dist);
 console.log('\n' + table([...rows, total]));

@@ -28,15 +28,35 @@ test("docs/size-and-speed.md's size table, budget and npm total are what the bui
   assert.ok(page.includes(`The budget is ${n(budget.totalGzipBytes)} B`), 'the budget sentence');
   assert.ok(page.includes(`past ${n(budget.stubMaxBytes)} B`), "the inline stub's limit");
   assert.ok(page.includes(`it is ${n(measureNpm().total.gzip)} B`), 'the total through the npm entry');
+  // The peers' sizes, as the last bench measured them; Segment's is the budget's ceiling.
+  const bench = JSON.parse(readFileSync(join(root, 'bench/results.json'), 'utf8'));
+  const peer = (name) => n(bench.sizes.peers.find((p) => p.name === name).gzip);
+  assert.equal(budget.ceiling, bench.sizes.peers.find((p) => p.name === 'Segment').gzip, "the ceiling is Segment's bundle");
+  assert.ok(page.includes(`Segment's standalone bundle (${peer('Segment')} B)`), "Segment's size");
+  assert.ok(page.includes(`Snowplow's ${peer('Snowplow')} B`), "Snowplow's size");
+  // A step's cost is the difference of its row and the one before in "How it got here".
+  const step = (label) => Number(new RegExp(`\\| ${label.replace(/[()]/g, '\\$&')} \\| [\\d,]+ \\| ([\\d,]+) \\|`).exec(page)[1].replace(',', ''));
+  const consent = step('consent and Global Privacy Control (the entry and the stub)') - step('the accepted set forgets what is older than 7 days; `document.hidden`');
+  assert.ok(page.includes(`GPC cost ${n(consent)} B`), `consent and GPC cost ${consent} B`);
   const stub = rows.find((r) => r.file === 'inline stub').raw;
   assert.ok(docText('docs/integration.md').includes(`Why the stub is ${n(stub)} bytes`), `docs/integration.md gives the stub line's ${n(stub)} bytes`);
+});
+
+test("docs/sandbox.md's load and durability tables are the last npm run bench:sandbox's (bench/sandbox.json)", () => {
+  const bench = JSON.parse(readFileSync(join(root, 'bench/sandbox.json'), 'utf8'));
+  const page = docText('docs/sandbox.md');
+  for (const r of bench.load) {
+    assert.ok(page.includes(`| ${r.concurrency} | ${r.posts} | ${r.perSecond} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.stored} | ${r.storedTwice} |`), `concurrency ${r.concurrency}`);
+  }
+  for (const d of bench.durability) assert.ok(page.includes(`| round ${d.round} | ${d.acknowledged} | ${d.acknowledged - d.lost} |`), `round ${d.round}`);
+  if (bench.date) assert.ok(page.includes(`Measured on ${bench.date}.`), 'the date of the run');
 });
 
 test('no page of the documentation gives another current total', () => {
   const { total } = measureShipped();
   for (const file of DOCS) {
-    for (const [sentence] of docText(file).matchAll(/[^.\n]*(?:download|budget)[^.\n]* total[^.\n]*\b(\d{2},\d{3}) B\b[^.\n]*/gi)) {
-      const figure = Number(/(\d{2},\d{3}) B/.exec(sentence)[1].replace(',', ''));
+    for (const [sentence] of docText(file).matchAll(/(?:[^.\n]|\.(?=\S))*(?:download|budget)(?:[^.\n]|\.(?=\S))* total(?:[^.\n]|\.(?=\S))*\b(\d{2},?\d{3}) B\b(?:[^.\n]|\.(?=\S))*/gi)) {
+      const figure = Number(/(\d{2},?\d{3}) B/.exec(sentence)[1].replace(',', ''));
       assert.ok(figure === total.gzip || /\b(in|at) (that|the) run\b|was\b/.test(sentence), `${file}: "${sentence.trim()}" gives ${figure}, the build ${total.gzip}`);
     }
   }

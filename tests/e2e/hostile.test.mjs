@@ -43,6 +43,7 @@ async function checkMatrix(page, problems, mode) {
     );
   }
   assert.equal(results.length, 48);
+  assert.ok(docText('docs/api.md').includes(`hostile.test.mjs\`, ${results.length} cases`), 'docs/api.md gives the number of cases');
 
   await page.waitForTimeout(200);
   assert.equal((await world.sandbox.attempts()).length, attemptsBefore, `${mode}: no bad call reached the collector`);

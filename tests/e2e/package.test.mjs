@@ -24,6 +24,8 @@ const SHIPPED = [
   'dist/loader.js',
   'dist/onramp_pixel_bg.wasm',
   'dist/stub.js',
+  'dist/testing/index.cjs',
+  'dist/testing/index.d.cts',
   'dist/testing/index.d.ts',
   'dist/testing/index.js',
   'dist/testing/onramp_testing_bg.wasm',
@@ -88,4 +90,20 @@ test('installed into an empty folder: imported in Node (every export path resolv
     status: 201,
   });
   assert.equal((await world.sandbox.find(id)).length, 1);
+});
+
+test('onramp-pixel/testing from CommonJS (require, as Jest loads it): a collector that takes a tracking', async () => {
+  const dir = await world.apps.install('cjs-kit', null);
+  const script = `
+    const { startCollector } = require('onramp-pixel/testing');
+    startCollector().then(async (collector) => {
+      const body = JSON.stringify({ partnerKey: 'pk', serviceName: 'svc', customerId: 'c-cjs', purchasedAt: '2026-12-01' });
+      const answer = await fetch(collector.baseUrl + '/api/SaasTrackings', { method: 'POST', body });
+      const tracking = await collector.waitForTracking({ customerId: 'c-cjs' });
+      await collector.close();
+      console.log(JSON.stringify({ status: answer.status, purchasedAt: tracking.purchasedAt, resolved: require.resolve('onramp-pixel/testing').replace(/^.*node_modules\\//, '') }));
+    });
+  `;
+  const { stdout } = await run(process.execPath, ['-e', script], dir, { timeout: 30_000 });
+  assert.deepEqual(JSON.parse(stdout.trim()), { status: 201, purchasedAt: '2026-12-01T00:00:00.000Z', resolved: 'onramp-pixel/dist/testing/index.cjs' });
 });
