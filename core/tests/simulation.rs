@@ -354,6 +354,14 @@ fn every_schedule_keeps_the_promises() {
         && !cfg!(debug_assertions)
     {
         in_docs("schedules", &summary);
+        let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/delivery.md"))
+            .expect("docs/delivery.md");
+        let count = seeds.len().to_string();
+        let (head, tail) = count.split_at(count.len() - 3);
+        assert!(
+            page.contains(&format!("over {head},{tail} seeded schedules")),
+            "docs/delivery.md says how many schedules run"
+        );
     }
 }
 
