@@ -46,6 +46,11 @@ enum RetryAfter {
     Text(String),
 }
 
+/// Reads a submitted body of faults (see [`parse`]); when it cannot, why.
+pub fn from_body(body: &[u8]) -> Result<Vec<Fault>, String> {
+    crate::submission::json_body(body).and_then(parse)
+}
+
 /// Reads `[{"status":503,"times":2,"retryAfter":1}, {"delayMs":65000}, {"drop":true}]`.
 pub fn parse(value: Value) -> Result<Vec<Fault>, String> {
     let asked: Vec<Asked> = match value {

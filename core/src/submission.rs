@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 use crate::tracking::{PurchasedAt, TrackingInput};
 use crate::{Error, Field, Tracking};
 use serde::de::IgnoredAny;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A submission as read from JSON, before the pixel's rules: each of the four
@@ -52,6 +52,42 @@ fn text(field: Field, raw: Option<&Raw>) -> Result<&str, Error> {
             expected: "a string",
         }),
     }
+}
+
+/// What a collector's error answer says went wrong (its
+/// `{"error":{"code","field","message"}}`): a stable code, the offending
+/// field (or `null`) and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The stable code.
+    pub code: &'static str,
+    /// The offending field, or `null`.
+    pub field: Option<String>,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem with no rule of the pixel's behind it (a body that is not
+    /// JSON, a fault the collector cannot do, a store that failed).
+    pub fn new(code: &'static str, field: Option<&str>, message: impl Into<String>) -> Problem {
+        Problem {
+            code,
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
+    /// A submission that breaks one of the pixel's rules.
+    pub fn invalid(err: &Error) -> Problem {
+        Problem::new(err.code(), err.field(), err.message())
+    }
+}
+
+/// A submitted body read as JSON (whatever its `Content-Type` says); when
+/// it is not JSON, why, as a collector answers it (400 `invalid_json`).
+pub fn json_body(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))
 }
 
 /// Validates a submission: an object with exactly the four string fields of

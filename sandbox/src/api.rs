@@ -19,7 +19,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::faults::{self, Faults};
 use crate::store::Store;
-use crate::validate::tracking_from_json;
+use crate::validate::{json_body, tracking_from_json, Problem};
 
 /// How many rejected submissions and attempts are kept for inspection.
 const LOG_LIMIT: usize = 1_000;
@@ -40,29 +40,18 @@ pub struct ErrorAnswer {
     pub error: Problem,
 }
 
-/// What went wrong: a stable code, the offending field (or `null`) and a
-/// sentence for people.
-#[derive(Clone, Debug, Serialize)]
-pub struct Problem {
-    pub code: &'static str,
-    pub field: Option<String>,
-    pub message: String,
-}
-
 impl ErrorAnswer {
     pub fn new(code: &'static str, field: Option<&str>, message: &str) -> ErrorAnswer {
         ErrorAnswer {
-            error: Problem {
-                code,
-                field: field.map(str::to_owned),
-                message: message.to_owned(),
-            },
+            error: Problem::new(code, field, message),
         }
     }
 
     /// The answer to a tracking that breaks one of the pixel's rules.
     fn invalid(err: &Error) -> ErrorAnswer {
-        ErrorAnswer::new(err.code(), err.field(), &err.message())
+        ErrorAnswer {
+            error: Problem::invalid(err),
+        }
     }
 }
 
@@ -205,7 +194,7 @@ pub async fn create(
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .map(str::to_owned);
-    let parsed = serde_json::from_slice::<Value>(&body);
+    let parsed = json_body(&body);
     let customer_id = parsed
         .as_ref()
         .ok()
@@ -245,7 +234,7 @@ pub async fn create(
 async fn handle(
     app: &Shared,
     received: Timestamp,
-    parsed: serde_json::Result<Value>,
+    parsed: Result<Value, String>,
     body: &[u8],
     origin: Option<&str>,
 ) -> Result<Response, ApiError> {
@@ -262,8 +251,7 @@ async fn handle(
     };
     let value = match parsed {
         Ok(value) => value,
-        Err(e) => {
-            let message = format!("the body is not valid JSON: {e}");
+        Err(message) => {
             return reject(
                 StatusCode::BAD_REQUEST,
                 ErrorAnswer::new("invalid_json", None, &message),
@@ -316,10 +304,7 @@ pub async fn get(State(app): State<Shared>, Path(id): Path<i64>) -> Result<Respo
 
 /// `POST /_sandbox/faults`: queues faults for the next POSTs of trackings.
 pub async fn add_faults(State(app): State<Shared>, body: Bytes) -> Result<Response, ApiError> {
-    let list = serde_json::from_slice::<Value>(&body)
-        .map_err(|e| format!("the body is not valid JSON: {e}"))
-        .and_then(faults::parse)
-        .map_err(ApiError::Fault)?;
+    let list = faults::from_body(&body).map_err(ApiError::Fault)?;
     let mut faults = lock(&app.faults);
     faults.add(list);
     let answer = Json(&*faults).into_response();

@@ -2,4 +2,4 @@
 //! (`onramp_core::faults`), so that the sandbox and the test kit's collector
 //! take and refuse the same ones.
 
-pub use onramp_core::faults::{parse, Faults};
+pub use onramp_core::faults::{from_body, Faults};

@@ -2,4 +2,4 @@
 //! (`onramp_core::submission`), so that the sandbox and the pixel can never
 //! disagree on what is valid.
 
-pub use onramp_core::submission::tracking_from_json;
+pub use onramp_core::submission::{json_body, tracking_from_json, Problem};

@@ -5,11 +5,10 @@
 //! here is in what visitors download.
 
 use onramp_core::faults::{self, Fault};
-use onramp_core::submission::tracking_from_json;
+use onramp_core::submission::{json_body, tracking_from_json, Problem};
 use onramp_core::time::Timestamp;
 use onramp_core::Tracking;
 use serde::Serialize;
-use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 /// What the collector answers a POST with, before storage: the tracking to
@@ -32,30 +31,15 @@ pub enum Checked {
     },
 }
 
-/// The sandbox's error answer's `error`.
-#[derive(Debug, PartialEq, Serialize)]
-pub struct Problem {
-    /// The stable code.
-    pub code: &'static str,
-    /// The offending field, or `null`.
-    pub field: Option<String>,
-    /// A sentence for people.
-    pub message: String,
-}
-
 /// Checks a POST's body received at `now_ms` (epoch ms).
 pub fn check_body(body: &[u8], now_ms: f64) -> Checked {
     let now = Timestamp::from_epoch_ms(now_ms).unwrap_or(Timestamp::EPOCH);
-    let value: Value = match serde_json::from_slice(body) {
+    let value = match json_body(body) {
         Ok(value) => value,
-        Err(e) => {
+        Err(message) => {
             return Checked::Refused {
                 status: 400,
-                error: Problem {
-                    code: "invalid_json",
-                    field: None,
-                    message: format!("the body is not valid JSON: {e}"),
-                },
+                error: Problem::new("invalid_json", None, message),
             }
         }
     };
@@ -63,11 +47,7 @@ pub fn check_body(body: &[u8], now_ms: f64) -> Checked {
         Ok(tracking) => Checked::Valid { tracking },
         Err(err) => Checked::Refused {
             status: 422,
-            error: Problem {
-                code: err.code(),
-                field: err.field().map(str::to_owned),
-                message: err.message(),
-            },
+            error: Problem::invalid(&err),
         },
     }
 }
@@ -99,18 +79,11 @@ pub enum FaultsAsked {
 
 /// Reads a fault (or a list of them) as the sandbox reads it.
 pub fn faults_body(body: &[u8]) -> FaultsAsked {
-    match serde_json::from_slice::<Value>(body)
-        .map_err(|e| format!("the body is not valid JSON: {e}"))
-        .and_then(faults::parse)
-    {
+    match faults::from_body(body) {
         Ok(faults) => FaultsAsked::Valid { faults },
         Err(message) => FaultsAsked::Refused {
             status: 400,
-            error: Problem {
-                code: "invalid_fault",
-                field: None,
-                message,
-            },
+            error: Problem::new("invalid_fault", None, message),
         },
     }
 }
