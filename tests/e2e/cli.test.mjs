@@ -1,7 +1,6 @@
 // The Node CLI, with the original script's output and exit codes, against the sandbox.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { root, startSandbox, uniqueId } from './helpers.mjs';
@@ -78,33 +77,22 @@ test('ONRAMP_BASE_URL unset or insecure: exit 1 with a clear message', async () 
 });
 
 test('`onramp-pixel sandbox --port N`: the test collector until stopped; the CLI reports to it', async (t) => {
-  const child = spawn(process.execPath, [cli, 'sandbox', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.after(() => child.kill('SIGKILL'));
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  const base = await new Promise((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const found = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (found) resolve(found[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
+  // Started, read and stopped as the Rust sandbox is (its first line names the origin).
+  const kit = await startSandbox({ spawnWith: () => spawn(process.execPath, [cli, 'sandbox', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] }) });
+  t.after(() => kit.child.kill('SIGKILL'));
   const id = uniqueId('cli-kit');
-  const first = await run(['pk_cli', 'svc', id, '2026-11-26'], { ONRAMP_BASE_URL: base });
+  const first = await run(['pk_cli', 'svc', id, '2026-11-26'], { ONRAMP_BASE_URL: kit.origin });
   assert.match(first.stdout, /^statusCode: 201\n/);
-  const invalid = await fetch(base + '/api/SaasTrackings', { method: 'POST', body: '{"partnerKey":"pk"}' });
+  const invalid = await fetch(kit.origin + '/api/SaasTrackings', { method: 'POST', body: '{"partnerKey":"pk"}' });
   assert.equal(invalid.status, 422);
-  const faulted = await fetch(base + '/_sandbox/faults', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"status":503}' });
-  assert.equal(faulted.status, 200);
-  const again = await run(['pk_cli', 'svc', id, '2026-11-26'], { ONRAMP_BASE_URL: base });
+  assert.equal((await kit.faults({ status: 503 })).status, 200);
+  const again = await run(['pk_cli', 'svc', id, '2026-11-26'], { ONRAMP_BASE_URL: kit.origin });
   assert.match(again.stdout, /^statusCode: 503\n/);
-  const stored = await (await fetch(base + '/api/SaasTrackings')).json();
-  assert.deepEqual(stored.map((s) => [s.customerId, s.deliveries]), [[id, 1]]);
-  const rejected = await (await fetch(base + '/_sandbox/rejected')).json();
+  assert.deepEqual((await kit.trackings()).map((s) => [s.customerId, s.deliveries]), [[id, 1]]);
+  const rejected = await (await fetch(kit.origin + '/_sandbox/rejected')).json();
   assert.deepEqual(rejected.map((r) => r.error.code), ['missing_field']);
-  child.kill('SIGTERM');
-  assert.deepEqual(await once(child, 'exit'), [0, null], 'SIGTERM stops it cleanly');
+  await kit.stop();
+  assert.deepEqual([kit.child.exitCode, kit.child.signalCode], [0, null], 'SIGTERM stops it cleanly');
 });
 
 test('`onramp-pixel sandbox` with a bad port: the usage, exit 1', async () => {
