@@ -225,12 +225,13 @@ fn check(sim: &Sim, up_at: f64) -> Found {
     found
 }
 
+const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/delivery.md");
+
 /// The figures a run printed, held to the block of `docs/delivery.md`
 /// between `<!-- simulation:NAME -->` and `<!-- /simulation:NAME -->`; with
-/// `ONRAMP_SIM_WRITE_DOCS=1`, written there instead.
-fn in_docs(name: &str, printed: &str) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/delivery.md");
-    let page = std::fs::read_to_string(path).expect("docs/delivery.md");
+/// `ONRAMP_SIM_WRITE_DOCS=1`, written there instead. The page, as it is then.
+fn in_docs(name: &str, printed: &str) -> String {
+    let page = std::fs::read_to_string(DOCS).expect("docs/delivery.md");
     let (open, close) = (
         format!("<!-- simulation:{name} -->\n"),
         format!("<!-- /simulation:{name} -->"),
@@ -239,15 +240,17 @@ fn in_docs(name: &str, printed: &str) {
     let end = start + page[start..].find(&close).expect("the block's closing marker");
     let block = format!("```text fragment\n{printed}\n```\n");
     if std::env::var_os("ONRAMP_SIM_WRITE_DOCS").is_some() {
-        std::fs::write(path, format!("{}{block}{}", &page[..start], &page[end..])).expect("docs/delivery.md written");
-    } else {
-        assert_eq!(
-            page[start..end],
-            block,
-            "docs/delivery.md shows another run's figures: write this one's with \
-             ONRAMP_SIM_WRITE_DOCS=1 cargo test --release -p onramp-core --test simulation"
-        );
+        let written = format!("{}{block}{}", &page[..start], &page[end..]);
+        std::fs::write(DOCS, &written).expect("docs/delivery.md written");
+        return written;
     }
+    assert_eq!(
+        page[start..end],
+        block,
+        "docs/delivery.md shows another run's figures: write this one's with \
+         ONRAMP_SIM_WRITE_DOCS=1 cargo test --release -p onramp-core --test simulation"
+    );
+    page
 }
 
 fn runs() -> u64 {
@@ -353,9 +356,7 @@ fn every_schedule_keeps_the_promises() {
         && std::env::var_os("ONRAMP_SIM_SCHEDULES").is_none()
         && !cfg!(debug_assertions)
     {
-        in_docs("schedules", &summary);
-        let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/delivery.md"))
-            .expect("docs/delivery.md");
+        let page = in_docs("schedules", &summary);
         let count = seeds.len().to_string();
         let (head, tail) = count.split_at(count.len() - 3);
         assert!(
