@@ -36,14 +36,21 @@ async function gpcPage() {
 }
 
 const loaded = (page) => page.waitForFunction(() => window.onramp && window.onramp.loaded === true);
+
+/** A page of the pixel with consent pending, loaded, calling for a fresh id; `{ context, tab, id }`. */
+async function pendingPage(prefix) {
+  const { context, page: tab } = await openPage(world.browser);
+  const id = uniqueId(prefix);
+  await tab.goto(page({ consent: 'pending', id }));
+  await loaded(tab);
+  return { context, tab, id };
+}
+
 const firstResult = (page) => page.waitForFunction(() => window.results.length > 0, null, { timeout: 20_000 }).then(() => page.evaluate(() => window.results[0]));
 
 test('pending: nothing stored or sent, whatever the page does; granted: sent once', async () => {
   const { sandbox } = world;
-  const { context, page: tab } = await openPage(world.browser);
-  const id = uniqueId('consent-pending');
-  await tab.goto(page({ consent: 'pending', id }));
-  await loaded(tab);
+  const { context, tab, id } = await pendingPage('consent-pending');
   await fireEvents(tab);
   await sleep(1500);
   assert.deepEqual(await kept(tab, context), { local: [], databases: [], cookies: 0 });
@@ -57,10 +64,7 @@ test('pending: nothing stored or sent, whatever the page does; granted: sent onc
 
 test('denied: the call ends skipped, nothing stored or sent', async () => {
   const { sandbox } = world;
-  const { context, page: tab } = await openPage(world.browser);
-  const id = uniqueId('consent-denied');
-  await tab.goto(page({ consent: 'pending', id }));
-  await loaded(tab);
+  const { context, tab, id } = await pendingPage('consent-denied');
   await tab.evaluate(() => onramp('consent', 'denied'));
   assert.deepEqual(await firstResult(tab), { ok: false, queued: false, skipped: 'consent_denied', customerId: id });
   // A later call is skipped too.

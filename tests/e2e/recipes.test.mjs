@@ -32,21 +32,28 @@ const RECEIVED = 'a signup is reported once, with the right fields';
 const REFUSED = 'nothing is sent when the visitor rejects cookies';
 const RETRIED = 'a collector that fails first: the pixel retries, and it still counts once';
 
+// How each recipe runs, and how its runner reports each test: [title, passed].
+const RUNNERS = {
+  playwright: {
+    command: [join(root, 'node_modules/@playwright/test/cli.js'), 'test', '-c', 'playwright/playwright.config.mjs', '--reporter=json'],
+    results: (stdout) => JSON.parse(stdout).suites.flatMap((s) => s.specs.map((spec) => [spec.title, spec.ok])),
+  },
+  puppeteer: {
+    command: ['--test', '--test-reporter=tap', 'puppeteer/signup.test.mjs'],
+    results: (stdout) => [...stdout.matchAll(/^(not )?ok \d+ - (.+)$/gm)].map(([, not, title]) => [title, !not]),
+  },
+};
+
 /** Runs a recipe; resolves the titles of its tests that passed and failed. */
 async function outcome(recipe) {
-  const finished = await (recipe === 'playwright'
-    ? run(process.execPath, [join(root, 'node_modules/@playwright/test/cli.js'), 'test', '-c', 'playwright/playwright.config.mjs', '--reporter=json'], dir, { env, timeout: 180_000 })
-    : run(process.execPath, ['--test', '--test-reporter=tap', 'puppeteer/signup.test.mjs'], dir, { env, timeout: 180_000 })
-  ).catch((failed) => failed);
-  const passed = [];
-  const failed = [];
-  if (recipe === 'playwright') {
-    const report = JSON.parse(finished.stdout);
-    for (const spec of report.suites.flatMap((s) => s.specs)) (spec.ok ? passed : failed).push(spec.title);
-  } else {
-    for (const [, not, title] of finished.stdout.matchAll(/^(not )?ok \d+ - (.+)$/gm)) (not ? failed : passed).push(title);
-  }
-  return { passed, failed, output: finished.stdout + finished.stderr };
+  const { command, results } = RUNNERS[recipe];
+  const finished = await run(process.execPath, command, dir, { env, timeout: 180_000 }).catch((failed) => failed);
+  const tests = results(finished.stdout);
+  return {
+    passed: tests.filter(([, ok]) => ok).map(([title]) => title),
+    failed: tests.filter(([, ok]) => !ok).map(([title]) => title),
+    output: finished.stdout + finished.stderr,
+  };
 }
 
 /** Rewrites the example app (app.mjs) with `change`, for the run of `body`. */

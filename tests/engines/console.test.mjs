@@ -109,23 +109,22 @@ const FIREFOX_MESSAGES = `
 test('Firefox ESR: the snippet leaves the console clean (and the check sees a browser warning)', async (t) => {
   const firefox = await startSession('firefox', { systemAccess: true });
   t.after(() => firefox.quit());
-  const messages = async (url) => {
+  const open = async (url) => {
     await firefox.context('content');
     await firefox.navigate(url);
-    return url;
   };
   const read = async () => {
     await firefox.context('chrome');
     return firefox.executeAsync(FIREFOX_MESSAGES);
   };
 
-  await messages(site.origin + '/warned');
+  await open(site.origin + '/warned');
   await sleep(SETTLE_MS);
   const warned = await read();
   assert.ok(warned.some((m) => m.startsWith('warning') && m.includes('mistyped.js')), `the control page's warning is seen: ${JSON.stringify(warned)}`);
 
   const id = uniqueId('console-firefox');
-  await messages(`${site.origin}/signup/${id}`);
+  await open(`${site.origin}/signup/${id}`);
   await sandbox.deliveredOnce(id);
   await sleep(SETTLE_MS);
   assert.deepEqual(await read(), [], 'the console stays clean');
@@ -134,7 +133,7 @@ test('Firefox ESR: the snippet leaves the console clean (and the check sees a br
 test('WebKitGTK: the snippet leaves the console clean (and the check sees a browser warning)', async () => {
   // MiniBrowser writes what its console gets; it runs in a virtual display
   // (it has no headless mode), in a process group of its own, stopped after.
-  const console = async (url, until) => {
+  const consoleOf = async (url, until) => {
     const child = spawn('xvfb-run', ['-a', process.env.MINIBROWSER_PATH || MINIBROWSER, '--enable-write-console-messages-to-stdout=true', url], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -155,9 +154,9 @@ test('WebKitGTK: the snippet leaves the console clean (and the check sees a brow
     return out.split('\n').filter((line) => line.includes('CONSOLE'));
   };
 
-  const warned = await console(site.origin + '/warned', () => sleep(SETTLE_MS));
+  const warned = await consoleOf(site.origin + '/warned', () => sleep(SETTLE_MS));
   assert.ok(warned.some((m) => /WARN|ERROR/.test(m) && m.includes('unused.js')), `the control page's warning is seen: ${JSON.stringify(warned)}`);
 
   const id = uniqueId('console-webkit');
-  assert.deepEqual(await console(`${site.origin}/signup/${id}`, () => sandbox.deliveredOnce(id)), [], 'the console stays clean');
+  assert.deepEqual(await consoleOf(`${site.origin}/signup/${id}`, () => sandbox.deliveredOnce(id)), [], 'the console stays clean');
 });
