@@ -28,6 +28,7 @@ pub mod host;
 pub mod options;
 pub mod outbound;
 pub mod queue;
+pub mod referral;
 pub mod retry;
 pub mod steps;
 #[cfg(feature = "json")]
