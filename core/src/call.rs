@@ -11,7 +11,7 @@ use crate::tracking::PurchasedAt;
 /// The fields of a call, in the positional order of
 /// `createSaasTracking(partnerKey, serviceName, customerId, purchasedAt)`,
 /// then the options-only ones.
-pub const FIELDS: [Field; 7] = [
+pub const FIELDS: [Field; 8] = [
     Field::PartnerKey,
     Field::ServiceName,
     Field::CustomerId,
@@ -19,6 +19,7 @@ pub const FIELDS: [Field; 7] = [
     Field::BaseUrl,
     Field::TimeoutMs,
     Field::Transport,
+    Field::RequireReferral,
 ];
 
 /// The longest string the web layer copies out of JS, in UTF-16 units; a
@@ -35,13 +36,15 @@ pub enum Value {
     Text(String),
     /// A number.
     Number(f64),
+    /// A boolean.
+    Bool(bool),
     /// A `Date`, by its time value (epoch ms; NaN for an invalid date).
     Date(f64),
     /// A string over [`MAX_UNITS`] units (not copied).
     TooLong,
     /// A string with a lone surrogate (not valid UTF-16).
     IllFormed,
-    /// Anything else: booleans, objects, arrays, functions, symbols, bigints.
+    /// Anything else: objects, arrays, functions, symbols, bigints.
     Other,
 }
 
@@ -71,6 +74,7 @@ impl Unreadable {
 const EXPECTED_TEXT: &str = "a string";
 const EXPECTED_DATE: &str = "an ISO 8601 string, a Date or epoch milliseconds";
 const EXPECTED_NUMBER: &str = "a number";
+const EXPECTED_BOOLEAN: &str = "a boolean";
 
 fn wrong(field: Field, expected: &'static str) -> Error {
     Error::WrongType { field, expected }
@@ -83,13 +87,16 @@ pub fn check_keys<'k>(keys: impl IntoIterator<Item = &'k str>, known: &[&str]) -
 }
 
 /// Reads the values of [`FIELDS`], in that order.
-pub fn read(values: &[Value; 7]) -> Result<CallInput<'_>, Error> {
-    let mut texts: [Option<&str>; 7] = [None; 7];
+pub fn read(values: &[Value; 8]) -> Result<CallInput<'_>, Error> {
+    let mut texts: [Option<&str>; 8] = [None; 8];
     let mut purchased_at = None;
     let mut timeout_ms = None;
+    let mut require_referral = None;
     for ((field, value), text) in FIELDS.into_iter().zip(values).zip(&mut texts) {
         match (field, value) {
             (_, Value::Absent) => {}
+            (Field::RequireReferral, Value::Bool(b)) => require_referral = Some(*b),
+            (Field::RequireReferral, _) => return Err(wrong(field, EXPECTED_BOOLEAN)),
             (Field::TimeoutMs, Value::Number(n)) => timeout_ms = Some(*n),
             (Field::TimeoutMs, _) => return Err(wrong(field, EXPECTED_NUMBER)),
             (_, Value::TooLong) => return Err(Error::TooLong(field)),
@@ -103,7 +110,7 @@ pub fn read(values: &[Value; 7]) -> Result<CallInput<'_>, Error> {
             _ => return Err(wrong(field, EXPECTED_TEXT)),
         }
     }
-    let [partner_key, service_name, customer_id, _, base_url, _, transport] = texts;
+    let [partner_key, service_name, customer_id, _, base_url, _, transport, _] = texts;
     Ok(CallInput {
         partner_key,
         service_name,
@@ -112,6 +119,7 @@ pub fn read(values: &[Value; 7]) -> Result<CallInput<'_>, Error> {
         base_url,
         timeout_ms,
         transport,
+        require_referral,
     })
 }
 
@@ -123,6 +131,7 @@ impl<'a> CallInput<'a> {
             base_url: self.base_url,
             timeout_ms: self.timeout_ms,
             transport: self.transport,
+            require_referral: self.require_referral,
         }
     }
 }
@@ -138,11 +147,12 @@ mod tests {
         Value::Text(s.to_owned())
     }
 
-    fn values(patch: &[(usize, Value)]) -> [Value; 7] {
+    fn values(patch: &[(usize, Value)]) -> [Value; 8] {
         let mut v = [
             text("pk"),
             text("Acme CRM"),
             text("c-1"),
+            Value::Absent,
             Value::Absent,
             Value::Absent,
             Value::Absent,
@@ -167,6 +177,7 @@ mod tests {
                 base_url: None,
                 timeout_ms: Some(5_000.0),
                 transport: None,
+                require_referral: None,
             })
         );
         let v = values(&[(0, Value::Absent), (3, text("2026-11-26"))]);
@@ -194,6 +205,15 @@ mod tests {
         assert_eq!(err(3, Value::Other), Some(wrong(Field::PurchasedAt, EXPECTED_DATE)));
         assert_eq!(err(5, text("5000")), Some(wrong(Field::TimeoutMs, EXPECTED_NUMBER)));
         assert_eq!(err(6, Value::Date(AT)), Some(wrong(Field::Transport, EXPECTED_TEXT)));
+        assert_eq!(err(6, Value::Bool(true)), Some(wrong(Field::Transport, EXPECTED_TEXT)));
+        assert_eq!(
+            err(7, text("true")),
+            Some(wrong(Field::RequireReferral, EXPECTED_BOOLEAN))
+        );
+        assert_eq!(
+            read(&values(&[(7, Value::Bool(true))])).map(|c| c.require_referral),
+            Ok(Some(true))
+        );
         assert_eq!(Unreadable::NotAnObject.error(), wrong(Field::Options, "an object"));
         assert_eq!(Unreadable::Threw.error().field(), Some("options"));
     }
@@ -213,6 +233,7 @@ mod tests {
                 base_url: Some("https://o.example"),
                 timeout_ms: Some(5.0),
                 transport: Some("beacon"),
+                require_referral: None,
             })
         );
     }

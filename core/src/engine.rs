@@ -27,6 +27,7 @@ use crate::host::{Host, Lock, PageEvent, Request, Warning};
 use crate::options::Transport;
 use crate::outbound::{CallInput, ConfigureInput, Defaults, Outbound};
 use crate::queue::{self, lease_ms, Record};
+use crate::referral::{self, Referral, Skip};
 use crate::retry::{RetryAfter, Verdict};
 use crate::steps::{self, Admission, Claim, Outcome, Settled};
 use crate::time::Timestamp;
@@ -50,6 +51,8 @@ pub struct Answer {
 /// How a call ended, when it was not refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Report {
+    /// Nothing was stored or sent: the gate skipped it.
+    Skipped(Skip),
     /// This browser delivered it before (the reload guard, or the accepted
     /// set): nothing was sent.
     AlreadySent,
@@ -80,6 +83,8 @@ pub struct Called {
     /// False when the store refused its record: while it waits, it lives
     /// only in this page.
     pub persisted: bool,
+    /// The visitor's referral that counted, when there was one.
+    pub referral: Option<Referral>,
 }
 
 /// A refused call: the error, and the collector's answer when it refused
@@ -224,42 +229,57 @@ impl<H: Host + 'static> Engine<H> {
         Outbound::prepare(defaults.under(input), now)
     }
 
-    /// A checked call with its JSON `body`: queued, and sent at once (a
-    /// beacon in this task; a fetch as soon as the tracking's lock is held,
-    /// asked for in this task).
-    pub fn call(self: &Rc<Self>, outbound: Outbound, body: String) -> impl Future<Output = Result<Called, Refused>> {
+    /// A checked call with its JSON `body`, from a visitor whose kept
+    /// referral the page read as `referral`: past the gate
+    /// ([`referral::gate`]), queued, and sent at once (a beacon in this
+    /// task; a fetch as soon as the tracking's lock is held, asked for in
+    /// this task). A call the gate skips is neither stored nor sent.
+    pub fn call(
+        self: &Rc<Self>,
+        outbound: Outbound,
+        body: String,
+        referral: Option<&str>,
+    ) -> impl Future<Output = Result<Called, Refused>> {
         let now = self.now_ms();
-        let existing = self.host.load(&outbound.id);
+        let gate = referral::gate(outbound.require_referral, referral, now);
+        let referral = gate.clone().ok().flatten();
+        let existing = match gate {
+            Ok(_) => self.host.load(&outbound.id),
+            Err(_) => None,
+        };
         let mut persisted = true;
         let admission = match steps::admit(existing.as_ref(), now) {
             // This page's own attempt at it settles it.
             Admission::Queued if self.attempting(&outbound.id) => Admission::InFlight,
             admission => admission,
         };
-        let next = match admission {
-            Admission::AlreadySent => Next::Done(Ok(Report::AlreadySent)),
-            Admission::InFlight => {
-                // The attempt in flight settles it; if it dies, the timer retries.
-                self.arm_sooner(queue::next_due_in(existing.as_ref(), now));
-                Next::Done(Ok(Report::Waiting))
-            }
-            Admission::Queued => {
-                if existing.is_none_or(|r| r.accepted_ms.is_some()) {
-                    let record = Record::new(outbound.url.clone(), body.clone(), outbound.timeout_ms, now);
-                    persisted = self.host.save(&outbound.id, &record);
-                    self.queued.borrow_mut().push((outbound.id.clone(), now));
-                    if !persisted && !self.warned.replace(true) {
-                        self.host.warn(Warning::NotStored);
+        let next = match (gate, admission) {
+            (Err(skip), _) => Next::Done(Ok(Report::Skipped(skip))),
+            (Ok(_), admission) => match admission {
+                Admission::AlreadySent => Next::Done(Ok(Report::AlreadySent)),
+                Admission::InFlight => {
+                    // The attempt in flight settles it; if it dies, the timer retries.
+                    self.arm_sooner(queue::next_due_in(existing.as_ref(), now));
+                    Next::Done(Ok(Report::Waiting))
+                }
+                Admission::Queued => {
+                    if existing.is_none_or(|r| r.accepted_ms.is_some()) {
+                        let record = Record::new(outbound.url.clone(), body.clone(), outbound.timeout_ms, now);
+                        persisted = self.host.save(&outbound.id, &record);
+                        self.queued.borrow_mut().push((outbound.id.clone(), now));
+                        if !persisted && !self.warned.replace(true) {
+                            self.host.warn(Warning::NotStored);
+                        }
+                        self.tidy(now);
                     }
-                    self.tidy(now);
+                    if outbound.transport == Transport::Beacon {
+                        Next::Done(self.beacon(&outbound.id, &outbound.url, &body))
+                    } else {
+                        let attempting = self.attempt_locked(&outbound.id);
+                        Next::Attempt(attempting, self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)))
+                    }
                 }
-                if outbound.transport == Transport::Beacon {
-                    Next::Done(self.beacon(&outbound.id, &outbound.url, &body))
-                } else {
-                    let attempting = self.attempt_locked(&outbound.id);
-                    Next::Attempt(attempting, self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)))
-                }
-            }
+            },
         };
         let engine = self.clone();
         async move {
@@ -273,7 +293,11 @@ impl<H: Host + 'static> Engine<H> {
                     report?
                 }
             };
-            Ok(Called { report, persisted })
+            Ok(Called {
+                report,
+                persisted,
+                referral,
+            })
         }
     }
 

@@ -20,6 +20,8 @@ pub enum Field {
     TimeoutMs,
     /// `transport`
     Transport,
+    /// `requireReferral`
+    RequireReferral,
     /// The options argument itself.
     Options,
 }
@@ -35,6 +37,7 @@ impl Field {
             Field::BaseUrl => "baseUrl",
             Field::TimeoutMs => "timeoutMs",
             Field::Transport => "transport",
+            Field::RequireReferral => "requireReferral",
             Field::Options => "options",
         }
     }

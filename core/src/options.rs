@@ -10,7 +10,7 @@ pub const DEFAULT_TIMEOUT_MS: u32 = 60_000;
 pub const MAX_TIMEOUT_MS: u32 = 600_000;
 
 /// Every option name a `createSaasTracking` options object may have.
-pub const TRACKING_OPTIONS: [&str; 7] = [
+pub const TRACKING_OPTIONS: [&str; 8] = [
     "partnerKey",
     "serviceName",
     "customerId",
@@ -18,10 +18,11 @@ pub const TRACKING_OPTIONS: [&str; 7] = [
     "baseUrl",
     "timeoutMs",
     "transport",
+    "requireReferral",
 ];
 
 /// Every option name `configure()` accepts.
-pub const CONFIGURE_OPTIONS: [&str; 4] = ["partnerKey", "baseUrl", "timeoutMs", "transport"];
+pub const CONFIGURE_OPTIONS: [&str; 5] = ["partnerKey", "baseUrl", "timeoutMs", "transport", "requireReferral"];
 
 /// The consent options `configure()` also takes (and the loader tag's
 /// `data-consent`, `data-respect-gpc`). The JS entry applies them before the
@@ -32,6 +33,10 @@ pub const CONSENT_OPTIONS: [&str; 2] = ["consent", "respectGpc"];
 /// The states of consent, the default first: while `pending` nothing is
 /// stored or sent and calls wait; `denied` ends them skipped.
 pub const CONSENT_STATES: [&str; 3] = ["granted", "pending", "denied"];
+
+/// The options only the page's JS reads (`configure({ debug })` and the
+/// loader tag's `data-debug`): debug mode's switch, never seen by the wasm.
+pub const PAGE_OPTIONS: [&str; 1] = ["debug"];
 
 /// Refuses an option name that is not in `known` (typos such as
 /// `customerID` are caught instead of silently dropped).

@@ -26,6 +26,8 @@ pub struct CallInput<'a> {
     pub timeout_ms: Option<f64>,
     /// `transport`.
     pub transport: Option<&'a str>,
+    /// `requireReferral`.
+    pub require_referral: Option<bool>,
 }
 
 /// A validated tracking with everything needed to send it.
@@ -41,6 +43,8 @@ pub struct Outbound {
     pub timeout_ms: u32,
     /// The transport asked for.
     pub transport: Transport,
+    /// Whether only a referred visitor's tracking is sent (`requireReferral`).
+    pub require_referral: bool,
 }
 
 impl Outbound {
@@ -63,6 +67,7 @@ impl Outbound {
             url,
             timeout_ms,
             transport,
+            require_referral: input.require_referral.unwrap_or(false),
         })
     }
 }
@@ -79,6 +84,8 @@ pub struct Defaults {
     pub timeout_ms: Option<f64>,
     /// `transport`.
     pub transport: Option<String>,
+    /// `requireReferral`.
+    pub require_referral: Option<bool>,
 }
 
 impl Defaults {
@@ -88,6 +95,7 @@ impl Defaults {
         base_url: None,
         timeout_ms: None,
         transport: None,
+        require_referral: None,
     };
 
     /// Keeps the options of a checked `configure()` call; those it does
@@ -102,6 +110,7 @@ impl Defaults {
         keep(&mut self.base_url, options.base_url);
         keep(&mut self.transport, options.transport);
         self.timeout_ms = options.timeout_ms.or(self.timeout_ms);
+        self.require_referral = options.require_referral.or(self.require_referral);
     }
 
     /// The call with these defaults under it.
@@ -111,6 +120,7 @@ impl Defaults {
             base_url: call.base_url.or(self.base_url.as_deref()),
             timeout_ms: call.timeout_ms.or(self.timeout_ms),
             transport: call.transport.or(self.transport.as_deref()),
+            require_referral: call.require_referral.or(self.require_referral),
             ..call
         }
     }
@@ -127,6 +137,8 @@ pub struct ConfigureInput<'a> {
     pub timeout_ms: Option<f64>,
     /// `transport`.
     pub transport: Option<&'a str>,
+    /// `requireReferral`.
+    pub require_referral: Option<bool>,
 }
 
 impl ConfigureInput<'_> {
@@ -245,6 +257,7 @@ mod tests {
             base_url: Some("https://a.example"),
             timeout_ms: Some(5.0),
             transport: None,
+            require_referral: Some(true),
         });
         defaults.set(ConfigureInput {
             transport: Some("beacon"),
@@ -265,6 +278,12 @@ mod tests {
         assert_eq!(under.partner_key, Some("pk_default"));
         assert_eq!(under.base_url, Some("https://b.example"), "the call's own option wins");
         assert_eq!((under.timeout_ms, under.transport), (Some(5.0), Some("beacon")));
+        assert_eq!(under.require_referral, Some(true), "requireReferral from configure()");
+        let own = defaults.under(CallInput {
+            require_referral: Some(false),
+            ..call
+        });
+        assert_eq!(own.require_referral, Some(false), "the call's own requireReferral wins");
     }
 
     #[test]
@@ -280,6 +299,7 @@ mod tests {
             base_url: Some("https://onramp.example.com"),
             timeout_ms: Some(5000.0),
             transport: Some("beacon"),
+            require_referral: Some(true),
         };
         assert_eq!(good.check(), Ok(()));
         let bad_key = ConfigureInput {

@@ -91,6 +91,7 @@ proptest! {
             base_url: base.as_deref(),
             timeout_ms: timeout,
             transport: transport.as_deref(),
+            require_referral: None,
         };
         let _ = Outbound::prepare(input, now());
         let _ = timeout.map(timeout_ms);
@@ -137,7 +138,7 @@ proptest! {
     }
 
     #[test]
-    fn call_values_never_panic(texts in prop::collection::vec(texty(), 7), kinds in prop::collection::vec(0u8..7, 7), at in any::<f64>()) {
+    fn call_values_never_panic(texts in prop::collection::vec(texty(), 8), kinds in prop::collection::vec(0u8..8, 8), at in any::<f64>()) {
         let values: Vec<Value> = kinds.iter().zip(&texts).map(|(kind, text)| match kind {
             0 => Value::Absent,
             1 => Value::Text(text.clone()),
@@ -145,9 +146,10 @@ proptest! {
             3 => Value::Date(at),
             4 => Value::TooLong,
             5 => Value::IllFormed,
+            6 => Value::Bool(at > 0.0),
             _ => Value::Other,
         }).collect();
-        let values: [Value; 7] = values.try_into().unwrap();
+        let values: [Value; 8] = values.try_into().unwrap();
         if let Ok(input) = call::read(&values) {
             let _ = input.as_configure().check();
             if let Ok(outbound) = Outbound::prepare(input, now()) {

@@ -29,6 +29,8 @@ mod sim;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use onramp_core::host::PageEvent;
+use onramp_core::outbound::CallInput;
+use onramp_core::referral::{Referral, Source, DAY_MS};
 use sim::{day, hour, Collector, Rng, Sim, World, TTL_MS};
 
 /// The most times a page's timer may wake in one hour of its life.
@@ -72,7 +74,36 @@ fn schedule(seed: u64) -> Found {
                 let customer = customers[rng.below(customers.len() as u64) as usize];
                 let beacon = rng.chance(0.1);
                 let timeout = if rng.chance(0.7) { 60_000.0 } else { 5_000.0 };
-                sim.call(tab, customer, beacon, timeout);
+                if rng.chance(0.2) {
+                    // requireReferral: a visitor the marketplace referred
+                    // (within the window) is owed; one it did not (none kept,
+                    // a damaged one, an expired one) must never be sent.
+                    let wall = sim.world.borrow().wall() as i64;
+                    let (kept, referred) = match rng.below(4) {
+                        0 => (None, false),
+                        1 => (Some("p:garbage".to_owned()), false),
+                        2 => (
+                            Some(Referral::new(Source::Param, None, wall - 40 * DAY_MS, 30).encode()),
+                            false,
+                        ),
+                        _ => (
+                            Some(Referral::new(Source::Referrer, Some("m-1"), wall - DAY_MS, 30).encode()),
+                            true,
+                        ),
+                    };
+                    let customer = if referred {
+                        customer
+                    } else {
+                        ["nr1", "nr2"][rng.below(2) as usize]
+                    };
+                    let input = CallInput {
+                        require_referral: Some(true),
+                        ..sim::input(customer, beacon, timeout)
+                    };
+                    sim.call_referred(tab, input, kept.as_deref(), referred);
+                } else {
+                    sim.call(tab, customer, beacon, timeout);
+                }
             }
             (25..=44, _) => sim.wait(rng.between(0.0, 200.0)),
             (45..=54, _) => sim.wait(rng.between(200.0, 120_000.0)),

@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use onramp_core::engine::{Called, Engine, Flushed, Mode};
+use onramp_core::engine::{Called, Engine, Flushed, Mode, Report};
 use onramp_core::host::{Host, Lock, PageEvent, Reply, Request, Warning};
 use onramp_core::outbound::CallInput;
 use onramp_core::queue::{Record, MAX_LEASE_MS};
@@ -252,6 +252,9 @@ pub struct World {
     pub fetch_refuses: bool,
     /// What each page was warned of.
     pub warnings: Vec<(usize, Warning)>,
+    /// Trackings called only by visitors the marketplace did not refer,
+    /// with `requireReferral`: the collector must never see them.
+    pub not_referred: std::collections::BTreeSet<String>,
 }
 
 impl World {
@@ -281,6 +284,7 @@ impl World {
             explained_duplicates: 0,
             fetch_refuses: false,
             warnings: Vec::new(),
+            not_referred: std::collections::BTreeSet::new(),
         }
     }
 
@@ -1007,6 +1011,11 @@ fn land(w: &mut World, index: usize) {
         Collector::Refuses => Outcome::Status(422),
         Collector::Up | Collector::Hangs => {
             let t = w.t;
+            if w.not_referred.contains(&key) {
+                w.violations.push(format!(
+                    "t={t}: {key} was sent for a visitor the marketplace did not refer"
+                ));
+            }
             let owed = w.owed.entry(key.clone()).or_default();
             owed.deliveries += 1;
             let status = if owed.stored_at.is_some() { 200 } else { 201 };
@@ -1109,22 +1118,22 @@ impl Sim {
 
     /// The page calls `createSaasTracking` for `customer`.
     pub fn call(&mut self, tab: usize, customer: &str, beacon: bool, timeout_ms: f64) {
-        let input = CallInput {
-            partner_key: Some("pk_sim"),
-            service_name: Some("Sim CRM"),
-            customer_id: Some(customer),
-            purchased_at: None,
-            base_url: Some("https://collector.example"),
-            timeout_ms: Some(timeout_ms),
-            transport: Some(if beacon { "beacon" } else { "fetch" }),
-        };
-        self.call_with(tab, input);
+        self.call_with(tab, input(customer, beacon, timeout_ms));
     }
 
     /// The page calls `createSaasTracking` with these values (and whatever
     /// `configure()` set under them).
     pub fn call_with(&mut self, tab: usize, input: CallInput<'_>) {
+        self.call_referred(tab, input, None, true);
+    }
+
+    /// The page calls with the visitor's kept referral as the page read it
+    /// (`referral`); `referred`: whether the visitor counts as referred,
+    /// as the schedule made it (when not, with `requireReferral`, nothing
+    /// may reach the collector and the call must end skipped).
+    pub fn call_referred(&mut self, tab: usize, input: CallInput<'_>, referral: Option<&str>, referred: bool) {
         let Some(page) = self.pages[tab].as_mut() else { return };
+        let gated_out = input.require_referral == Some(true) && !referred;
         let customer = input.customer_id.unwrap_or_default();
         let beacon = input.transport == Some("beacon");
         let outbound = page.engine.prepare(input).expect("a valid call");
@@ -1132,7 +1141,9 @@ impl Sim {
             format!("tab {tab} calls {customer}{}", if beacon { " (beacon)" } else { "" })
         });
         let body = serde_json::to_string(&outbound.tracking).expect("JSON");
-        {
+        if gated_out {
+            self.world.borrow_mut().not_referred.insert(customer.to_owned());
+        } else {
             let mut w = self.world.borrow_mut();
             let t = w.t;
             let wall = w.wall();
@@ -1143,13 +1154,22 @@ impl Sim {
             }
             owed.latest_wall = owed.latest_wall.max(wall);
         }
-        let call = page.engine.call(outbound, body);
+        let call = page.engine.call(outbound, body, referral);
         let reports = self.reports.clone();
         let world = self.world.clone();
         let key = customer.to_owned();
         page.tasks.push(Box::pin(async move {
             let result = call.await;
             trace(world.borrow().t, || format!("{key}: {result:?}"));
+            let skipped = matches!(&result, Ok(c) if matches!(c.report, Report::Skipped(_)));
+            if skipped != gated_out {
+                let t = world.borrow().t;
+                world.borrow_mut().violations.push(format!(
+                    "t={t}: {key} {} though the visitor was {}referred",
+                    if skipped { "was skipped" } else { "went on" },
+                    if referred { "" } else { "not " }
+                ));
+            }
             reports
                 .borrow_mut()
                 .push((key, result.map_err(|(e, _)| e.code().to_owned())));
@@ -1281,4 +1301,18 @@ pub const fn day() -> f64 {
 /// The hour, for schedules.
 pub const fn hour() -> f64 {
     HOUR
+}
+
+/// A call of the simulated page for `customer`.
+pub fn input(customer: &str, beacon: bool, timeout_ms: f64) -> CallInput<'_> {
+    CallInput {
+        partner_key: Some("pk_sim"),
+        service_name: Some("Sim CRM"),
+        customer_id: Some(customer),
+        purchased_at: None,
+        base_url: Some("https://collector.example"),
+        timeout_ms: Some(timeout_ms),
+        transport: Some(if beacon { "beacon" } else { "fetch" }),
+        require_referral: None,
+    }
 }
