@@ -17,22 +17,34 @@ mod web;
 #[cfg(target_arch = "wasm32")]
 pub mod exports {
     use js_sys::Promise;
+    use onramp_core::referral::{Referral, Source};
     use wasm_bindgen::prelude::*;
 
     use crate::web;
 
     /// `createSaasTracking(partnerKey, serviceName, customerId, purchasedAt?)`
     /// or `createSaasTracking({ partnerKey, serviceName, customerId,
-    /// purchasedAt, baseUrl, timeoutMs, transport })`: validates, queues and
-    /// sends the tracking.
+    /// purchasedAt, baseUrl, timeoutMs, transport, requireReferral })`:
+    /// validates, queues and sends the tracking. The visitor's kept
+    /// referral, as the JS entry read it (`localStorage` or the cookie),
+    /// comes for the engine's gate as its source (an index of
+    /// `onramp_core::referral::SOURCES`) and its times (epoch ms).
     #[wasm_bindgen(js_name = createSaasTracking)]
     pub fn create_saas_tracking(
         first: JsValue,
         service_name: JsValue,
         customer_id: JsValue,
         purchased_at: JsValue,
+        source: Option<u32>,
+        at: f64,
+        until: f64,
     ) -> Promise {
-        web::create(&[first, service_name, customer_id, purchased_at])
+        let referral = source.and_then(Source::from_index).map(|source| Referral {
+            source,
+            at: at as i64,
+            until: until as i64,
+        });
+        web::create(&[first, service_name, customer_id, purchased_at], referral)
     }
 
     /// Sets defaults (`baseUrl`, `partnerKey`, `timeoutMs`, `transport`) for

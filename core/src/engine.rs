@@ -238,11 +238,11 @@ impl<H: Host + 'static> Engine<H> {
         self: &Rc<Self>,
         outbound: Outbound,
         body: String,
-        referral: Option<&str>,
+        referral: Option<Referral>,
     ) -> impl Future<Output = Result<Called, Refused>> {
         let now = self.now_ms();
         let gate = referral::gate(outbound.require_referral, referral, now);
-        let referral = gate.clone().ok().flatten();
+        let referral = gate.ok().flatten();
         let existing = match gate {
             Ok(_) => self.host.load(&outbound.id),
             Err(_) => None,

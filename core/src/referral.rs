@@ -7,9 +7,10 @@
 //! The gate at signup is the engine's ([`gate`], in
 //! [`crate::engine::Engine::call`]).
 //!
-//! A referral is kept as `source:at:until[:value]` (epoch milliseconds),
-//! in the origin's `localStorage` and, where the provider names a cookie
-//! domain, in a first-party cookie.
+//! A referral is kept as `source:at:until[:value]` (epoch milliseconds,
+//! [`Kept`]), in the origin's `localStorage` and, where the provider names
+//! a cookie domain, in a first-party cookie. The page reads it and hands
+//! the engine the [`Referral`] (source and times) for its gate.
 
 /// The query parameter read when the page names none.
 pub const DEFAULT_PARAM: &str = "onramp_ref";
@@ -73,6 +74,11 @@ impl Source {
             .into_iter()
             .find(|s| letter.len() == 1 && letter.starts_with(s.letter()))
     }
+
+    /// The source at `index` of [`SOURCES`] (as the page hands it over).
+    pub fn from_index(index: u32) -> Option<Source> {
+        SOURCES.get(index as usize).copied()
+    }
 }
 
 /// Which referral counts when a visitor is referred twice in the window.
@@ -94,8 +100,8 @@ impl Touch {
     }
 }
 
-/// A kept referral.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A visitor's referral: how it came and when it counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Referral {
     /// How it came.
     pub source: Source,
@@ -103,7 +109,15 @@ pub struct Referral {
     pub at: i64,
     /// When it stops counting (epoch ms).
     pub until: i64,
-    /// The parameter's or the server's value, when there was one.
+}
+
+/// A referral as the page keeps it, with the parameter's or the server's
+/// value when there was one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kept {
+    /// The referral.
+    pub referral: Referral,
+    /// The value.
     pub value: Option<String>,
 }
 
@@ -202,26 +216,30 @@ pub fn sight<'a>(
 }
 
 impl Referral {
-    /// A referral seen at `now`, kept for `days`.
-    pub fn new(source: Source, value: Option<&str>, now: i64, days: u32) -> Referral {
-        Referral {
-            source,
-            at: now,
-            until: now.saturating_add(i64::from(days) * DAY_MS),
-            value: value.map(str::to_owned),
-        }
-    }
-
     /// Whether it counts at `now`.
     pub fn active(&self, now: i64) -> bool {
         now < self.until
+    }
+}
+
+impl Kept {
+    /// A referral seen at `now`, kept for `days`.
+    pub fn new(source: Source, value: Option<&str>, now: i64, days: u32) -> Kept {
+        Kept {
+            referral: Referral {
+                source,
+                at: now,
+                until: now.saturating_add(i64::from(days) * DAY_MS),
+            },
+            value: value.map(str::to_owned),
+        }
     }
 
     /// Its kept form, `source:at:until[:value]`.
     pub fn encode(&self) -> String {
         let mut text = String::new();
-        text.push(self.source.letter());
-        for part in [self.at, self.until] {
+        text.push(self.referral.source.letter());
+        for part in [self.referral.at, self.referral.until] {
             text.push(':');
             text.push_str(&crate::text::decimal(part));
         }
@@ -234,7 +252,7 @@ impl Referral {
 
     /// Reads a kept referral; `None` for anything that is not one (a
     /// window longer than [`MAX_DAYS`], a value outside the rules).
-    pub fn decode(text: &str) -> Option<Referral> {
+    pub fn decode(text: &str) -> Option<Kept> {
         let mut parts = crate::text::split(text, b':');
         let source = Source::from_letter(parts.next()?)?;
         let at = millis(parts.next()?)?;
@@ -247,10 +265,8 @@ impl Referral {
         {
             return None;
         }
-        Some(Referral {
-            source,
-            at,
-            until,
+        Some(Kept {
+            referral: Referral { source, at, until },
             value: value.map(str::to_owned),
         })
     }
@@ -273,10 +289,13 @@ pub fn replaces(kept: Option<&Referral>, now: i64, touch: Touch) -> bool {
 /// Of the referral kept in `localStorage` and the one in the cookie, the
 /// one that counts at `now`: with first touch the earlier, with last touch
 /// the later.
-pub fn pick(stored: Option<Referral>, cookie: Option<Referral>, now: i64, touch: Touch) -> Option<Referral> {
-    let [a, b] = [stored, cookie].map(|r| r.filter(|r| r.active(now)));
+pub fn pick(stored: Option<Kept>, cookie: Option<Kept>, now: i64, touch: Touch) -> Option<Kept> {
+    let [a, b] = [stored, cookie].map(|k| k.filter(|k| k.referral.active(now)));
     match (a, b) {
-        (Some(a), Some(b)) => Some(if (b.at < a.at) == (touch == Touch::First) { b } else { a }),
+        (Some(a), Some(b)) => {
+            let b_first = b.referral.at < a.referral.at;
+            Some(if b_first == (touch == Touch::First) { b } else { a })
+        }
         (a, b) => a.or(b),
     }
 }
@@ -300,8 +319,8 @@ impl Skip {
 /// The gate at signup: the visitor's kept referral (as the page read it)
 /// when it counts at `now`; with `require`, no referral that counts skips
 /// the tracking.
-pub fn gate(require: bool, kept: Option<&str>, now: i64) -> Result<Option<Referral>, Skip> {
-    match kept.and_then(Referral::decode).filter(|r| r.active(now)) {
+pub fn gate(require: bool, kept: Option<Referral>, now: i64) -> Result<Option<Referral>, Skip> {
+    match kept.filter(|r| r.active(now)) {
         Some(referral) => Ok(Some(referral)),
         None if require => Err(Skip::NotReferred),
         None => Ok(None),
@@ -357,11 +376,11 @@ mod tests {
 
     #[test]
     fn kept_form_round_trips() {
-        let r = Referral::new(Source::Param, Some("abc"), NOW, 30);
+        let r = Kept::new(Source::Param, Some("abc"), NOW, 30);
         assert_eq!(r.encode(), "p:1795718581000:1798310581000:abc");
-        assert_eq!(Referral::decode(&r.encode()), Some(r));
-        let r = Referral::new(Source::Referrer, None, NOW, 1);
-        assert_eq!(Referral::decode(&r.encode()), Some(r));
+        assert_eq!(Kept::decode(&r.encode()), Some(r));
+        let r = Kept::new(Source::Referrer, None, NOW, 1);
+        assert_eq!(Kept::decode(&r.encode()), Some(r));
         for bad in [
             "",
             "x:1:2",
@@ -373,13 +392,13 @@ mod tests {
             "pp:1:2",
             "p:0:31536000001",
         ] {
-            assert_eq!(Referral::decode(bad), None, "{bad}");
+            assert_eq!(Kept::decode(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn first_and_last_touch() {
-        let kept = Referral::new(Source::Param, None, NOW, 30);
+        let kept = Kept::new(Source::Param, None, NOW, 30).referral;
         assert!(!replaces(Some(&kept), NOW + DAY_MS, Touch::First));
         assert!(replaces(Some(&kept), NOW + DAY_MS, Touch::Last));
         assert!(replaces(Some(&kept), NOW + 30 * DAY_MS, Touch::First));
@@ -390,37 +409,27 @@ mod tests {
 
     #[test]
     fn the_gate() {
-        let kept = Referral::new(Source::Server, None, NOW, 30).encode();
-        assert_eq!(
-            gate(true, Some(&kept), NOW + DAY_MS).map(|r| r.map(|r| r.source)),
-            Ok(Some(Source::Server))
-        );
-        assert_eq!(gate(true, Some(&kept), NOW + 30 * DAY_MS), Err(Skip::NotReferred));
+        let kept = Kept::new(Source::Server, None, NOW, 30).referral;
+        assert_eq!(gate(true, Some(kept), NOW + DAY_MS), Ok(Some(kept)));
+        assert_eq!(gate(true, Some(kept), NOW + 30 * DAY_MS), Err(Skip::NotReferred));
         assert_eq!(gate(true, None, NOW), Err(Skip::NotReferred));
-        assert_eq!(gate(true, Some("garbage"), NOW), Err(Skip::NotReferred));
         assert_eq!(gate(false, None, NOW), Ok(None));
-        assert_eq!(gate(false, Some(&kept), NOW + 31 * DAY_MS), Ok(None));
+        assert_eq!(gate(false, Some(kept), NOW + 31 * DAY_MS), Ok(None));
+        assert_eq!(Source::from_index(1), Some(Source::Referrer));
+        assert_eq!(Source::from_index(3), None);
     }
 
     #[test]
     fn picks_by_touch() {
-        let early = Referral::new(Source::Param, None, NOW, 30);
-        let late = Referral::new(Source::Referrer, None, NOW + DAY_MS, 30);
+        let early = Kept::new(Source::Param, None, NOW, 30);
+        let late = Kept::new(Source::Referrer, None, NOW + DAY_MS, 30);
         let now = NOW + 2 * DAY_MS;
-        assert_eq!(
-            pick(Some(early.clone()), Some(late.clone()), now, Touch::First),
-            Some(early.clone())
-        );
-        assert_eq!(
-            pick(Some(early.clone()), Some(late.clone()), now, Touch::Last),
-            Some(late.clone())
-        );
-        assert_eq!(
-            pick(Some(late.clone()), Some(early.clone()), now, Touch::First),
-            Some(early.clone())
-        );
-        assert_eq!(pick(None, Some(late.clone()), now, Touch::First), Some(late.clone()));
-        assert_eq!(pick(Some(early.clone()), None, NOW + 30 * DAY_MS, Touch::First), None);
+        let both = || (Some(early.clone()), Some(late.clone()));
+        assert_eq!(pick(both().0, both().1, now, Touch::First), Some(early.clone()));
+        assert_eq!(pick(both().0, both().1, now, Touch::Last), Some(late.clone()));
+        assert_eq!(pick(both().1, both().0, now, Touch::First), Some(early.clone()));
+        assert_eq!(pick(None, both().1, now, Touch::First), Some(late.clone()));
+        assert_eq!(pick(both().0, None, NOW + 30 * DAY_MS, Touch::First), None);
     }
 
     #[test]

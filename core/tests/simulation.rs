@@ -30,7 +30,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use onramp_core::host::PageEvent;
 use onramp_core::outbound::CallInput;
-use onramp_core::referral::{Referral, Source, DAY_MS};
+use onramp_core::referral::{Kept, Source, DAY_MS};
 use sim::{day, hour, Collector, Rng, Sim, World, TTL_MS};
 
 /// The most times a page's timer may wake in one hour of its life.
@@ -81,13 +81,16 @@ fn schedule(seed: u64) -> Found {
                     let wall = sim.world.borrow().wall() as i64;
                     let (kept, referred) = match rng.below(4) {
                         0 => (None, false),
-                        1 => (Some("p:garbage".to_owned()), false),
+                        1 => (
+                            Some(Kept::new(Source::Server, None, wall - 40 * DAY_MS, 30).referral),
+                            false,
+                        ),
                         2 => (
-                            Some(Referral::new(Source::Param, None, wall - 40 * DAY_MS, 30).encode()),
+                            Some(Kept::new(Source::Param, None, wall - 40 * DAY_MS, 39).referral),
                             false,
                         ),
                         _ => (
-                            Some(Referral::new(Source::Referrer, Some("m-1"), wall - DAY_MS, 30).encode()),
+                            Some(Kept::new(Source::Referrer, Some("m-1"), wall - DAY_MS, 30).referral),
                             true,
                         ),
                     };
@@ -100,7 +103,7 @@ fn schedule(seed: u64) -> Found {
                         require_referral: Some(true),
                         ..sim::input(customer, beacon, timeout)
                     };
-                    sim.call_referred(tab, input, kept.as_deref(), referred);
+                    sim.call_referred(tab, input, kept, referred);
                 } else {
                     sim.call(tab, customer, beacon, timeout);
                 }

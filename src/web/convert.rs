@@ -53,6 +53,8 @@ pub fn value(v: &JsValue) -> Value {
         Value::Absent
     } else if let Some(n) = v.as_f64() {
         Value::Number(n)
+    } else if let Some(b) = v.as_bool() {
+        Value::Bool(b)
     } else if let Some(text) = v.dyn_ref::<JsString>() {
         if text.length() > MAX_UNITS {
             Value::TooLong
@@ -75,8 +77,8 @@ fn is_options(v: &JsValue) -> Result<bool, Unreadable> {
 /// The values of a call's fields ([`FIELDS`] order): from an options
 /// object whose keys must all be in `known`, or positional (unless
 /// `options_only`).
-pub fn call_values(args: &[JsValue], options_only: bool, known: &[&str]) -> Result<[Value; 7], Error> {
-    let mut values: [Value; 7] = Default::default();
+pub fn call_values(args: &[JsValue], options_only: bool, known: &[&str]) -> Result<[Value; 8], Error> {
+    let mut values: [Value; 8] = Default::default();
     let undefined = JsValue::UNDEFINED;
     let first = args.first().unwrap_or(&undefined);
     if is_options(first).map_err(Unreadable::error)? {

@@ -22,6 +22,7 @@ use onramp_core::call;
 use onramp_core::engine::{Called, Engine, Flushed, Mode, Refused, Report};
 use onramp_core::host::PageEvent;
 use onramp_core::options::{CONFIGURE_OPTIONS, TRACKING_OPTIONS};
+use onramp_core::referral::Referral;
 use onramp_core::time::Timestamp;
 use onramp_core::Error;
 use serde::Serialize;
@@ -77,6 +78,8 @@ struct CallResult {
     body: JsValue,
     transport: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     retry_at: Option<String>,
     #[serde(with = "serde_wasm_bindgen::preserve", skip_serializing_if = "JsValue::is_undefined")]
     error: JsValue,
@@ -86,6 +89,16 @@ struct CallResult {
     /// or disabled): while it waits, it lives only in this page.
     #[serde(skip_serializing_if = "Option::is_none")]
     persisted: Option<bool>,
+    /// The visitor's referral that counted: `{ source, at }`.
+    #[serde(with = "serde_wasm_bindgen::preserve", skip_serializing_if = "JsValue::is_undefined")]
+    referral: JsValue,
+}
+
+/// A referral as the result shows it.
+#[derive(Serialize)]
+struct ReferralResult {
+    source: &'static str,
+    at: String,
 }
 
 impl CallResult {
@@ -102,8 +115,18 @@ impl CallResult {
             error: JsValue::UNDEFINED,
             tracking,
             persisted: (!called.persisted).then_some(false),
+            skipped: None,
+            referral: called.referral.map_or(JsValue::UNDEFINED, |r| {
+                to_js(&ReferralResult {
+                    source: r.source.name(),
+                    at: Timestamp::from_epoch_ms(r.at as f64)
+                        .unwrap_or(Timestamp::EPOCH)
+                        .to_rfc3339(),
+                })
+            }),
         };
         match called.report {
+            Report::Skipped(skip) => result.skipped = Some(skip.name()),
             Report::AlreadySent => {
                 result.ok = true;
                 result.already_sent = Some(true);
@@ -141,8 +164,9 @@ fn refused((error, answer): Refused) -> JsValue {
 }
 
 /// `createSaasTracking(...)`: checked, queued and sent (see
-/// `Engine::call`).
-pub fn create(args: &[JsValue]) -> Promise {
+/// `Engine::call`); `referral` is the visitor's kept referral as the page
+/// read it.
+pub fn create(args: &[JsValue], referral: Option<Referral>) -> Promise {
     let engine = engine();
     let prepared =
         convert::call_values(args, false, &TRACKING_OPTIONS).and_then(|values| engine.prepare(call::read(&values)?));
@@ -152,7 +176,7 @@ pub fn create(args: &[JsValue]) -> Promise {
     };
     page::listen(on_page);
     let tracking = to_js(&outbound.tracking);
-    let call = engine.call(outbound, storage::stringify(&tracking));
+    let call = engine.call(outbound, storage::stringify(&tracking), referral);
     promise(async move {
         match call.await {
             Ok(called) => Ok(to_js(&CallResult::new(called, tracking))),

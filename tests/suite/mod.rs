@@ -82,12 +82,20 @@ fn options_with(customer: &str, key: &str, value: JsValue) -> Object {
 /// `createSaasTracking(options)`.
 fn create(options: impl Into<JsValue>) -> Promise {
     let none = || JsValue::UNDEFINED;
-    create_saas_tracking(options.into(), none(), none(), none())
+    create_saas_tracking(options.into(), none(), none(), none(), None, 0.0, 0.0)
 }
 
 /// `createSaasTracking(partnerKey, serviceName, customerId, purchasedAt)`.
 fn create_positional(partner_key: &str, service: &str, customer: JsValue, purchased_at: JsValue) -> Promise {
-    create_saas_tracking(partner_key.into(), service.into(), customer, purchased_at)
+    create_saas_tracking(
+        partner_key.into(),
+        service.into(),
+        customer,
+        purchased_at,
+        None,
+        0.0,
+        0.0,
+    )
 }
 
 /// The defaults every configuring test sets alike.
@@ -423,4 +431,55 @@ async fn the_post_is_a_keepalive_request_without_credentials() {
     assert_eq!(text(&init, "credentials").as_deref(), Some("omit"));
     assert_eq!(text(&init, "method").as_deref(), Some("POST"));
     assert_eq!(text(&init, "mode").as_deref(), Some("cors"));
+}
+
+/// The gate at signup: with `requireReferral`, a visitor without a kept
+/// referral that counts is skipped (nothing stored, nothing sent); one
+/// with a referral goes on, and the result says which.
+#[wasm_bindgen_test]
+async fn require_referral_skips_a_visitor_the_marketplace_did_not_send() {
+    let customer = "gate-1";
+    let gated = |source: Option<u32>, at: f64, until: f64| {
+        let options = options_with(customer, "requireReferral", true.into());
+        let none = JsValue::UNDEFINED;
+        create_saas_tracking(options.into(), none.clone(), none.clone(), none, source, at, until)
+    };
+    let result = resolved(gated(None, 0.0, 0.0)).await;
+    assert_eq!(
+        text(&result, "skipped").as_deref(),
+        Some("not_referred"),
+        "{}",
+        describe(&result)
+    );
+    assert_eq!(get(&result, "ok").as_bool(), Some(false));
+    assert_eq!(get(&result, "queued").as_bool(), Some(false));
+    assert!(get(&result, "transport").is_null(), "nothing was sent");
+    assert!(get(&result, "referral").is_undefined());
+    let waiting = get(&resolved(flush()).await, "waiting");
+    let result = resolved(gated(Some(0), 1_000.0, 2_000.0)).await;
+    assert_eq!(
+        text(&result, "skipped").as_deref(),
+        Some("not_referred"),
+        "an expired referral does not count"
+    );
+    assert_eq!(get(&resolved(flush()).await, "waiting"), waiting, "nothing was queued");
+
+    let now = Date::now();
+    let result = resolved(gated(Some(1), now - 1_000.0, now + 86_400_000.0)).await;
+    assert!(get(&result, "skipped").is_undefined(), "{}", describe(&result));
+    assert_eq!(
+        get(&result, "queued").as_bool(),
+        Some(true),
+        "sent to the unreachable collector, and queued"
+    );
+    let referral = get(&result, "referral");
+    assert_eq!(text(&referral, "source").as_deref(), Some("referrer"));
+    assert!(Date::parse(&text(&referral, "at").unwrap_or_default()).is_finite());
+    expect_refusal(
+        create(options_with(customer, "requireReferral", "yes".into())),
+        "invalid_type",
+        "requireReferral",
+        "requireReferral must be a boolean",
+    )
+    .await;
 }

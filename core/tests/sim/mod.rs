@@ -23,6 +23,7 @@ use onramp_core::engine::{Called, Engine, Flushed, Mode, Report};
 use onramp_core::host::{Host, Lock, PageEvent, Reply, Request, Warning};
 use onramp_core::outbound::CallInput;
 use onramp_core::queue::{Record, MAX_LEASE_MS};
+use onramp_core::referral::Referral;
 use onramp_core::steps::Outcome;
 
 /// How long the README says a tracking waits, and an accepted one is
@@ -1131,7 +1132,7 @@ impl Sim {
     /// (`referral`); `referred`: whether the visitor counts as referred,
     /// as the schedule made it (when not, with `requireReferral`, nothing
     /// may reach the collector and the call must end skipped).
-    pub fn call_referred(&mut self, tab: usize, input: CallInput<'_>, referral: Option<&str>, referred: bool) {
+    pub fn call_referred(&mut self, tab: usize, input: CallInput<'_>, referral: Option<Referral>, referred: bool) {
         let Some(page) = self.pages[tab].as_mut() else { return };
         let gated_out = input.require_referral == Some(true) && !referred;
         let customer = input.customer_id.unwrap_or_default();
