@@ -9,6 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::tracking::Tracking;
 
+/// The prefix of each record's key in the browser's `localStorage` (the
+/// loader looks for a waiting tracking under it before it loads the wasm).
+pub const STORAGE_PREFIX: &str = "onramp-pixel:v2:";
 /// The most trackings kept waiting; the oldest is dropped past it.
 pub const MAX_QUEUED: usize = 100;
 /// How long a tracking is kept waiting, and remembered as sent (7 days).

@@ -131,7 +131,8 @@ pub fn valid_value(value: &str) -> bool {
 }
 
 /// The parameter names of `data-referral-param` (comma-separated; the
-/// default when absent or empty), without any spelling of `token`.
+/// default when absent or empty), without any spelling of `token` (as
+/// JavaScript's `toLowerCase` spells it).
 pub fn param_names(attribute: Option<&str>) -> Vec<&str> {
     let names: Vec<&str> = attribute
         .unwrap_or("")
@@ -142,7 +143,7 @@ pub fn param_names(attribute: Option<&str>) -> Vec<&str> {
     let names = if names.is_empty() { vec![DEFAULT_PARAM] } else { names };
     names
         .into_iter()
-        .filter(|n| !n.eq_ignore_ascii_case(NEVER_READ))
+        .filter(|n| n.to_lowercase() != NEVER_READ)
         .collect()
 }
 
@@ -163,11 +164,12 @@ pub fn window_days(attribute: Option<&str>) -> Option<u32> {
 
 /// Whether a page opened from `referrer_host` was sent by one of the hosts
 /// of `data-referrer-hosts` (comma-separated): the host itself or any
-/// subdomain of it, compared without regard to case.
+/// subdomain of it, compared without regard to case (JavaScript's
+/// `toLowerCase`).
 pub fn from_hosts(referrer_host: &str, attribute: Option<&str>) -> bool {
-    let host = referrer_host.to_ascii_lowercase();
+    let host = referrer_host.to_lowercase();
     attribute.unwrap_or("").split(',').any(|h| {
-        let h = h.trim().to_ascii_lowercase();
+        let h = h.trim().to_lowercase();
         !h.is_empty() && (host == h || host.strip_suffix(h.as_str()).is_some_and(|rest| rest.ends_with('.')))
     })
 }

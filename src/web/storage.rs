@@ -11,12 +11,9 @@ use js_sys::JSON;
 use wasm_bindgen::JsValue;
 use web_sys::Storage;
 
-use onramp_core::queue::Record;
+use onramp_core::queue::{Record, STORAGE_PREFIX as PREFIX};
 
 use super::convert::to_js;
-
-/// The prefix of every record's key.
-const PREFIX: &str = "onramp-pixel:v2:";
 
 thread_local! {
     /// Records that `localStorage` could not take: (key, text).
