@@ -18,7 +18,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { shortenNames } from './short-names.mjs';
-import { measureNpm, measureShipped, table } from './sizes.mjs';
+import { measureLanding, measureNpm, measureShipped, table } from './sizes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -32,6 +32,12 @@ function nightlyHasRustSrc() {
   const r = spawnSync('rustup', ['component', 'list', '--toolchain', nightly, '--installed'], { encoding: 'utf8' });
   return r.status === 0 && /^rust-src/m.test(r.stdout);
 }
+
+// The rules the JS needs, generated from the core (www/rules.js).
+writeFileSync(
+  join(root, 'www/rules.js'),
+  execFileSync('cargo', ['run', '-q', '-p', 'onramp-core', '--example', 'js-rules'], { cwd: root, encoding: 'utf8' }),
+);
 
 const stable = process.argv.includes('--stable') || process.env.ONRAMP_STABLE === '1' || !nightlyHasRustSrc();
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
@@ -105,7 +111,9 @@ run(join(root, 'node_modules/.bin/wasm-opt'), [
   '-o', wasm,
 ]);
 copyFileSync(join(root, 'www/index.d.ts'), join(dist, 'index.d.ts'));
-for (const file of ['index.js', 'loader.js', 'errors.js']) copyFileSync(join(root, 'www', file), join(js, file));
+for (const file of ['index.js', 'loader.js', 'pixel.js', 'debug.js', 'errors.js', 'consent.js', 'referral.js', 'rules.js']) {
+  copyFileSync(join(root, 'www', file), join(js, file));
+}
 // No tsconfig.json is read (esbuild would look in every parent folder, and
 // one with `strict` would add "use strict" to what ships).
 const alone = { tsconfigRaw: {} };
@@ -113,16 +121,31 @@ const bundle = { ...alone, bundle: true, minify: true, target: 'es2020', legalCo
 // The npm entry: one ES module (entry, glue and the imported JS files); it
 // finds the .wasm beside it with new URL(…, import.meta.url).
 buildSync({ ...bundle, entryPoints: [join(js, 'index.js')], format: 'esm', define: { ONRAMP_LOADER: 'false' }, outfile: join(dist, 'index.js') });
-// The loader is one classic script: the loader, the entry and the glue
-// bundled, so that a page makes two requests (loader.js and the .wasm).
+// The pixel is one classic script: its replay, the entry and the glue
+// bundled, so that a page with work for it makes two requests more
+// (pixel.js and the .wasm).
+buildSync({
+  ...bundle,
+  entryPoints: [join(js, 'pixel.js')],
+  format: 'iife',
+  // The pixel always hands init() the .wasm it fetched, so the entry's
+  // default location (import.meta.url) is never read.
+  logOverride: { 'empty-import-meta': 'silent' },
+  define: { WASM_INTEGRITY: JSON.stringify(integrity(wasm)), ONRAMP_LOADER: 'true' },
+  outfile: join(dist, 'pixel.js'),
+});
+// Debug mode's words, fetched only when it is on.
+buildSync({ ...bundle, entryPoints: [join(js, 'debug.js')], format: 'iife', outfile: join(dist, 'debug.js') });
+// The loader, on every page: the referral's capture, and pixel.js when
+// there is work for it.
 buildSync({
   ...bundle,
   entryPoints: [join(js, 'loader.js')],
   format: 'iife',
-  // The loader always hands init() the .wasm it fetched, so the entry's
-  // default location (import.meta.url) is never read.
-  logOverride: { 'empty-import-meta': 'silent' },
-  define: { WASM_INTEGRITY: JSON.stringify(integrity(wasm)), ONRAMP_LOADER: 'true' },
+  define: {
+    PIXEL_INTEGRITY: JSON.stringify(integrity(join(dist, 'pixel.js'))),
+    DEBUG_INTEGRITY: JSON.stringify(integrity(join(dist, 'debug.js'))),
+  },
   outfile: join(dist, 'loader.js'),
 });
 
@@ -138,7 +161,7 @@ console.log(`\ninline stub: ${Buffer.byteLength(stubText)} B, CSP hash '${stubHa
 // Subresource Integrity of every file, for the snippet's integrity attribute
 // (loader.js) and for whoever serves the others.
 const integrityFile = {};
-for (const file of ['loader.js', 'index.js', 'onramp_pixel_bg.wasm']) {
+for (const file of ['loader.js', 'pixel.js', 'debug.js', 'index.js', 'onramp_pixel_bg.wasm']) {
   integrityFile[file] = integrity(join(dist, file));
 }
 writeFileSync(join(dist, 'integrity.json'), JSON.stringify(integrityFile, null, 2) + '\n');
@@ -176,6 +199,8 @@ copyFileSync(join(root, 'www/testing.d.ts'), join(dist, 'testing/index.d.ts'));
 copyFileSync(join(root, 'www/testing.d.ts'), join(dist, 'testing/index.d.cts'));
 
 const { rows, total } = measureShipped(dist);
-console.log('\n' + table([...rows, total]));
+console.log('\nthe confirmation page:\n' + table([...rows, total]));
+const landing = measureLanding(dist);
+console.log('\na page without a call:\n' + table([...landing.rows, landing.total]));
 const npm = measureNpm(dist);
 console.log('\nthrough the npm entry:\n' + table([...npm.rows, npm.total]));

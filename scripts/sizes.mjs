@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const root = new URL('..', import.meta.url).pathname;
-export const SHIPPED = ['loader.js', 'onramp_pixel_bg.wasm'];
+export const SHIPPED = ['loader.js', 'pixel.js', 'onramp_pixel_bg.wasm'];
+/** What a page with the snippet and no call downloads, besides the stub. */
+export const LANDING = ['loader.js'];
 export const NPM = ['index.js', 'onramp_pixel_bg.wasm'];
 
 /** The stub line providers paste, exactly as the README shows it. */
@@ -34,6 +36,13 @@ export function sizeOf(bytes) {
 export function measureShipped(dist = join(root, 'dist')) {
   const rows = [{ file: 'inline stub', ...sizeOf(Buffer.from(stubLine())) }];
   for (const file of SHIPPED) rows.push({ file, ...sizeOf(readFileSync(join(dist, file))) });
+  return withTotal(rows);
+}
+
+/** What a page with the snippet and no call downloads (no pixel.js, no .wasm). */
+export function measureLanding(dist = join(root, 'dist')) {
+  const rows = [{ file: 'inline stub', ...sizeOf(Buffer.from(stubLine())) }];
+  for (const file of LANDING) rows.push({ file, ...sizeOf(readFileSync(join(dist, file))) });
   return withTotal(rows);
 }
 

@@ -2,7 +2,9 @@
 // bundles). It loads the wasm module, once; the module reads every call,
 // keeps the queue and sends (src/lib.rs, src/web/).
 import { warm } from './accepted.js';
+import { consentError } from './consent.js';
 import { onrampError } from './errors.js';
+import { readKept } from './referral.js';
 import { initSync, configure as wasmConfigure, createSaasTracking as wasmCreate, flush as wasmFlush } from './onramp_pixel.js';
 
 const g = globalThis;
@@ -22,7 +24,8 @@ let warned = false;
 // on "denied" a tracking ends skipped. With respectGpc, a browser sending
 // Global Privacy Control counts as denied unless the page granted consent
 // itself. The names and values are the core's (core/src/options.rs,
-// CONSENT_OPTIONS and CONSENT_STATES; tests/e2e/drift.test.mjs).
+// CONSENT_OPTIONS and CONSENT_STATES, through rules.js and consent.js;
+// tests/e2e/drift.test.mjs).
 let consentState = 'granted';
 let explicit = false;
 let respectGpc = false;
@@ -133,7 +136,6 @@ const forward = (fn, skipped) =>
   };
 
 const FIELDS = ['partnerKey', 'serviceName', 'customerId', 'purchasedAt'];
-const STATES = ['granted', 'pending', 'denied'];
 
 // What a call skipped for consent resolves to: its fields as given (nothing
 // was checked).
@@ -153,22 +155,26 @@ const notConsented = (args) => ({
  * (`"pending"` too by `configure({ consent })`). Resolves once applied.
  */
 export function consent(value) {
-  if (!STATES.includes(value)) {
-    return Promise.reject(onrampError('invalid_option', 'consent must be "pending", "granted" or "denied"', undefined, 'consent'));
-  }
+  const error = consentError(value ?? null);
+  if (error) return Promise.reject(error);
   consentState = value;
   explicit ||= value === 'granted';
   settleHeld();
   return Promise.resolve();
 }
 
+// The visitor's kept referral, for the engine's gate: as the loader reads
+// it (its attribution setting included), or, without the loader, from
+// localStorage and the cookie (first touch).
+const kept = () => (g.onramp?.r || (!ONRAMP_LOADER && readKept))?.(true);
+
 /**
  * Reports a signup to the OnRamp collector:
  * `createSaasTracking(partnerKey, serviceName, customerId, purchasedAt?)` or
- * `createSaasTracking({ partnerKey, serviceName, customerId, purchasedAt, baseUrl, timeoutMs, transport })`.
+ * `createSaasTracking({ partnerKey, serviceName, customerId, purchasedAt, baseUrl, timeoutMs, transport, requireReferral })`.
  * Never throws; the Promise rejects with an `OnrampError` (`code`, `field`).
  */
-export const createSaasTracking = forward(wasmCreate, notConsented);
+export const createSaasTracking = forward((a, b, c, d, r = kept()) => wasmCreate(a, b, c, d, r?.s, r?.at, r?.until), notConsented);
 
 // configure() is never skipped: while the module waits for consent, so do
 // its defaults.
@@ -179,12 +185,11 @@ const configureModule = forward(wasmConfigure, null);
  * calls; `consent` and `respectGpc` take effect at once.
  */
 export function configure(options) {
-  if (options && typeof options == 'object' && ('consent' in options || 'respectGpc' in options)) {
-    const { consent: value, respectGpc: gpc, ...rest } = options;
-    if (gpc !== undefined && typeof gpc != 'boolean') {
-      return Promise.reject(onrampError('invalid_type', 'respectGpc must be a boolean', undefined, 'respectGpc'));
-    }
-    if (value !== undefined && !STATES.includes(value)) return consent(value);
+  if (options && typeof options == 'object' && ('consent' in options || 'respectGpc' in options || 'debug' in options)) {
+    // debug is the loader's switch (loader.js), never the module's.
+    const { consent: value, respectGpc: gpc, debug, ...rest } = options;
+    const error = consentError(value, gpc);
+    if (error) return Promise.reject(error);
     if (gpc !== undefined) respectGpc = gpc;
     return (value === undefined ? Promise.resolve() : consent(value)).then(() => configureModule(rest));
   }

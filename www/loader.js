@@ -1,93 +1,212 @@
-/* onramp-pixel loader: include with <script async src=".../loader.js" data-base-url="…" data-partner-key="…">.
-   Replaces the queue stub window.onramp, replays the calls queued before it loaded, in order.
-   The build bundles it with the npm entry and the wasm glue into one classic script, so the
-   page makes two requests: this file and the .wasm beside it. */
-import { onrampError } from './errors.js';
-import { configure, consent, createSaasTracking, flush, init } from './index.js';
+/* onramp-pixel loader, on every page with the snippet:
+   <script async src=".../loader.js" data-base-url="…" data-partner-key="…">.
 
-((w, d) => {
+   It captures the marketplace's referral as the visitor arrives (a query
+   parameter, a referrer host, or the provider's server through
+   onramp('referral', value)) and keeps it for its window, in localStorage
+   and, with data-cookie-domain, a first-party cookie; the rules are the
+   core's (www/referral.js, held to core/src/referral.rs). Nothing is
+   written while consent is pending or denied.
+
+   It fetches the pixel (pixel.js and the .wasm beside this file) only when
+   the page has work for it: a call, or a tracking waiting in the queue. A
+   page without either runs no WebAssembly. Calls wait in the stub's queue
+   meanwhile, so that the stub can still send them if the page is left
+   first. Debug mode (data-debug, ?onramp_debug=1, configure({ debug:
+   true })) fetches debug.js, which words each decision on the console. */
+import { consentError } from './consent.js';
+import { onrampError } from './errors.js';
+import { CONSENT_STATES, DAYS, DEBUG, KEY, QUEUE } from './rules.js';
+import { days, encode, names, readKept, replaces, seen, sight, touch, valid } from './referral.js';
+
+((w, d, l) => {
   const stub = w.onramp;
-  if (stub && stub.loaded) return; // included twice: the first one serves
+  if (stub && stub.l) return; // included twice: the first one serves
   const script = d.currentScript;
   const base = (script && script.src) || d.baseURI;
   const data = (script && script.dataset) || {};
-  // Calls wait in the stub's own queue until the wasm is ready, so that the
-  // stub can still send them if the page is left before that.
+  const on = (name) => data[name] != null && data[name] != 'false';
   const queued = (stub && stub.q) || [];
   const waiting = new Map();
-  // The stub's sender, listening to beforeunload while calls wait.
   const leave = stub && stub.f;
-  let ready = false;
-  let failure = null;
+  const first = touch(data.attribution);
   const noop = () => {};
-  const warn = (error) =>
-    w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
-  // No prototype: a command is one of these names, nothing inherited.
-  const api = { __proto__: null, configure, consent, createSaasTracking, flush };
+  let consent = data.consent;
+  let gpc = on('respectGpc');
+  let debug = on('debug') || new URLSearchParams(l.search).get(DEBUG) == '1';
+  let held = null; // a referral seen while consent does not allow keeping it
+  let loading = false;
+  let words = null;
+  const events = [];
 
-  function run(args) {
-    const [command, ...list] = args;
-    const callback = typeof list[list.length - 1] === 'function' ? list.pop() : null;
-    const promise = failure
-      ? Promise.reject(failure)
-      : api[command]
-        ? api[command](...list)
-        : Promise.reject(onrampError('unknown_command', 'unknown onramp command: ' + String(command)));
-    if (callback) promise.then((result) => callback(null, result), callback);
-    else promise.catch(warn);
-    promise.catch(noop); // never an unhandled rejection on the host page
-    return promise;
+  // Debug mode: each decision as an event that debug.js words, fetched the
+  // first time there is one.
+  function say(...event) {
+    if (!debug) return;
+    events.push(event);
+    if (events.p) events.p();
+    else if (!words) {
+      words = add('debug.js', DEBUG_INTEGRITY);
+      words.e = events;
+    }
   }
 
+  function add(file, integrity) {
+    const tag = d.createElement('script');
+    tag.src = new URL(file, base).href;
+    tag.integrity = integrity;
+    tag.crossOrigin = 'anonymous';
+    (d.head || d.documentElement).appendChild(tag);
+    return tag;
+  }
+
+  // Consent as index.js reads it: granted, or never asked for with no
+  // Global Privacy Control that the page respects.
+  const allowed = () => consent == 'granted' || (!consent && !(gpc && navigator.globalPrivacyControl));
+
+  // Keeps what was seen once consent allows; the parameter leaves the
+  // address bar then (unless data-keep-referral-param).
+  function keep() {
+    if (!held) return;
+    if (!allowed()) return say(consent == 'pending' ? 'pending' : 'denied');
+    const text = encode(held);
+    try {
+      localStorage.setItem(KEY, text);
+    } catch (e) {}
+    if (data.cookieDomain) {
+      d.cookie =
+        KEY + '=' + text + '; Domain=' + data.cookieDomain + '; Path=/; Max-Age=' + (held.until - held.at) / 1e3 +
+        '; SameSite=Lax' + (l.protocol == 'https:' ? '; Secure' : '');
+    }
+    say('captured', held);
+    clean(held.p);
+    held = null;
+  }
+
+  // Drops the parameter `name` from the address bar, every other part kept.
+  function clean(name) {
+    if (!name || on('keepReferralParam')) return;
+    const rest = l.search
+      .slice(1)
+      .split('&')
+      .filter((pair) => {
+        try {
+          return decodeURIComponent(pair.split('=')[0].replace(/\+/g, ' ')) != name;
+        } catch (e) {
+          return true;
+        }
+      })
+      .join('&');
+    try {
+      history.replaceState(history.state, '', l.pathname + (rest ? '?' + rest : '') + l.hash);
+    } catch (e) {}
+  }
+
+  // A referral seen now: kept unless an earlier one still counts (first
+  // touch), with the window of data-referral-days.
+  const span = days(data.referralDays) ?? (say("days", data.referralDays), DAYS);
+  function take(source, value, param) {
+    if (value != null && !valid(value)) return say('ignored', param, value);
+    const now = Date.now();
+    const kept = readKept(first, now);
+    if (!replaces(kept, now, first)) return say('stays', kept), allowed() && clean(param);
+    held = seen(source, value, now, span);
+    held.p = param;
+    keep();
+  }
+
+  // The loader's own commands, and what it must know of the others: a
+  // referral from the server is taken here; consent and debug mode are
+  // read on their way to the pixel.
+  function own([command, options]) {
+    if (command == 'referral') return take(2, options, null), true;
+    if (command == 'configure' && options && typeof options == 'object') {
+      if ('debug' in options) debug = !!options.debug;
+      if (typeof options.respectGpc == 'boolean') gpc = options.respectGpc;
+      options = options.consent;
+    } else if (command != 'consent') return false;
+    if (CONSENT_STATES.includes(options)) consent = options;
+    keep();
+    return false;
+  }
+
+  // A tracking waiting in the queue, from an earlier page.
+  function waits() {
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        if (key.startsWith(QUEUE) && JSON.parse(localStorage.getItem(key)).acceptedMs == null) return true;
+      }
+    } catch (e) {}
+    return false;
+  }
+
+  // The pixel, once there is work for it; if it cannot load, the calls
+  // stay queued for the stub's send as the page is left.
+  function load() {
+    if (loading || !(waits() || queued.some(([command]) => command != 'configure' && command != 'consent'))) return;
+    loading = true;
+    say('load');
+    add('pixel.js', PIXEL_INTEGRITY).onerror = () => {
+      const failure = onrampError('load_failed', 'the onramp-pixel module could not be loaded');
+      w.console?.warn('[onramp] load_failed: ' + failure.message);
+      for (const [, settle] of waiting) settle[1](failure);
+      waiting.clear();
+    };
+  }
+
+  // consent() and configure() on a page that loads no pixel: answered
+  // here (their consent options checked as index.js checks them; the rest
+  // is checked if a pixel comes); otherwise by the pixel.
   function onramp(...args) {
-    if (ready || failure) return run(args);
+    const [command, options] = args;
+    if (own(args)) return Promise.resolve();
+    const settings = command == 'consent' || command == 'configure';
+    const error =
+      settings && !loading && (command == 'consent' ? consentError(options ?? null) : options && consentError(options.consent, options.respectGpc));
+    if (error) {
+      w.console?.warn('[onramp] ' + error.code + ' (' + error.field + '): ' + error.message);
+      const refused = Promise.reject(error);
+      refused.catch(noop); // never an unhandled rejection on the host page
+      return refused;
+    }
     queued.push(args);
     if (leave) w.addEventListener('beforeunload', leave);
+    load();
+    if (settings && !loading) return Promise.resolve();
     const promise = new Promise((resolve, reject) => waiting.set(args, [resolve, reject]));
     promise.catch(noop);
     return promise;
   }
-  onramp.loaded = true;
+  // What pixel.js takes over: the queue, the stub's sender, the promises
+  // handed out, the tag's settings, where the files are, the debug lines,
+  // the loader's own commands and the kept referral.
+  Object.assign(onramp, { l: 1, q: queued, f: leave, w: waiting, c: data, b: base, d: say, own, r: () => readKept(first) });
+  // The stub's send as the page is left honours requireReferral by this.
+  if (stub) stub.g = () => !!readKept(first);
   w.onramp = onramp;
 
-  // In order; a call the stub already sent as the page was left is gone
-  // from the queue.
-  function replay() {
-    for (const args of queued.splice(0)) {
-      const promise = run(args);
-      const settle = waiting.get(args);
-      if (settle) promise.then(...settle);
-    }
-    waiting.clear();
-    if (leave) w.removeEventListener('beforeunload', leave);
-  }
+  // What the stub queued before this ran: referrals from the server taken,
+  // consent read.
+  for (const args of queued.splice(0)) if (!own(args)) queued.push(args);
 
-  // Consent before the module can start (index.js): data-consent and
-  // data-respect-gpc (a switch: on when present, unless "false").
-  const early = {};
-  for (const name of ['consent', 'respectGpc']) {
-    if (data[name] != null) early[name] = name == 'consent' ? data[name] : data[name] != 'false';
-  }
-  configure(early).catch(warn);
-
-  // The build writes the wasm's SHA-384 here: a .wasm that does not match it
-  // is refused (Subresource Integrity), as the page's integrity attribute
-  // does for this file.
-  init(fetch(new URL('onramp_pixel_bg.wasm', base).href, { integrity: WASM_INTEGRITY }))
-    .then(() => {
-      ready = true;
-      // The defaults of the script tag's data-* attributes.
-      const defaults = {};
-      for (const name of ['baseUrl', 'partnerKey', 'transport', 'timeoutMs']) {
-        if (data[name]) defaults[name] = name === 'timeoutMs' ? Number(data[name]) : data[name];
-      }
-      // Not awaited: while consent is pending it waits (index.js), and the
-      // calls queued after it wait behind it.
-      run(['configure', defaults]).catch(noop);
-    })
-    .catch((cause) => {
-      failure = cause && cause.code ? cause : onrampError('load_failed', 'the onramp-pixel module could not be loaded', cause);
-      warn(failure);
-    })
-    .then(replay);
-})(window, document);
+  // The visitor arrives: the first named parameter with a valid value, else
+  // a referrer host. Only the named parameters are read: never `token`.
+  const params = new URLSearchParams(l.search);
+  let host = '';
+  try {
+    host = new URL(d.referrer).hostname;
+  } catch (e) {}
+  const found = sight(
+    names(data.referralParam)
+      .filter((name) => params.has(name))
+      .map((name) => [name, params.get(name)]),
+    host,
+    data.referralParam,
+    data.referrerHosts,
+  );
+  for (const name of found.i) say('ignored', name);
+  if (found.s != null) take(found.s, found.v, found.p);
+  else say('none');
+  load();
+})(window, document, location);

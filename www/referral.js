@@ -5,7 +5,7 @@
 // (`cargo run -p onramp-core --example js-rules cases`). A kept referral
 // is `{ s, at, until, v }`: the source's index in SOURCES, its times
 // (epoch ms) and its value, if any.
-import { DAY_MS, DAYS, LETTERS, MAX_DAYS, NEVER, PARAM, VALUE } from './rules.js';
+import { DAY_MS, DAYS, KEY, LETTERS, MAX_DAYS, NEVER, PARAM, VALUE } from './rules.js';
 
 /** A referral value: 1 to 128 characters of A–Z a–z 0–9 . _ ~ - */
 export const valid = (value) => VALUE.test(value);
@@ -83,4 +83,16 @@ export function sight(pairs, host, paramAttribute, hostsAttribute) {
   }
   if (host && fromHosts(host, hostsAttribute)) found.s = 1;
   return found;
+}
+
+/** The visitor's kept referral that counts now: localStorage's or the cookie's. */
+export function readKept(first, now = Date.now()) {
+  let a, b;
+  try {
+    a = decode(localStorage.getItem(KEY));
+  } catch (e) {}
+  try {
+    b = decode(document.cookie.split('; ').find((c) => c.startsWith(KEY + '='))?.slice(KEY.length + 1));
+  } catch (e) {}
+  return pick(a, b, now, first);
 }

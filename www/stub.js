@@ -40,7 +40,7 @@ window.onramp ||
         for (a of o.q) a[0] == 'consent' ? (q.consent = a[1]) : a[0] == 'configure' && Object.assign(q, a[1]);
       } catch (e) {}
       if ((p = q.consent) == 'granted' || (!p && (!navigator.globalPrivacyControl || (p = q.respectGpc) == null || p + '' == 'false')))
-        for (; (a = o.q.shift()); )
+        for (a of o.q.splice(0))
         try {
           b = a[1];
           // The positional form: (partnerKey, serviceName, customerId, purchasedAt).
@@ -48,11 +48,17 @@ window.onramp ||
           a[0] == 'configure'
             ? Object.assign(c, b)
             : a[0] == 'createSaasTracking' &&
-              // The pixel's base-URL rule (core/src/endpoint.rs), or a stricter
-              // one: tests/e2e/drift.test.mjs runs both on the same cases.
-              /^(https:\/\/(?=[^/:]{1,253}(\/|:|$))((?!-)[a-z\d-]{1,63}(?<!-)\.)*(?!-)[a-z\d-]{1,63}(?<!-)|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:(?=\d{1,5}(\/|$))0*[1-9]\d*(?<!(6553[6-9]|655[4-9]\d|65[6-9]\d\d|6[6-9]\d{3}|[7-9]\d{4})))?(\/(?!\.\.?(\/|$))[\w.~!$&'()*+,;=:@%-]+)*\/*$/i.test(
-                (b = { ...c, ...b }).baseUrl,
-              ) &&
+              // requireReferral (data-require-referral, configure() or the
+              // call's): only with a referral the loader finds kept (o.g,
+              // the loader's reading of the core's rules); else it stays
+              // queued.
+              ((p = (b = { ...c, ...b }).requireReferral) != null && p + '' != 'false' && !(o.g && o.g())
+                ? o.q.push(a)
+                : // The pixel's base-URL rule (core/src/endpoint.rs), or a stricter
+                  // one: tests/e2e/drift.test.mjs runs both on the same cases.
+                  /^(https:\/\/(?=[^/:]{1,253}(\/|:|$))((?!-)[a-z\d-]{1,63}(?<!-)\.)*(?!-)[a-z\d-]{1,63}(?<!-)|http:\/\/(localhost|127\.0\.0\.1|\[::1\]))(:(?=\d{1,5}(\/|$))0*[1-9]\d*(?<!(6553[6-9]|655[4-9]\d|65[6-9]\d\d|6[6-9]\d{3}|[7-9]\d{4})))?(\/(?!\.\.?(\/|$))[\w.~!$&'()*+,;=:@%-]+)*\/*$/i.test(
+                  b.baseUrl,
+                ) &&
               fetch(b.baseUrl.replace(/\/*$/, '/api/SaasTrackings'), {
                 method: 'POST',
                 keepalive: !0,
@@ -66,7 +72,7 @@ window.onramp ||
                   },
                   k,
                 ),
-              });
+              }));
         } catch (e) {}
     };
     o = w.onramp = function () {

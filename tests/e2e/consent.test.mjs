@@ -36,6 +36,8 @@ async function gpcPage() {
 }
 
 const loaded = (page) => page.waitForFunction(() => window.onramp && window.onramp.loaded === true);
+/** The loader has run (a page without a call loads no pixel). */
+const loaderRan = (page) => page.waitForFunction(() => window.onramp && window.onramp.l === 1);
 
 /** A page of the pixel with consent pending, loaded, calling for a fresh id; `{ context, tab, id }`. */
 async function pendingPage(prefix) {
@@ -135,7 +137,7 @@ test('Global Privacy Control: ignored by default; with data-respect-gpc it is de
 test('a consent value that is not one is an invalid_option, and changes nothing', async () => {
   const { context, page: tab } = await openPage(world.browser);
   await tab.goto(page({ consent: 'pending' }));
-  await loaded(tab);
+  await loaderRan(tab);
   const outcome = await tab.evaluate(() =>
     onramp('consent', 'yes').then(
       () => 'resolved',

@@ -125,7 +125,8 @@ test('offline: queued, then sent when the browser is back online', async () => {
   const id = uniqueId('offline');
   const { context, page } = await openPage(world.browser);
   await page.goto(world.pages.origin + '/queue.html');
-  await page.evaluate(() => onramp('configure', {}));
+  // A call loads the pixel (a page without one loads none).
+  await page.evaluate(() => onramp('flush'));
   await context.setOffline(true);
   await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }, (e, r) => results.push({ queued: r.queued, error: r.error && r.error.code })), id);
   assert.deepEqual(await firstResult(page), { queued: true, error: 'network_error' });
@@ -256,7 +257,7 @@ test('two tabs queueing 4 trackings each at the same moment, collector down: all
   const context = await world.browser.newContext();
   const tabs = [await context.newPage(), await context.newPage()];
   for (const tab of tabs) await tab.goto(`${world.pages.origin}/queue.html`);
-  await Promise.all(tabs.map((tab) => tab.waitForFunction(() => window.onramp.loaded)));
+  await Promise.all(tabs.map((tab) => tab.evaluate(() => onramp('flush'))));
   await world.sandbox.stop();
   const queue = (tab, t) =>
     tab.evaluate(

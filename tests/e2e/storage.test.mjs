@@ -117,7 +117,7 @@ test('the accepted set forgets what is older than 7 days at the next acceptance'
   const { pages, browser } = world;
   const { context, page } = await openPage(browser);
   await page.goto(`${pages.origin}/queue.html`);
-  await page.waitForFunction(() => window.onramp && window.onramp.loaded === true);
+  await page.evaluate(() => onramp('flush'));
   // Entries as an earlier visit left them: 8 days old (gone next), 6 days old (kept).
   await page.evaluate(
     ([old, recent]) =>

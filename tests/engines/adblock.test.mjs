@@ -101,7 +101,7 @@ test("the snippet's main path: loader and .wasm from the CDN, the POST to the co
   await open('index.html');
   const id = uniqueId('ubo-fetch');
   const result = await inPage(
-    `await new Promise((r) => { const t = setInterval(() => window.onramp && onramp.loaded && (clearInterval(t), r()), 20); });
+    `await new Promise((r) => { const t = setInterval(() => window.onramp && onramp.l && (clearInterval(t), r()), 20); });
      return onramp('createSaasTracking', { serviceName: 'svc', customerId: args[0] });`,
     [id],
   );
@@ -113,7 +113,7 @@ test('the beacon transport (a keepalive no-cors fetch) passes', async () => {
   await open('index.html');
   const id = uniqueId('ubo-beacon');
   const result = await inPage(
-    `await new Promise((r) => { const t = setInterval(() => window.onramp && onramp.loaded && (clearInterval(t), r()), 20); });
+    `await new Promise((r) => { const t = setInterval(() => window.onramp && onramp.l && (clearInterval(t), r()), 20); });
      return onramp('createSaasTracking', { serviceName: 'svc', customerId: args[0], transport: 'beacon' });`,
     [id],
   );

@@ -27,8 +27,9 @@ after(closeAll);
 async function readySnippet(profile, pages) {
   const tab = await profile.tab();
   await tab.goto(pages.origin + '/snippet.html');
+  // A call loads the pixel (a page without one loads none).
+  await tab.run(() => onramp('flush'));
   await tab.waitFor(() => window.onramp && window.onramp.loaded === true);
-  await tab.run(() => onramp('configure', {}));
   return tab;
 }
 
@@ -256,8 +257,8 @@ const SCENARIOS = {
     const first = await readySnippet(profile, pages);
     const second = await profile.newTab();
     await second.goto(pages.origin + '/snippet.html');
+    await second.run(() => onramp('flush'));
     await second.waitFor(() => window.onramp && window.onramp.loaded === true);
-    await second.run(() => onramp('configure', {}));
     const id = uniqueId(`${engine}-tabs`);
     const start = (id) => {
       window.pending = onramp('createSaasTracking', { serviceName: 'svc', customerId: id }).then((r) => ({ ok: r.ok, queued: r.queued }));
