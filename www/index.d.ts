@@ -14,6 +14,16 @@ export interface ConfigureOptions {
   timeoutMs?: number;
   /** `"auto"` (default), `"fetch"` or `"beacon"`. */
   transport?: Transport;
+  /**
+   * Send only for a visitor the marketplace referred (a referral kept and
+   * within its window); another ends `skipped: "not_referred"`. Default `false`.
+   */
+  requireReferral?: boolean;
+}
+
+/** The page's own switches: debug mode words each decision on the console. */
+export interface PageOptions {
+  debug?: boolean;
 }
 
 /** Consent, from the provider's consent tool (`configure()`, `data-consent`, `data-respect-gpc`). */
@@ -49,8 +59,14 @@ export interface TrackingResult {
   queued: boolean;
   /** `true` when this browser had already delivered this tracking: nothing was sent again. */
   alreadySent?: true;
-  /** Why nothing was stored or sent: consent was denied (its `tracking` holds the fields as given, unchecked). */
-  skipped?: 'consent_denied';
+  /**
+   * Why nothing was stored or sent: consent was denied (its `tracking` holds
+   * the fields as given, unchecked), or `requireReferral` and the marketplace
+   * did not refer the visitor.
+   */
+  skipped?: 'consent_denied' | 'not_referred';
+  /** The visitor's marketplace referral that counted: how it came and when (RFC 3339). */
+  referral?: { source: 'param' | 'referrer' | 'server'; at: string };
   /** The collector's HTTP status; `null` for a beacon, an already-sent tracking or no answer. */
   status: number | null;
   /** The collector's answer, parsed when it is JSON; `null` when there is none. */
@@ -161,7 +177,7 @@ export function createSaasTracking(
   purchasedAt?: PurchasedAt,
 ): Promise<TrackingResult>;
 
-export function configure<T extends object>(options: Exact<T, ConfigureOptions & ConsentOptions>): Promise<void>;
+export function configure<T extends object>(options: Exact<T, ConfigureOptions & ConsentOptions & PageOptions>): Promise<void>;
 
 /**
  * Consent from the page's consent tool: `"granted"` sends what waited and
@@ -196,11 +212,13 @@ export interface Onramp {
     purchasedAt?: PurchasedAt,
     callback?: OnrampCallback<TrackingResult>,
   ): Promise<TrackingResult> | undefined;
-  (command: 'configure', options: ConfigureOptions & ConsentOptions, callback?: OnrampCallback<void>): Promise<void> | undefined;
+  (command: 'configure', options: ConfigureOptions & ConsentOptions & PageOptions, callback?: OnrampCallback<void>): Promise<void> | undefined;
+  /** The provider's server referred this visitor (it resolved the marketplace's token); `value`: 1 to 128 of `A–Z a–z 0–9 . _ ~ -`. */
+  (command: 'referral', value?: string): Promise<void> | undefined;
   (command: 'consent', value: 'granted' | 'denied', callback?: OnrampCallback<void>): Promise<void> | undefined;
   (command: 'flush', callback?: OnrampCallback<FlushResult>): Promise<FlushResult> | undefined;
   /** Calls the stub keeps until the loader has run. */
   readonly q?: ArrayLike<unknown>[];
-  /** `true` once the loader has replaced the stub. */
+  /** `true` once the pixel (pixel.js, fetched by the loader for a page with a call) has taken the queue. */
   readonly loaded?: true;
 }

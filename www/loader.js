@@ -51,9 +51,16 @@ import { days, encode, names, readKept, replaces, seen, sight, touch, valid } fr
     }
   }
 
+  // Pages that enforce Trusted Types take the script's URL through a policy
+  // of the pixel's (named onramp-pixel: docs/security.md).
+  let policy;
   function add(file, integrity) {
     const tag = d.createElement('script');
-    tag.src = new URL(file, base).href;
+    const url = new URL(file, base).href;
+    try {
+      policy ??= w.trustedTypes?.createPolicy('onramp-pixel', { createScriptURL: (u) => u });
+    } catch (e) {}
+    tag.src = policy ? policy.createScriptURL(url) : url;
     tag.integrity = integrity;
     tag.crossOrigin = 'anonymous';
     (d.head || d.documentElement).appendChild(tag);

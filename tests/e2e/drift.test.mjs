@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import vm from 'node:vm';
 
 import { configure, createSaasTracking, init } from '../../dist/index.js';
+import * as rules from '../../www/rules.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const read = (path) => readFileSync(join(root, path), 'utf8');
@@ -41,16 +42,19 @@ test('option names: index.d.ts, the loader and the stub say what the core accept
     'TrackingOptions (with ConfigureOptions) are the core TRACKING_OPTIONS',
   );
   assert.deepEqual(interfaceKeys('ConfigureOptions').sort(), [...configurable].sort());
-  // The loader reads a data-* attribute for every option configure() takes:
-  // the consent options first, before the module may start, then the rest.
-  const loaderLists = [...read('www/loader.js').matchAll(/for \(const name of \[([^\]]*)\]\)/g)].map((list) =>
+  // The pixel reads a data-* attribute of the loader's tag for every option
+  // configure() takes: the consent options first, before the module may
+  // start, then the rest.
+  const loaderLists = [...read('www/pixel.js').matchAll(/for \(const name of \[([^\]]*)\]\)/g)].map((list) =>
     [...list[1].matchAll(/'(\w+)'/g)].map((m) => m[1]).sort(),
   );
   assert.deepEqual(loaderLists, [[...consentOptions].sort(), [...configurable].sort()], 'the loader lists its data-* options');
   assert.deepEqual(interfaceKeys('ConsentOptions').sort(), [...consentOptions].sort());
-  // The consent states, as index.js checks them and index.d.ts names them.
-  const states = read('www/index.js').match(/const STATES = \[([^\]]*)\]/);
-  assert.deepEqual([...states[1].matchAll(/'(\w+)'/g)].map((m) => m[1]), rustList('CONSENT_STATES'));
+  assert.deepEqual(interfaceKeys('PageOptions'), rules.PAGE_OPTIONS);
+  // The consent states, as index.js and the loader check them (consent.js,
+  // from the generated rules.js) and index.d.ts names them.
+  assert.match(read('www/consent.js'), /import \{ CONSENT_STATES \} from '\.\/rules\.js'/);
+  assert.deepEqual(rules.CONSENT_STATES, rustList('CONSENT_STATES'));
   assert.match(read('www/index.d.ts'), new RegExp(rustList('CONSENT_STATES').map((state) => `'${state}'`).join(' \\| ')));
   // The stub sends the body's four fields, in the core's order (the
   // positional form's order too).
@@ -59,8 +63,11 @@ test('option names: index.d.ts, the loader and the stub say what the core accept
   assert.deepEqual(tracking.slice(0, 4), ['partnerKey', 'serviceName', 'customerId', 'purchasedAt']);
 });
 
-/** Runs the built stub in a bare context: calls queued, then the page left. */
-function stubSends(queue, dataset = {}, navigator = {}) {
+/**
+ * Runs the built stub in a bare context: calls queued, then the page left;
+ * `referred`, when given, is the loader's word on the kept referral.
+ */
+function stubSends(queue, dataset = {}, navigator = {}, referred) {
   const sent = [];
   const listeners = {};
   const window = {
@@ -78,6 +85,7 @@ function stubSends(queue, dataset = {}, navigator = {}) {
   });
   vm.runInContext(read('dist/stub.js'), context);
   for (const args of queue) window.onramp(...args);
+  if (referred !== undefined) window.onramp.g = () => referred;
   listeners.pagehide();
   return sent;
 }
@@ -134,6 +142,26 @@ test('consent in the stub as in index.js: pending or denied sends nothing; grant
   ];
   for (const [queue, extra, navigator, sends] of cases) {
     assert.equal(stubSends(queue, { ...data, ...extra }, navigator).length, sends ? 1 : 0, JSON.stringify([queue[0], extra, navigator]));
+  }
+});
+
+test("requireReferral in the stub's send as the engine's gate: only with a referral the loader finds kept", () => {
+  const data = { baseUrl: 'https://data.example', partnerKey: 'pk_data' };
+  const cases = [
+    // [queue, dataset additions, the loader's word (undefined: no loader yet), sends]
+    [[call()], {}, undefined, true],
+    [[call()], { requireReferral: '' }, undefined, false],
+    [[call()], { requireReferral: '' }, false, false],
+    [[call()], { requireReferral: '' }, true, true],
+    [[call()], { requireReferral: 'false' }, false, true],
+    [[call({ requireReferral: true })], {}, false, false],
+    [[call({ requireReferral: true })], {}, true, true],
+    [[call({ requireReferral: false })], { requireReferral: '' }, false, true],
+    [[['configure', { requireReferral: true }], call()], {}, false, false],
+    [[['configure', { requireReferral: false }], call()], { requireReferral: '' }, false, true],
+  ];
+  for (const [queue, extra, referred, sends] of cases) {
+    assert.equal(stubSends(queue, { ...data, ...extra }, {}, referred).length, sends ? 1 : 0, JSON.stringify([queue, extra, referred]));
   }
 });
 

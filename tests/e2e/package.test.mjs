@@ -18,11 +18,13 @@ const SHIPPED = [
   'LICENSE',
   'README.md',
   'bin/onramp-pixel.js',
+  'dist/debug.js',
   'dist/index.d.ts',
   'dist/index.js',
   'dist/integrity.json',
   'dist/loader.js',
   'dist/onramp_pixel_bg.wasm',
+  'dist/pixel.js',
   'dist/stub.js',
   'dist/testing/index.cjs',
   'dist/testing/index.d.cts',
@@ -59,7 +61,7 @@ test("the installed package: LICENSE, metadata, and integrity.json's values are 
   assert.match(meta.bugs.url, /^https:\/\//);
   assert.ok(meta.keywords.includes('webassembly'));
   const integrity = JSON.parse(await readFile(join(installed, 'dist/integrity.json'), 'utf8'));
-  for (const file of ['loader.js', 'onramp_pixel_bg.wasm', 'index.js']) {
+  for (const file of ['loader.js', 'pixel.js', 'debug.js', 'onramp_pixel_bg.wasm', 'index.js']) {
     const digest = createHash('sha384').update(await readFile(join(installed, 'dist', file))).digest('base64');
     assert.equal(integrity[file], `sha384-${digest}`, file);
   }
@@ -70,7 +72,7 @@ test('installed into an empty folder: imported in Node (every export path resolv
   const id = uniqueId('empty-node');
   const script = `
     import { createSaasTracking, configure, flush, init, isOnrampError } from 'onramp-pixel';
-    const resolved = ['onramp-pixel/loader.js', 'onramp-pixel/onramp_pixel_bg.wasm', 'onramp-pixel/integrity.json', 'onramp-pixel/stub.js', 'onramp-pixel/testing', 'onramp-pixel/package.json']
+    const resolved = ['onramp-pixel/loader.js', 'onramp-pixel/pixel.js', 'onramp-pixel/debug.js', 'onramp-pixel/onramp_pixel_bg.wasm', 'onramp-pixel/integrity.json', 'onramp-pixel/stub.js', 'onramp-pixel/testing', 'onramp-pixel/package.json']
       .map((name) => import.meta.resolve(name).replace(/^.*node_modules\\//, ''));
     const types = [createSaasTracking, configure, flush, init, isOnrampError].map((f) => typeof f);
     const result = await createSaasTracking({ partnerKey: 'pk_empty', serviceName: 'svc', customerId: process.argv[2], baseUrl: process.argv[1] });
@@ -80,6 +82,8 @@ test('installed into an empty folder: imported in Node (every export path resolv
   assert.deepEqual(JSON.parse(stdout.trim().split('\n').at(-1)), {
     resolved: [
       'onramp-pixel/dist/loader.js',
+      'onramp-pixel/dist/pixel.js',
+      'onramp-pixel/dist/debug.js',
       'onramp-pixel/dist/onramp_pixel_bg.wasm',
       'onramp-pixel/dist/integrity.json',
       'onramp-pixel/dist/stub.js',

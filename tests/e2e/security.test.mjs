@@ -87,11 +87,14 @@ test('a CSP that forbids WebAssembly: every call fails loudly with wasm_blocked,
   await context.close();
 });
 
-test('Subresource Integrity: the loader carries the wasm hash and refuses a tampered wasm', async () => {
+test('Subresource Integrity: the loader pins the pixel, the pixel the wasm, and a tampered wasm is refused', async () => {
   const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'));
   const loader = await readFile(join(root, 'dist/loader.js'), 'utf8');
+  const pixel = await readFile(join(root, 'dist/pixel.js'), 'utf8');
   assert.match(integrity['loader.js'], /^sha384-[A-Za-z0-9+/]{64}$/);
-  assert.ok(loader.includes(integrity['onramp_pixel_bg.wasm']), 'loader.js pins the wasm it loads');
+  assert.ok(loader.includes(integrity['pixel.js']), 'loader.js pins the pixel it loads');
+  assert.ok(loader.includes(integrity['debug.js']), 'and debug mode\'s words');
+  assert.ok(pixel.includes(integrity['onramp_pixel_bg.wasm']), 'pixel.js pins the wasm it loads');
 
   // The same loader.js (its integrity attribute matches) next to a changed wasm.
   const { context, page, problems } = await openPage(world.browser);
@@ -113,7 +116,7 @@ test('a loader whose integrity attribute does not match is not run', async () =>
   });
   await page.goto(`${world.pages.origin}/snippet.html`);
   await page.waitForTimeout(500);
-  assert.equal(await page.evaluate(() => window.tampered === true || window.onramp.loaded === true), false);
+  assert.equal(await page.evaluate(() => window.tampered === true || window.onramp.l === 1), false);
   await context.close();
 });
 
