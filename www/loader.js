@@ -17,7 +17,7 @@
 import { consentError } from './consent.js';
 import { onrampError } from './errors.js';
 import { CONSENT_STATES, DAYS, DEBUG, KEY, QUEUE } from './rules.js';
-import { days, encode, names, readKept, replaces, seen, sight, touch, valid } from './referral.js';
+import { days, decode, encode, names, readKept, replaces, seen, sight, touch, valid } from './referral.js';
 
 ((w, d, l) => {
   const stub = w.onramp;
@@ -196,6 +196,12 @@ import { days, encode, names, readKept, replaces, seen, sight, touch, valid } fr
   // What the stub queued before this ran: referrals from the server taken,
   // consent read.
   for (const args of queued.splice(0)) if (!own(args)) queued.push(args);
+
+  // A kept referral whose window is over (or that is not one) goes.
+  try {
+    const text = localStorage.getItem(KEY);
+    if (text && !(decode(text)?.until > Date.now())) localStorage.removeItem(KEY);
+  } catch (e) {}
 
   // The visitor arrives: the first named parameter with a valid value, else
   // a referrer host. Only the named parameters are read: never `token`.

@@ -14,7 +14,7 @@ import { extname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 
-import { listen, root, startSandbox, types, uniqueId } from './helpers.mjs';
+import { listen, readmeExample, root, startSandbox, types, uniqueId } from './helpers.mjs';
 
 const DAY = 86_400_000;
 const stub = (await readFile(join(root, 'dist/stub.js'), 'utf8')).trim();
@@ -181,11 +181,12 @@ test('a referrer host, and the provider server: each referral counts with its so
   await context.close();
 
   // The server resolved the marketplace's token and says so on the page it renders.
-  serve('/server-said', snippet({}, `<script>onramp('referral', 'aws-7')</script>`));
+  // docs/attribution.md's line, as it is.
+  serve('/server-said', snippet({}, readmeExample('referral-server')));
   const second = await visitor();
   await second.page.goto(at('app.provider.test', '/server-said'));
   await second.page.waitForFunction(() => localStorage.getItem('onramp_ref'));
-  assert.match((await kept(second.page)).local, /^s:\d+:\d+:aws-7$/);
+  assert.match((await kept(second.page)).local, /^s:\d+:\d+:aws-123456$/);
   const other = uniqueId('attr-server');
   await second.page.goto(at('app.provider.test', `/confirm-plain?id=${other}`));
   assert.equal((await resultOf(second.page)).referral.source, 'server');
@@ -226,6 +227,7 @@ test('the window: 31 days on, the referral no longer counts', async () => {
   await page.goto(at('www.provider.test', `/confirm-plain?id=${id}`));
   const result = await resultOf(page);
   assert.equal(result.skipped, 'not_referred', JSON.stringify(result));
+  assert.equal(await page.evaluate(() => localStorage.getItem('onramp_ref')), null, 'the loader deleted the expired referral');
   await context.close();
 });
 

@@ -29,9 +29,10 @@ const filled = (code, id, pk = 'pk_readme') =>
     .replaceAll('cust-42', id);
 
 test('every code block is an example that a test runs, or marked as a fragment', () => {
-  const ran = ['snippet', 'snippet-call', 'csp', 'npm', 'importmap', 'react', 'ts-errors', 'ts-global', 'cli'];
+  const ran = ['snippet', 'snippet-preload', 'snippet-call', 'csp', 'npm', 'importmap', 'react', 'ts-errors', 'ts-global', 'cli'];
   const elsewhere = [
     ...['rollup', 'esbuild-esm'], // bundlers.test.mjs
+    'referral-server', // attribution.test.mjs
     ...['testing-playwright', 'testing-playwright-config', 'testing-puppeteer'], // recipes.test.mjs
     ...['testing-cypress', 'testing-cypress-config', 'testing-wdio', 'testing-wdio-config'], // recipes.test.mjs: syntax only
   ];
@@ -93,17 +94,30 @@ async function openHtml(t, dir, html, headers) {
   return openSite(t, world.browser, dir, { headers });
 }
 
-test("the snippet and the call, pasted into a page as they are, deliver the tracking once", async (t) => {
+test("the snippet on a landing page, then the confirmation page's lines, pasted as they are: referred, delivered once", async (t) => {
   const { dir, snippet } = await snippetSite(t, 'readme-snippet');
   const id = uniqueId('readme-snippet');
-  const html = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">\n${snippet}</head>
+  const head = (extra) => `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">\n${snippet}${extra}</head>`;
+  await writeFile(join(dir, 'landing.html'), head('') + '<body><p>Acme CRM</p></body></html>');
+  const html = head('\n' + example('snippet-preload').replaceAll('https://YOUR-CDN/onramp-pixel/', snippetCdn(snippet))) + `
 <body>\n${filled(example('snippet-call'), id)}</body></html>`;
   const { page, problems } = await openHtml(t, dir, html);
+  // Opened without a referral: data-require-referral skips it.
+  await page.waitForTimeout(1_000);
+  assert.deepEqual(await world.sandbox.find(id), [], 'not referred, not sent');
+  // The marketplace's link, then the signup.
+  await page.goto(new URL('/landing.html?onramp_ref=readme-1', page.url()).href);
+  await page.waitForFunction(() => !location.search);
+  assert.equal(await wasmRequests(page), 0, 'the landing page fetched no .wasm');
+  await page.goto(new URL('/', page.url()).href);
   await world.sandbox.deliveredOnce(id);
   // The preload line's .wasm is the one the loader takes: one request.
   assert.equal(await wasmRequests(page), 1);
   assert.deepEqual(problems, []);
 });
+
+/** The CDN's base URL in the filled snippet. */
+const snippetCdn = (snippet) => /src="([^"]+\/)loader\.js"/.exec(snippet)[1];
 
 test("the Content Security Policy, sent with the snippet's page: a call is delivered without a violation", async (t) => {
   const { dir, cdn, snippet } = await snippetSite(t, 'readme-csp');
@@ -119,7 +133,8 @@ test("the Content Security Policy, sent with the snippet's page: a call is deliv
   const id = uniqueId('readme-csp');
   // The call, from the test (a page under this policy makes it from a script the policy allows).
   const result = await page.evaluate(
-    (id) => new Promise((resolve) => onramp('createSaasTracking', { serviceName: 'Acme CRM', customerId: id }, (e, r) => resolve(e ? e.code : r.status))),
+    // (Not referred by the marketplace: this call asks for no referral.)
+    (id) => new Promise((resolve) => onramp('createSaasTracking', { serviceName: 'Acme CRM', customerId: id, requireReferral: false }, (e, r) => resolve(e ? e.code : r.status))),
     id,
   );
   assert.equal(result, 201);

@@ -64,7 +64,8 @@ test('after the main scenarios, the device holds only what docs/privacy.md lists
   const { sandbox, pages, browser } = world;
   const { context, page } = await openPage(browser);
   const sent = uniqueId('kept-sent');
-  await page.goto(`${pages.origin}/queue.html?id=${sent}`);
+  // Landed from the marketplace: the referral is kept too.
+  await page.goto(`${pages.origin}/queue.html?id=${sent}&onramp_ref=mkt-1`);
   assert.equal((await result(page)).ok, true);
   const beacon = uniqueId('kept-beacon');
   await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id, transport: 'beacon' }), beacon);
@@ -82,9 +83,13 @@ test('after the main scenarios, the device holds only what docs/privacy.md lists
 
   // localStorage: every key under a listed prefix; a record's body holds the four fields only.
   const localPrefixes = listed('`localStorage`').map((row) => row.key);
-  assert.deepEqual(localPrefixes, ['onramp-pixel:v2:']);
+  assert.deepEqual(localPrefixes, ['onramp-pixel:v2:', 'onramp_ref']);
+  assert.match(found.local.onramp_ref, /^p:\d+:\d+:mkt-1$/, 'the referral: source, times, value');
+  const cookieRows = table.filter((row) => row.where.startsWith('cookie')).map((row) => row.key);
+  assert.deepEqual(cookieRows, ['onramp_ref'], 'the cookie, where the page names a cookie domain (attribution.test.mjs)');
   for (const [key, text] of Object.entries(found.local)) {
     assert.ok(localPrefixes.some((p) => key.startsWith(p)), `localStorage key ${JSON.stringify(key)} is not in docs/privacy.md's table`);
+    if (key == 'onramp_ref') continue;
     const record = JSON.parse(text);
     if (record.body) assert.deepEqual(Object.keys(JSON.parse(record.body)), FIELDS, `${key}: the four fields only`);
   }

@@ -29,7 +29,7 @@ let sandbox;
 let cdn;
 let site;
 
-/** The README's snippet and call, with the CDN's URLs and integrity, the sandbox and `id`. */
+/** The README's snippet, the confirmation page's preload line and call, with the CDN's URLs and integrity, the sandbox and `id`. */
 async function snippetPage(id) {
   const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'));
   const snippet = readmeExample('snippet')
@@ -37,8 +37,11 @@ async function snippetPage(id) {
     .replace('sha384-…', integrity['loader.js'])
     .replaceAll('https://onramp.example.com', sandbox.origin)
     .replaceAll('YOUR-PARTNER-KEY', 'pk_console');
-  const call = readmeExample('snippet-call').replaceAll('cust-42', id);
-  return `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">\n${snippet}${call}</head><body><p>Thanks for signing up.</p></body></html>`;
+  const preload = readmeExample('snippet-preload').replaceAll('https://YOUR-CDN/onramp-pixel/', cdn.origin + '/');
+  // (A visitor the marketplace did not refer: the README's snippet asks for
+  // a referral, so the call asks for none.)
+  const call = readmeExample('snippet-call').replaceAll('cust-42', id).replace("customerId: '", "requireReferral: false, customerId: '");
+  return `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">\n${snippet}\n${preload}${call}</head><body><p>Thanks for signing up.</p></body></html>`;
 }
 
 /** A page with a warning every engine gives: a script served as text/html, and a preload never used. */
