@@ -30,7 +30,10 @@ fn module() -> String {
         "// (npm run build writes it): do not edit.",
         &format!("export const PARAM = {:?};", r::DEFAULT_PARAM),
         &format!("export const NEVER = {:?};", r::NEVER_READ),
-        &format!("export const VALUE = /^[A-Za-z0-9{punctuation}]{{1,{}}}$/;", r::MAX_VALUE_LEN),
+        &format!(
+            "export const VALUE = /^[A-Za-z0-9{punctuation}]{{1,{}}}$/;",
+            r::MAX_VALUE_LEN
+        ),
         &format!("export const DAYS = {};", r::DEFAULT_DAYS),
         &format!("export const MAX_DAYS = {};", r::MAX_DAYS),
         &format!("export const DAY_MS = {DAY_MS};"),
@@ -67,12 +70,17 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         ((self.0 >> 33) % n as u64) as usize
     }
 
     fn text(&mut self, alphabet: &[&str], max: usize) -> String {
-        (0..self.below(max + 1)).map(|_| alphabet[self.below(alphabet.len())]).collect()
+        (0..self.below(max + 1))
+            .map(|_| alphabet[self.below(alphabet.len())])
+            .collect()
     }
 }
 
@@ -84,7 +92,9 @@ fn cases() -> Value {
     let mut case = |f: &str, args: Value, out: Value| cases.push(json!({ "fn": f, "args": args, "out": out }));
 
     // Values: the alphabet, its edges and its neighbours.
-    let chars = ["a", "Z", "0", "9", ".", "_", "~", "-", " ", "/", "%", ":", ",", "é", "+", "=", "\t", "<"];
+    let chars = [
+        "a", "Z", "0", "9", ".", "_", "~", "-", " ", "/", "%", ":", ",", "é", "+", "=", "\t", "<",
+    ];
     let mut values: Vec<String> = vec![String::new(), "a".repeat(128), "a".repeat(129), "m-1.b_c~d".into()];
     values.extend((0..120).map(|_| g.text(&chars, 6)));
     for v in &values {
@@ -106,8 +116,10 @@ fn cases() -> Value {
     // Windows.
     let mut days: Vec<Option<String>> = vec![None];
     days.extend(
-        ["0", "1", "30", "365", "366", "", "030", "1.5", "-1", "1e2", " 7", "7 ", "abc", "999", "1000"]
-            .map(|d| Some(d.to_owned())),
+        [
+            "0", "1", "30", "365", "366", "", "030", "1.5", "-1", "1e2", " 7", "7 ", "abc", "999", "1000",
+        ]
+        .map(|d| Some(d.to_owned())),
     );
     days.extend((0..40).map(|_| Some(g.text(&["0", "1", "3", "6", "9", "5", "x"], 4))));
     for d in &days {
@@ -115,9 +127,22 @@ fn cases() -> Value {
     }
 
     // Referrer hosts.
-    let hosts = ["market.example", "MARKET.example", "x.market.example", "evilmarket.example", "example", ""];
+    let hosts = [
+        "market.example",
+        "MARKET.example",
+        "x.market.example",
+        "evilmarket.example",
+        "example",
+        "",
+    ];
     for host in hosts {
-        for attr in [None, Some("market.example"), Some(" Market.Example , other.test"), Some(""), Some(",")] {
+        for attr in [
+            None,
+            Some("market.example"),
+            Some(" Market.Example , other.test"),
+            Some(""),
+            Some(","),
+        ] {
             case("fromHosts", json!([host, attr]), json!(r::from_hosts(host, attr)));
         }
     }
@@ -138,7 +163,18 @@ fn cases() -> Value {
         let end = (at + cut).min(base.len());
         format!("{}{piece}{}", &base[..at], &base[end..])
     }));
-    texts.extend(["", ":::", "p:1:2", "p:1:2:", "p:0:86400000", "p:1:31536000002", "p:1:31536000001"].map(String::from));
+    texts.extend(
+        [
+            "",
+            ":::",
+            "p:1:2",
+            "p:1:2:",
+            "p:0:86400000",
+            "p:1:31536000002",
+            "p:1:31536000001",
+        ]
+        .map(String::from),
+    );
     for t in &texts {
         case("decode", json!([t]), kept(Kept::decode(t)));
     }
@@ -163,7 +199,11 @@ fn cases() -> Value {
             for now in [at(0), at(1) + 1, at(2), at(29), at(31)] {
                 for touch in [Touch::First, Touch::Last] {
                     let first = touch == Touch::First;
-                    case("pick", json!([kept(a.clone()), kept(b.clone()), now, first]), kept(r::pick(a.clone(), b.clone(), now, touch)));
+                    case(
+                        "pick",
+                        json!([kept(a.clone()), kept(b.clone()), now, first]),
+                        kept(r::pick(a.clone(), b.clone(), now, touch)),
+                    );
                 }
             }
         }
@@ -176,21 +216,36 @@ fn cases() -> Value {
         }
     }
     for attribution in [None, Some("first"), Some("last"), Some("Last"), Some("")] {
-        case("touch", json!([attribution]), json!(r::Touch::parse(attribution) == Touch::First));
+        case(
+            "touch",
+            json!([attribution]),
+            json!(r::Touch::parse(attribution) == Touch::First),
+        );
     }
 
     // Landing pages.
     let params: [&[(&str, &str)]; 6] = [
         &[],
         &[("onramp_ref", "m-1")],
-        &[("utm_source", "x"), ("via", "bad value"), ("onramp_ref", "m-1"), ("token", "secret")],
+        &[
+            ("utm_source", "x"),
+            ("via", "bad value"),
+            ("onramp_ref", "m-1"),
+            ("token", "secret"),
+        ],
         &[("onramp_ref", "a"), ("onramp_ref", "b")],
         &[("token", "secret"), ("via", "ok")],
         &[("via", ""), ("ref", "r~1")],
     ];
     for p in params {
         for host in ["", "portal.market.example", "search.example"] {
-            for param_attr in [None, Some("via,ref"), Some("token"), Some("token,via"), Some("ref, onramp_ref")] {
+            for param_attr in [
+                None,
+                Some("via,ref"),
+                Some("token"),
+                Some("token,via"),
+                Some("ref, onramp_ref"),
+            ] {
                 for hosts_attr in [None, Some("market.example")] {
                     let seen = r::sight(p, host, param_attr, hosts_attr);
                     let source = seen.source.map(|s| SOURCES.iter().position(|x| *x == s).unwrap());

@@ -141,10 +141,7 @@ pub fn param_names(attribute: Option<&str>) -> Vec<&str> {
         .filter(|n| !n.is_empty())
         .collect();
     let names = if names.is_empty() { vec![DEFAULT_PARAM] } else { names };
-    names
-        .into_iter()
-        .filter(|n| n.to_lowercase() != NEVER_READ)
-        .collect()
+    names.into_iter().filter(|n| n.to_lowercase() != NEVER_READ).collect()
 }
 
 /// The window of `data-referral-days`: a whole number from [`MIN_DAYS`] to

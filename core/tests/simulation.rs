@@ -12,6 +12,9 @@
 //! - no attempt starts while another attempt at the same tracking is in
 //!   flight within its lease, and none after an engine read the
 //!   collector's 2xx for it (within the 7 days it is remembered);
+//! - a call with `requireReferral` for a visitor the marketplace did not
+//!   refer (none kept, an expired one) is skipped, and never reaches the
+//!   collector; one for a referred visitor goes on as any other;
 //! - the timer wakes a bounded number of times per hour;
 //! - nothing panics.
 //!
@@ -40,6 +43,8 @@ const MAX_WAKEUPS_PER_HOUR: f64 = 1_000.0;
 #[derive(Default, Debug)]
 struct Found {
     calls: u32,
+    /// Calls of visitors the marketplace did not refer, skipped by the gate.
+    skipped: u32,
     delivered: u32,
     lost: Vec<String>,
     violations: Vec<String>,
@@ -185,8 +190,12 @@ fn schedule(seed: u64) -> Found {
             .filter(|(key, owed)| {
                 // Not given up by then (older than 7 days: swept as the page opens).
                 let queued = owed.queued_wall.unwrap_or(wall);
+                // A beacon the browser took counts as delivered (the README's
+                // limits): a lost one is given up, whatever request for it
+                // is still on its way.
                 with_locks
                     && owed.stored_at.is_none()
+                    && !owed.beacon_lost
                     && !w.out(key)
                     && !w.in_memory(key)
                     && wall - queued < (TTL_MS as f64) - 4.0 * hour()
@@ -221,6 +230,7 @@ fn check(sim: &Sim, up_at: f64) -> Found {
     let mut found = Found {
         violations: w.violations.clone(),
         explained_duplicates: w.explained_duplicates,
+        skipped: w.skipped,
         polls: sim.polls,
         ..Found::default()
     };
@@ -309,6 +319,7 @@ fn every_schedule_keeps_the_promises() {
     };
     let (mut lost, mut duplicated, mut broken, mut failed) = (0u64, 0u64, 0u64, Vec::new());
     let (mut calls, mut delivered, mut explained, mut wakeups, mut polls) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut skipped = 0u64;
     let mut given_up = [0u64; 4];
     let mut delays = Vec::new();
     let replay = seeds.len() == 1;
@@ -323,6 +334,7 @@ fn every_schedule_keeps_the_promises() {
                 duplicated += found.violations.iter().filter(|v| v.contains(" sent ")).count() as u64;
                 broken += found.violations.iter().filter(|v| !v.contains(" sent ")).count() as u64;
                 calls += u64::from(found.calls);
+                skipped += u64::from(found.skipped);
                 delivered += u64::from(found.delivered);
                 for (sum, n) in given_up.iter_mut().zip(found.given_up) {
                     *sum += u64::from(n);
@@ -360,7 +372,8 @@ fn every_schedule_keeps_the_promises() {
              ({} refused by the collector, {} beacons it could not take, {} only in a closed page's memory, {} older than 7 days); \
              {explained} repeat deliveries the limits explain (an answer its page never read); \
              {broken} other broken promises (timer loops, requests dying with their page); {wakeups} timer wake-ups, \
-             {polls} executor polls",
+             {polls} executor polls; {skipped} calls of visitors the marketplace did not refer skipped \
+             (requireReferral), none of them sent",
             given_up.iter().sum::<u64>(),
             given_up[0],
             given_up[1],

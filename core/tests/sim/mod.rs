@@ -256,6 +256,8 @@ pub struct World {
     /// Trackings called only by visitors the marketplace did not refer,
     /// with `requireReferral`: the collector must never see them.
     pub not_referred: std::collections::BTreeSet<String>,
+    /// Calls the gate skipped.
+    pub skipped: u32,
 }
 
 impl World {
@@ -286,6 +288,7 @@ impl World {
             fetch_refuses: false,
             warnings: Vec::new(),
             not_referred: std::collections::BTreeSet::new(),
+            skipped: 0,
         }
     }
 
@@ -1014,7 +1017,7 @@ fn land(w: &mut World, index: usize) {
             let t = w.t;
             if w.not_referred.contains(&key) {
                 w.violations.push(format!(
-                    "t={t}: {key} was sent for a visitor the marketplace did not refer"
+                    "t={t}: {key} reached the collector for a visitor the marketplace did not refer"
                 ));
             }
             let owed = w.owed.entry(key.clone()).or_default();
@@ -1163,6 +1166,7 @@ impl Sim {
             let result = call.await;
             trace(world.borrow().t, || format!("{key}: {result:?}"));
             let skipped = matches!(&result, Ok(c) if matches!(c.report, Report::Skipped(_)));
+            world.borrow_mut().skipped += u32::from(skipped);
             if skipped != gated_out {
                 let t = world.borrow().t;
                 world.borrow_mut().violations.push(format!(
