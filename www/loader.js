@@ -157,7 +157,11 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
     add('pixel.js', PIXEL_INTEGRITY).onerror = () => {
       const failure = onrampError('load_failed', 'the onramp-pixel module could not be loaded');
       w.console?.warn('[onramp] load_failed: ' + failure.message);
-      for (const [, settle] of waiting) settle[1](failure);
+      for (const [args, settle] of waiting) {
+        settle[1](failure);
+        const callback = args[args.length - 1];
+        if (typeof callback == 'function') callback(failure);
+      }
       waiting.clear();
     };
   }

@@ -36,16 +36,29 @@ after(async () => {
   if (start && start.exitCode === null) process.kill(-start.pid, 'SIGTERM');
 });
 
-test('the demo page sends a tracking on load and shows what the sandbox stored', async () => {
+test('the demo funnel: the marketplace listing, the landing page, the signup reported; opened directly, skipped', async () => {
   const { context, page, problems } = await openPage(browser);
+  // Opened directly: not referred, so skipped.
+  await page.goto(`${origin}/demo.html?customerId=demo-direct-${Date.now()}`);
+  await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Skipped'));
+  assert.match(await page.textContent('#debug'), /\[onramp\] tracking skipped: the marketplace did not refer this visitor/);
+  const collector = await page.textContent('#collector');
+  assert.notEqual(new URL(collector).origin, new URL(origin).origin, 'page and collector on different origins');
+
+  // The marketplace's listing, on another origin, links to the landing page.
+  await page.goto(`${collector}/marketplace.html`);
+  await Promise.all([page.waitForURL(/landing\.html/), page.click('#try')]);
+  await page.waitForFunction(() => document.getElementById('kept').textContent.startsWith('p:'));
+  assert.equal(new URL(page.url()).search, '?utm_source=marketplace', 'the referral parameter left the address bar');
+  assert.match(await page.textContent('#debug'), /\[onramp\] referral captured from the address \(onramp_ref=demo-listing\)/);
   const customerId = 'demo-test-' + Date.now();
   await page.goto(`${origin}/demo.html?customerId=${customerId}`);
   await page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Accepted'));
-  const collector = await page.textContent('#collector');
-  assert.notEqual(new URL(collector).origin, new URL(origin).origin, 'page and collector on different origins');
+  assert.match(await page.textContent('#status'), /referred by param/);
   const sent = JSON.parse(await page.textContent('#result'));
   assert.equal(sent.status, 201);
   assert.equal(sent.tracking.customerId, customerId);
+  await page.waitForFunction(() => /tracking sent \(fetch, HTTP 201\)/.test(document.getElementById('debug').textContent));
   await page.waitForFunction((id) => document.getElementById('stored').textContent.includes(id), customerId);
   const stored = await (await fetch(collector + '/api/SaasTrackings')).json();
   assert.deepEqual(

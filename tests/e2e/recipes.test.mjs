@@ -31,6 +31,7 @@ const env = { CHROMIUM_PATH: process.env.CHROMIUM_PATH || '/usr/bin/chromium', N
 const RECEIVED = 'a signup is reported once, with the right fields';
 const REFUSED = 'nothing is sent when the visitor rejects cookies';
 const RETRIED = 'a collector that fails first: the pixel retries, and it still counts once';
+const NOT_REFERRED = 'a visitor the marketplace did not send is not reported';
 
 // How each recipe runs, and how its runner reports each test: [title, passed].
 const RUNNERS = {
@@ -72,6 +73,8 @@ async function withApp(change, body) {
 
 // The app without its consent banner's effect: the pixel is not told to wait.
 const ignoresRefusal = (app) => app.replace(' data-consent="pending"', '');
+// The app reports every signup, referred or not.
+const ignoresReferral = (app) => app.replace(' data-require-referral', '');
 // The app sends the tracking once more itself as the page is left.
 const sendsTwice = (app) =>
   app.replace(
@@ -81,17 +84,19 @@ const sendsTwice = (app) =>
   );
 
 for (const [recipe, titles] of [
-  ['playwright', [RECEIVED, REFUSED, RETRIED]],
-  ['puppeteer', [RECEIVED, REFUSED]],
+  ['playwright', [RECEIVED, REFUSED, RETRIED, NOT_REFERRED]],
+  ['puppeteer', [RECEIVED, REFUSED, NOT_REFERRED]],
 ]) {
   test(`the ${recipe} recipe passes against the example app`, async () => {
     const { passed, failed, output } = await outcome(recipe);
     assert.deepEqual({ passed: passed.sort(), failed }, { passed: [...titles].sort(), failed: [] }, output);
   });
 
-  test(`the ${recipe} recipe fails where the app ignores the refusal, or sends the tracking twice`, async () => {
+  test(`the ${recipe} recipe fails where the app ignores the refusal or the referral, or sends the tracking twice`, async () => {
     const refusal = await withApp(ignoresRefusal, () => outcome(recipe));
     assert.deepEqual(refusal.failed, [REFUSED], refusal.output);
+    const referral = await withApp(ignoresReferral, () => outcome(recipe));
+    assert.deepEqual(referral.failed, [NOT_REFERRED], referral.output);
     const twice = await withApp(sendsTwice, () => outcome(recipe));
     assert.ok(twice.failed.includes(RECEIVED), twice.output);
   });

@@ -1,6 +1,7 @@
-// The signup is reported once, with the right fields; not at all when the
-// visitor rejects cookies. `collector` is onramp-pixel's test collector and
-// `app` your app pointed at it (../app.mjs stands for yours).
+// The signup of a visitor the marketplace sent is reported once, with the
+// right fields; not at all when the visitor rejects cookies, or came on
+// their own. `collector` is onramp-pixel's test collector and `app` your
+// app pointed at it (../app.mjs stands for yours).
 import { test as base, expect } from '@playwright/test';
 import { startCollector } from 'onramp-pixel/testing';
 import { startApp } from '../app.mjs';
@@ -30,7 +31,10 @@ const test = base.extend({
 });
 
 test('a signup is reported once, with the right fields', async ({ page, app, collector }) => {
-  await page.goto(app.url + '/signup');
+  // The marketplace's link to your landing page, then the signup.
+  await page.goto(app.url + '/?onramp_ref=listing');
+  await page.getByRole('button', { name: 'Accept' }).click();
+  await page.getByRole('link', { name: 'Start your trial' }).click();
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByRole('button', { name: 'Sign up' }).click();
   await page.getByRole('button', { name: 'Accept' }).click();
@@ -46,6 +50,9 @@ test('a signup is reported once, with the right fields', async ({ page, app, col
 });
 
 test('nothing is sent when the visitor rejects cookies', async ({ page, app, collector }) => {
+  // Referred by the marketplace, so only the refusal keeps it from being sent.
+  await page.goto(app.url + '/?onramp_ref=listing');
+  await page.getByRole('button', { name: 'Accept' }).click();
   await page.goto(app.url + '/welcome?email=grace@example.com');
   await page.getByRole('button', { name: 'Reject' }).click();
   // A call's callback runs once the pixel has dealt with what came before it.
@@ -58,10 +65,22 @@ test('nothing is sent when the visitor rejects cookies', async ({ page, app, col
 
 test('a collector that fails first: the pixel retries, and it still counts once', async ({ page, app, collector }) => {
   collector.fault({ status: 503, retryAfter: 1 });
+  await page.goto(app.url + '/?onramp_ref=listing');
+  await page.getByRole('button', { name: 'Accept' }).click();
   await page.goto(app.url + '/welcome?email=alan@example.com');
   await page.getByRole('button', { name: 'Accept' }).click();
   await collector.waitForTracking({ customerId: 'acct-alan@example.com' });
   await page.goto('about:blank');
   await collector.settled();
   expect(collector.attempts().map((a) => a.status)).toEqual([503, 201]);
+});
+
+test('a visitor the marketplace did not send is not reported', async ({ page, app, collector }) => {
+  await page.goto(app.url + '/welcome?email=linus@example.com');
+  await page.getByRole('button', { name: 'Accept' }).click();
+  const flushed = await page.evaluate(() => new Promise((resolve) => onramp('flush', (error, result) => resolve(result))));
+  expect(flushed).toEqual({ sent: 0, waiting: 0 });
+  await page.goto('about:blank');
+  await collector.settled();
+  expect(collector.attempts()).toEqual([]);
 });

@@ -9,7 +9,10 @@ describe('signup', () => {
   beforeEach(() => fetch(collector + '/_sandbox/reset', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }));
 
   it('is reported once, with the right fields', async () => {
-    await browser.url(process.env.APP_URL + '/signup');
+    // The marketplace's link to your landing page, then the signup.
+    await browser.url(process.env.APP_URL + '/?onramp_ref=listing');
+    await $('button=Accept').click();
+    await $('a=Start your trial').click();
     await $('input[name=email]').setValue('ada@example.com');
     await $('button=Sign up').click();
     await $('button=Accept').click();

@@ -4,7 +4,10 @@ describe('signup', () => {
   beforeEach(() => cy.task('onramp:reset'));
 
   it('is reported once, with the right fields', () => {
-    cy.visit('/signup');
+    // The marketplace's link to your landing page, then the signup.
+    cy.visit('/?onramp_ref=listing');
+    cy.contains('button', 'Accept').click();
+    cy.contains('a', 'Start your trial').click();
     cy.get('input[name=email]').type('ada@example.com');
     cy.contains('button', 'Sign up').click();
     cy.contains('button', 'Accept').click();
@@ -16,6 +19,8 @@ describe('signup', () => {
   });
 
   it('is not sent when the visitor rejects cookies', () => {
+    cy.visit('/?onramp_ref=listing');
+    cy.contains('button', 'Accept').click();
     cy.visit('/welcome?email=grace@example.com');
     cy.contains('button', 'Reject').click();
     cy.window().then((win) => new Cypress.Promise((resolve) => win.onramp('flush', (error, result) => resolve(result))));
