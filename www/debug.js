@@ -16,7 +16,6 @@ import { SOURCES } from './rules.js';
     days: (value) => 'data-referral-days="' + value + '" ignored: a whole number of days from 1 to 365 is expected; 30 counts',
     pending: () => "referral held in this page's memory until consent is granted",
     denied: () => 'referral not kept: no consent',
-    none: () => 'no marketplace referral on this page',
     load: () => 'a call or a waiting tracking: loading the pixel',
     error: (e) => 'call refused: ' + e.code + (e.field ? ' (' + e.field + ')' : '') + ': ' + e.message,
     flush: (r) => 'flush: ' + r.sent + ' sent, ' + r.waiting + ' waiting',

@@ -31,6 +31,9 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   const leave = stub && stub.f;
   const first = touch(data.attribution);
   const noop = () => {};
+  // As pixel.js says a rejection without a callback.
+  const warn = (error) =>
+    w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
   let consent = data.consent;
   let gpc = on('respectGpc');
   let debug = on('debug') || new URLSearchParams(l.search).get(DEBUG) == '1';
@@ -63,7 +66,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
     tag.src = policy ? policy.createScriptURL(url) : url;
     tag.integrity = integrity;
     tag.crossOrigin = 'anonymous';
-    (d.head || d.documentElement).appendChild(tag);
+    d.head.append(tag);
     return tag;
   }
 
@@ -156,7 +159,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
     say('load');
     add('pixel.js', PIXEL_INTEGRITY).onerror = () => {
       const failure = onrampError('load_failed', 'the onramp-pixel module could not be loaded');
-      w.console?.warn('[onramp] load_failed: ' + failure.message);
+      warn(failure);
       for (const [args, settle] of waiting) {
         settle[1](failure);
         const callback = args[args.length - 1];
@@ -176,7 +179,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
     const error =
       settings && !loading && (command == 'consent' ? consentError(options ?? null) : options && consentError(options.consent, options.respectGpc));
     if (error) {
-      w.console?.warn('[onramp] ' + error.code + ' (' + error.field + '): ' + error.message);
+      warn(error);
       const refused = Promise.reject(error);
       refused.catch(noop); // never an unhandled rejection on the host page
       return refused;
@@ -224,6 +227,5 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   );
   for (const name of found.i) say('ignored', name);
   if (found.s != null) take(found.s, found.v, found.p);
-  else say('none');
   load();
 })(window, document, location);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { measureNpm, measureShipped } from '../../scripts/sizes.mjs';
+import { gzipSync } from 'node:zlib';
+import { measureLanding, measureNpm, measureShipped } from '../../scripts/sizes.mjs';
 import { DOCS, docText, root } from './helpers.mjs';
 
 const n = (value) => value.toLocaleString('en-US');
@@ -17,7 +18,8 @@ test("docs/size-and-speed.md's size table, budget and npm total are what the bui
   const gzip = Object.fromEntries(rows.map((r) => [r.file, r.gzip]));
   for (const [label, value] of [
     ['inline stub (sends on leaving, see [The snippet](integration.md#the-snippet))', gzip['inline stub']],
-    ['`loader.js` (the loader, the npm entry and the wasm-bindgen glue, bundled)', gzip['loader.js']],
+    ['`loader.js` (on every page: the referral\'s capture, and the pixel when there is work)', gzip['loader.js']],
+    ['`pixel.js` (the replay, the npm entry and the wasm-bindgen glue, bundled)', gzip['pixel.js']],
     ['`onramp_pixel_bg.wasm`', gzip['onramp_pixel_bg.wasm']],
     ['**total**', `**${n(total.gzip)}**`],
   ]) {
@@ -26,6 +28,15 @@ test("docs/size-and-speed.md's size table, budget and npm total are what the bui
   }
   assert.equal(budget.totalGzipBytes, total.gzip, 'the budget is the build, no slack');
   assert.ok(page.includes(`The budget is ${n(budget.totalGzipBytes)} B`), 'the budget sentence');
+  const gap = total.gzip - budget.ceiling;
+  assert.ok(gap <= 0 || page.includes(`the\npage is **${n(gap)} B over it**`), `the page says how far over Segment's ${budget.ceiling} B it is: ${gap} B`);
+  // A page without a call: the stub and loader.js, under its ceiling.
+  const landing = measureLanding();
+  assert.equal(budget.landingGzipBytes, landing.total.gzip, 'the budget of a page without a call is the build');
+  assert.ok(budget.landingGzipBytes <= budget.landingCeiling && budget.landingCeiling === 3500);
+  assert.ok(page.includes(`| **a page without a call** | **${n(landing.total.gzip)}** |`), 'the table of a page without a call');
+  const debugGzip = gzipSync(readFileSync(join(root, 'dist/debug.js')), { level: 9 }).length;
+  assert.ok(page.includes(`not counted: ${n(debugGzip)} B gzip`), `debug.js: ${debugGzip} B`);
   assert.ok(page.includes(`past ${n(budget.stubMaxBytes)} B`), "the inline stub's limit");
   assert.ok(page.includes(`it is ${n(measureNpm().total.gzip)} B`), 'the total through the npm entry');
   // The peers' sizes, as the last bench measured them; Segment's is the budget's ceiling.
