@@ -21,7 +21,7 @@ import http from 'node:http';
 import { extname, join, normalize } from 'node:path';
 import { launchBrowser, startSandbox } from '../tests/e2e/helpers.mjs';
 import { PEERS as ALL_PEERS, handleCollector } from './bench/peers.mjs';
-import { measureShipped, root, sizeOf, stubLine } from './sizes.mjs';
+import { measureLanding, measureShipped, root, sizeOf, stubLine } from './sizes.mjs';
 
 const LOADS = Number(process.env.BENCH_LOADS || 30);
 const NAVIGATIONS = Number(process.env.BENCH_NAVIGATIONS ?? 50);
@@ -52,6 +52,11 @@ function pages(collector) {
   var id = new URLSearchParams(location.search).get('id') || 'bench-' + Math.random();
   onramp('createSaasTracking', { serviceName: 'bench', customerId: id }, function () { window.done = true; });
 </script></body></html>`,
+    // A page with the snippet and no call (a landing page the marketplace
+    // links to): the loader keeps the referral, and loads no pixel.
+    '/landing.html': `${head}${stub}
+<script async src="/pkg/loader.js" data-base-url="${collector}" data-partner-key="pk_bench"></script>
+</head><body>landing</body></html>`,
     // The original integration's request, from a page: one fetch, no keepalive.
     '/baseline.html': `${head}</head><body><script>
   var id = new URLSearchParams(location.search).get('id') || 'bench-' + Math.random();
@@ -236,6 +241,7 @@ async function main() {
   execFileSync('cargo', ['build', '--release', '-p', 'onramp-sandbox'], { cwd: root, stdio: 'inherit' });
 
   const ours = measureShipped();
+  const landingSize = measureLanding();
   const peers = PEERS.map((p) => ({ ...p, ...sizeOf(readFileSync(join(root, 'node_modules', p.pkg, p.file))) }));
 
   const sandbox = await startSandbox();
@@ -246,6 +252,13 @@ async function main() {
     const blank = await loadTimes(browser, `${origin}/blank.html`);
     const pixel = await loadTimes(browser, `${origin}/ours.html`, { waitFor: () => window.done, requestPath: '/api/SaasTrackings' });
     const baseline = await loadTimes(browser, `${origin}/baseline.html`, { waitFor: () => window.done, requestPath: '/api/SaasTrackings' });
+    // A page without a call (pricing, say): done once the loader has run.
+    const plainPage = await loadTimes(browser, `${origin}/landing.html`, { waitFor: () => window.onramp && window.onramp.l });
+    // The landing page the marketplace links to: done once the referral is
+    // kept and the address cleaned.
+    const landing = await loadTimes(browser, `${origin}/landing.html?onramp_ref=bench`, {
+      waitFor: () => localStorage.getItem('onramp_ref') && !location.search,
+    });
     const peerTimes = [];
     for (const peer of PEERS) {
       const times = await loadTimes(browser, `${origin}/peer.html?name=${peer.name}`, { peer, server }).catch((error) => {
@@ -265,10 +278,12 @@ async function main() {
       chromium: browser.version(),
       loads: LOADS,
       navigations: NAVIGATIONS,
-      sizes: { ours: ours.rows.concat([ours.total]), peers: peers.map(({ name, pkg, file, raw, gzip, brotli }) => ({ name, pkg, file, raw, gzip, brotli })) },
+      sizes: { ours: ours.rows.concat([ours.total]), landing: landingSize.rows.concat([landingSize.total]), peers: peers.map(({ name, pkg, file, raw, gzip, brotli }) => ({ name, pkg, file, raw, gzip, brotli })) },
       // Peers: loading the script and sending one event, until that request's response is in.
       mainThreadMs: {
         ours: cost(pixel),
+        pageWithoutCall: cost(plainPage),
+        landing: cost(landing),
         baseline: cost(baseline),
         peers: Object.fromEntries(PEERS.map((p, i) => [p.name, cost(peerTimes[i])])),
         blankPage: { median: blankScript },
@@ -307,6 +322,13 @@ async function main() {
     const mt = results.mainThreadMs;
     for (const p of PEERS) row('main-thread script ms, median (p95)', mt.ours, sending(p.name), mt.peers[p.name]);
     row('main-thread script ms, median (p95)', mt.ours, 'plain fetch sender', mt.baseline);
+    // A page without a call (ours: the stub and loader.js keep the referral) against each
+    // peer's page, which loads and sends its one event: Plausible's is the issue's limit.
+    for (const p of peers.filter((p) => p.name === 'Plausible')) {
+      lines.push(`| download of a page without a call, gzip -9 (B) | ${landingSize.total.gzip} | ${p.name} \`${p.file}\` | ${p.gzip} | ${ratio(landingSize.total.gzip, p.gzip)} |`);
+      row('main-thread script ms of a page without a call, median (p95)', mt.pageWithoutCall, sending(p.name), mt.peers[p.name]);
+      row('main-thread script ms of the landing page (referral kept, address cleaned), median (p95)', mt.landing, sending(p.name), mt.peers[p.name]);
+    }
     const rs = results.requestStartMs;
     for (const p of PEERS) row('navigation start → request leaves, ms, median (p95)', rs.ours, sending(p.name), rs.peers[p.name]);
     row('navigation start → request leaves, ms, median (p95)', rs.ours, 'plain fetch sender', rs.baseline);

@@ -118,7 +118,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   function take(source, value, param) {
     if (value != null && !valid(value)) return say('ignored', param, value);
     const now = Date.now();
-    const kept = readKept(first, now);
+    const kept = readKept(first, data.cookieDomain, now);
     if (!replaces(kept, now, first)) return say('stays', kept), allowed() && clean(param);
     held = seen(source, value, now, span);
     held.p = param;
@@ -195,9 +195,9 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   // What pixel.js takes over: the queue, the stub's sender, the promises
   // handed out, the tag's settings, where the files are, the debug lines,
   // the loader's own commands and the kept referral.
-  Object.assign(onramp, { l: 1, q: queued, f: leave, w: waiting, c: data, b: base, d: say, own, r: () => readKept(first) });
+  Object.assign(onramp, { l: 1, q: queued, f: leave, w: waiting, c: data, b: base, d: say, own, r: () => readKept(first, data.cookieDomain) });
   // The stub's send as the page is left honours requireReferral by this.
-  if (stub) stub.g = () => !!readKept(first);
+  if (stub) stub.g = () => !!readKept(first, data.cookieDomain);
   w.onramp = onramp;
 
   // What the stub queued before this ran: referrals from the server taken,

@@ -85,14 +85,18 @@ export function sight(pairs, host, paramAttribute, hostsAttribute) {
   return found;
 }
 
-/** The visitor's kept referral that counts now: localStorage's or the cookie's. */
-export function readKept(first, now = Date.now()) {
+/**
+ * The visitor's kept referral that counts now: localStorage's, or the
+ * cookie's where `cookies` (reading document.cookie costs the page a trip to
+ * the browser: the loader reads it only where the page names a cookie domain).
+ */
+export function readKept(first, cookies = true, now = Date.now()) {
   let a, b;
   try {
     a = decode(localStorage.getItem(KEY));
   } catch (e) {}
   try {
-    b = decode(document.cookie.split('; ').find((c) => c.startsWith(KEY + '='))?.slice(KEY.length + 1));
+    b = cookies && decode(document.cookie.split('; ').find((c) => c.startsWith(KEY + '='))?.slice(KEY.length + 1));
   } catch (e) {}
   return pick(a, b, now, first);
 }

@@ -90,6 +90,24 @@ const SCENARIOS = {
     assert.deepEqual(await sandbox.find(denied), []);
   },
 
+  'attribution: a referral in the address carried to the signup, sent once; a visitor not referred, skipped': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const skipped = uniqueId(`${engine}-not-referred`);
+    await tab.goto(`${pages.origin}/referral.html?id=${skipped}`);
+    await tab.waitFor(() => window.results.length === 1);
+    assert.deepEqual(await tab.run(() => window.results[0]), { ok: false, skipped: 'not_referred', source: null });
+    // The marketplace's link: the loader keeps the referral and cleans the address.
+    await tab.goto(`${pages.origin}/referral.html?onramp_ref=mkt-1`);
+    await tab.waitFor(() => !location.search && /^p:\d+:\d+:mkt-1$/.test(localStorage.getItem('onramp_ref') || ''));
+    const id = uniqueId(`${engine}-referred`);
+    await tab.goto(`${pages.origin}/referral.html?id=${id}`);
+    await tab.waitFor(() => window.results.length === 1);
+    assert.deepEqual(await tab.run(() => window.results[0]), { ok: true, skipped: null, source: 'param' });
+    await sandbox.deliveredOnce(id);
+    assert.deepEqual(await sandbox.find(skipped), []);
+    await tab.run(() => localStorage.removeItem('onramp_ref'));
+  },
+
   'navigation away in the same task as the call: arrives once': async ({ engine, sandbox, pages, profile }) => {
     const tab = await readySnippet(profile, pages);
     const id = uniqueId(`${engine}-nav`);
