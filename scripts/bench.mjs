@@ -257,7 +257,7 @@ async function main() {
     // The landing page the marketplace links to: done once the referral is
     // kept and the address cleaned.
     const landing = await loadTimes(browser, `${origin}/landing.html?onramp_ref=bench`, {
-      waitFor: () => localStorage.getItem('onramp_ref') && !location.search,
+      waitFor: () => localStorage.getItem('onramp_ref') && !location.search.includes('onramp_ref'),
     });
     const peerTimes = [];
     for (const peer of PEERS) {

@@ -159,3 +159,58 @@ proptest! {
         let _ = call::check_keys(texts.iter().map(String::as_str), &TRACKING_OPTIONS);
     }
 }
+
+/// Referral values, parameter lists and kept forms: near the rules and anything at all.
+fn referral_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[A-Za-z0-9._~ %:,-]{0,140}",
+        "[prsx]:[0-9-]{0,16}:[0-9]{0,16}(:[A-Za-z0-9._~-]{0,130})?(:.{0,3})?",
+        "( ?(token|TOKEN|Token|via|ref|onramp_ref|t\u{212a}ken)? ?,?){0,4}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// The capture rules: a kept value is 1 to 128 of `A–Z a–z 0–9 . _ ~ -`;
+    /// `token` is never a parameter read, however it is spelled; the window
+    /// is 1 to 365 days; what is kept reads back the same; nothing panics.
+    #[test]
+    fn referral_rules(text in referral_text(), other in referral_text(), at in 0i64..4_000_000_000_000, days in 0u32..400) {
+        use onramp_core::referral::{self as r, Kept, Source, Touch};
+        let valid = !text.is_empty() && text.len() <= 128 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b));
+        prop_assert_eq!(r::valid_value(&text), valid);
+        for name in r::param_names(Some(&text)) {
+            prop_assert!(name.to_lowercase() != "token" && !name.is_empty());
+        }
+        if let Some(window) = r::window_days(Some(&text)) {
+            prop_assert!((1..=365).contains(&window));
+        }
+        let decoded = Kept::decode(&text);
+        if let Some(kept) = &decoded {
+            let again = Kept::decode(&kept.encode());
+            prop_assert_eq!(again.as_ref(), Some(kept));
+            prop_assert!(kept.referral.until > kept.referral.at);
+            prop_assert!(kept.value.as_deref().is_none_or(r::valid_value));
+        }
+        if (1..=365).contains(&days) {
+            let value = valid.then_some(text.as_str());
+            let kept = Kept::new(Source::Server, value, at, days);
+            prop_assert_eq!(Kept::decode(&kept.encode()), Some(kept.clone()));
+            // The gate: a referral counts exactly within its window.
+            let now = at + i64::from(days) * r::DAY_MS;
+            prop_assert!(r::gate(true, Some(kept.referral), now - 1).is_ok());
+            prop_assert!(r::gate(true, Some(kept.referral), now).is_err());
+            prop_assert_eq!(r::gate(false, Some(kept.referral), now), Ok(None));
+            // First touch keeps what counts; last touch replaces it.
+            prop_assert!(!r::replaces(Some(&kept.referral), now - 1, Touch::First));
+            prop_assert!(r::replaces(Some(&kept.referral), now - 1, Touch::Last));
+        }
+        let params = [(text.as_str(), other.as_str()), ("token", other.as_str()), ("onramp_ref", text.as_str())];
+        let seen = r::sight(&params, &other, Some(&text), Some(&other));
+        prop_assert!(seen.param.is_none_or(|p| p.to_lowercase() != "token"));
+        prop_assert!(seen.value.is_none_or(r::valid_value));
+        prop_assert!(!seen.ignored.iter().any(|p| p.to_lowercase() == "token"));
+    }
+}

@@ -1,5 +1,5 @@
 //! Every parser and rule of the core on arbitrary bytes: the caller's
-//! values, dates, base URLs, `Retry-After`, stored records,
+//! values, dates, base URLs, `Retry-After`, stored records, kept referrals,
 //! and a tracking's steps. Nothing may panic; what is accepted must
 //! round-trip.
 #![no_main]
@@ -10,6 +10,7 @@ use onramp_core::endpoint::Endpoint;
 use onramp_core::options::TRACKING_OPTIONS;
 use onramp_core::outbound::Outbound;
 use onramp_core::queue::{self, Record};
+use onramp_core::referral::Kept;
 use onramp_core::retry::{retry_after_ms, RetryAfter};
 use onramp_core::steps::{self, Outcome};
 use onramp_core::time::Timestamp;
@@ -34,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Each field's value: its first byte picks the kind.
-    let mut values: [Value; 7] = Default::default();
+    let mut values: [Value; 8] = Default::default();
     for (slot, field) in values.iter_mut().zip(&fields) {
         *slot = match field.as_bytes().first() {
             None => Value::Absent,
@@ -43,10 +44,16 @@ fuzz_target!(|data: &[u8]| {
             Some(b'l') => Value::TooLong,
             Some(b'c') => Value::IllFormed,
             Some(b'x') => Value::Other,
+            Some(b'b') => Value::Bool(a > 0.0),
             Some(_) => Value::Text(field.get(1..).unwrap_or("").to_owned()),
         };
     }
     let _ = call::check_keys(fields.iter().copied(), &TRACKING_OPTIONS);
+    // A kept referral as a damaged store or cookie may hold it: what reads
+    // back encodes to itself.
+    if let Some(kept) = Kept::decode(other) {
+        assert_eq!(Kept::decode(&kept.encode()), Some(kept));
+    }
     if let Ok(input) = call::read(&values) {
         let _ = input.as_configure().check();
         if let Ok(outbound) = Outbound::prepare(input, now) {
