@@ -30,13 +30,17 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   const waiting = new Map();
   const leave = stub && stub.f;
   const first = touch(data.attribution);
+  // The visitor's kept referral that counts: the cookie is read only where
+  // the page names a cookie domain (document.cookie is a trip to the browser).
+  const readNow = (now) => readKept(first, data.cookieDomain, now);
   const noop = () => {};
   // As pixel.js says a rejection without a callback.
   const warn = (error) =>
     w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
   let consent = data.consent;
   let gpc = on('respectGpc');
-  let debug = on('debug') || new URLSearchParams(l.search).get(DEBUG) == '1';
+  const params = new URLSearchParams(l.search);
+  let debug = on('debug') || params.get(DEBUG) == '1';
   let held = null; // a referral seen while consent does not allow keeping it
   let loading = false;
   let words = null;
@@ -118,7 +122,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   function take(source, value, param) {
     if (value != null && !valid(value)) return say('ignored', param, value);
     const now = Date.now();
-    const kept = readKept(first, data.cookieDomain, now);
+    const kept = readNow(now);
     if (!replaces(kept, now, first)) return say('stays', kept), allowed() && clean(param);
     held = seen(source, value, now, span);
     held.p = param;
@@ -143,12 +147,8 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   // A tracking waiting in the queue, from an earlier page.
   function waits() {
     try {
-      for (let i = 0; i < localStorage.length; i++) {
-        const key = localStorage.key(i);
-        if (key.startsWith(QUEUE) && JSON.parse(localStorage.getItem(key)).acceptedMs == null) return true;
-      }
+      return Object.keys(localStorage).some((key) => key.startsWith(QUEUE) && JSON.parse(localStorage[key]).acceptedMs == null);
     } catch (e) {}
-    return false;
   }
 
   // The pixel, once there is work for it; if it cannot load, the calls
@@ -195,9 +195,9 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   // What pixel.js takes over: the queue, the stub's sender, the promises
   // handed out, the tag's settings, where the files are, the debug lines,
   // the loader's own commands and the kept referral.
-  Object.assign(onramp, { l: 1, q: queued, f: leave, w: waiting, c: data, b: base, d: say, own, r: () => readKept(first, data.cookieDomain) });
+  Object.assign(onramp, { l: 1, q: queued, f: leave, w: waiting, c: data, b: base, d: say, own, r: () => readNow() });
   // The stub's send as the page is left honours requireReferral by this.
-  if (stub) stub.g = () => !!readKept(first, data.cookieDomain);
+  if (stub) stub.g = () => !!readNow();
   w.onramp = onramp;
 
   // What the stub queued before this ran: referrals from the server taken,
@@ -212,10 +212,10 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
 
   // The visitor arrives: the first named parameter with a valid value, else
   // a referrer host. Only the named parameters are read: never `token`.
-  const params = new URLSearchParams(l.search);
+  // The referrer is read only where the page names referrer hosts.
   let host = '';
   try {
-    host = new URL(d.referrer).hostname;
+    if (data.referrerHosts) host = new URL(d.referrer).hostname;
   } catch (e) {}
   const found = sight(
     names(data.referralParam)
