@@ -17,18 +17,18 @@
 import { consentError } from './consent.js';
 import { onrampError } from './errors.js';
 import { CONSENT_STATES, DAYS, DEBUG, KEY, QUEUE } from './rules.js';
-import { days, decode, encode, names, readKept, replaces, seen, sight, touch, valid } from './referral.js';
+import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } from './referral.js';
 
 ((w, d, l) => {
   const stub = w.onramp;
-  if (stub && stub.l) return; // included twice: the first one serves
+  if (stub?.l) return; // included twice: the first one serves
   const script = d.currentScript;
-  const base = (script && script.src) || d.baseURI;
-  const data = (script && script.dataset) || {};
+  const base = script?.src || d.baseURI;
+  const data = script?.dataset || {};
   const on = (name) => data[name] != null && data[name] != 'false';
-  const queued = (stub && stub.q) || [];
+  const queued = stub?.q || [];
   const waiting = new Map();
-  const leave = stub && stub.f;
+  const leave = stub?.f;
   const first = touch(data.attribution);
   // The visitor's kept referral that counts: the cookie is read only where
   // the page names a cookie domain (document.cookie is a trip to the browser).
@@ -43,7 +43,6 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   let debug = on('debug') || params.get(DEBUG) == '1';
   let held = null; // a referral seen while consent does not allow keeping it
   let loading = false;
-  let words = null;
   const events = [];
 
   // Debug mode: each decision as an event that debug.js words, fetched the
@@ -51,11 +50,8 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   function say(...event) {
     if (!debug) return;
     events.push(event);
-    if (events.p) events.p();
-    else if (!words) {
-      words = add('debug.js', DEBUG_INTEGRITY);
-      words.e = events;
-    }
+    // debug.js finds the events on its own tag, and prints them (events.p).
+    events.p ? events.p() : events.t || ((events.t = add('debug.js', DEBUG_INTEGRITY)).e = events);
   }
 
   // Pages that enforce Trusted Types take the script's URL through a policy
@@ -63,7 +59,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   let policy;
   function add(file, integrity) {
     const tag = d.createElement('script');
-    const url = new URL(file, base).href;
+    const url = new URL(file, base);
     try {
       policy ??= w.trustedTypes?.createPolicy('onramp-pixel', { createScriptURL: (u) => u });
     } catch (e) {}
@@ -82,7 +78,8 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   // address bar then (unless data-keep-referral-param).
   function keep() {
     if (!held) return;
-    if (!allowed()) return say(consent == 'pending' ? 'pending' : 'denied');
+    // Not allowed: consent is pending, or denied (by the page or GPC).
+    if (!allowed()) return say(consent || 'denied');
     const text = encode(held);
     try {
       localStorage.setItem(KEY, text);
@@ -133,7 +130,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   // referral from the server is taken here; consent and debug mode are
   // read on their way to the pixel.
   function own([command, options]) {
-    if (command == 'referral') return take(2, options, null), true;
+    if (command == 'referral') return take(2, options), true;
     if (command == 'configure' && options && typeof options == 'object') {
       if ('debug' in options) debug = !!options.debug;
       if (typeof options.respectGpc == 'boolean') gpc = options.respectGpc;
@@ -176,22 +173,25 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
     const [command, options] = args;
     if (own(args)) return Promise.resolve();
     const settings = command == 'consent' || command == 'configure';
-    const error =
-      settings && !loading && (command == 'consent' ? consentError(options ?? null) : options && consentError(options.consent, options.respectGpc));
-    if (error) {
-      warn(error);
-      const refused = Promise.reject(error);
-      refused.catch(noop); // never an unhandled rejection on the host page
-      return refused;
+    const callback = typeof args[args.length - 1] == 'function' && args[args.length - 1];
+    if (settings && !loading) {
+      // Answered here: its callback now, and the pixel, if one comes later,
+      // takes the settings without it.
+      const error = command == 'consent' ? consentError(options ?? null) : options && consentError(options.consent, options.respectGpc);
+      callback ? callback(error || null) : error && warn(error);
+      if (!error) queued.push(callback ? args.slice(0, -1) : args);
+      const answer = error ? Promise.reject(error) : Promise.resolve();
+      answer.catch(noop); // never an unhandled rejection on the host page
+      return answer;
     }
     queued.push(args);
     if (leave) w.addEventListener('beforeunload', leave);
-    load();
-    if (settings && !loading) return Promise.resolve();
     const promise = new Promise((resolve, reject) => waiting.set(args, [resolve, reject]));
     promise.catch(noop);
+    load();
     return promise;
   }
+
   // What pixel.js takes over: the queue, the stub's sender, the promises
   // handed out, the tag's settings, where the files are, the debug lines,
   // the loader's own commands and the kept referral.
@@ -217,14 +217,7 @@ import { days, decode, encode, names, readKept, replaces, seen, sight, touch, va
   try {
     if (data.referrerHosts) host = new URL(d.referrer).hostname;
   } catch (e) {}
-  const found = sight(
-    names(data.referralParam)
-      .filter((name) => params.has(name))
-      .map((name) => [name, params.get(name)]),
-    host,
-    data.referralParam,
-    data.referrerHosts,
-  );
+  const found = sight((name) => params.get(name), host, data.referralParam, data.referrerHosts);
   for (const name of found.i) say('ignored', name);
   if (found.s != null) take(found.s, found.v, found.p);
   load();

@@ -69,15 +69,15 @@ export function pick(a, b, now, first) {
 
 /**
  * What a landing page shows: the first named parameter with a valid value
- * (`pairs` as URLSearchParams lists them), else a referrer host; with the
- * named parameters whose value was ignored.
+ * (`get`, URLSearchParams' get: only the named parameters are read), else a
+ * referrer host; with the named parameters whose value was ignored.
  */
-export function sight(pairs, host, paramAttribute, hostsAttribute) {
+export function sight(get, host, paramAttribute, hostsAttribute) {
   const found = { s: null, p: null, v: null, i: [] };
   for (const name of names(paramAttribute)) {
-    const pair = pairs.find(([n]) => n == name);
-    if (pair) {
-      if (valid(pair[1])) return { ...found, s: 0, p: name, v: pair[1] };
+    const value = get(name);
+    if (value != null) {
+      if (valid(value)) return { ...found, s: 0, p: name, v: value };
       found.i.push(name);
     }
   }
