@@ -115,7 +115,7 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
 
   // A referral seen now: kept unless an earlier one still counts (first
   // touch), with the window of data-referral-days.
-  const span = days(data.referralDays) ?? (say("days", data.referralDays), DAYS);
+  const span = days(data.referralDays) ?? (say('days', data.referralDays), DAYS);
   function take(source, value, param) {
     if (value != null && !valid(value)) return say('ignored', param, value);
     const now = Date.now();

@@ -30,6 +30,16 @@ const test = base.extend({
   },
 });
 
+/** Nothing was sent, nor waits to be, and leaving the page sends nothing either. */
+async function expectNothingSent(page, collector) {
+  // A call's callback runs once the pixel has dealt with what came before it.
+  const flushed = await page.evaluate(() => new Promise((resolve) => onramp('flush', (error, result) => resolve(result))));
+  expect(flushed).toEqual({ sent: 0, waiting: 0 });
+  await page.goto('about:blank');
+  await collector.settled();
+  expect(collector.attempts()).toEqual([]);
+}
+
 test('a signup is reported once, with the right fields', async ({ page, app, collector }) => {
   // The marketplace's link to your landing page, then the signup.
   await page.goto(app.url + '/?onramp_ref=listing');
@@ -55,12 +65,7 @@ test('nothing is sent when the visitor rejects cookies', async ({ page, app, col
   await page.getByRole('button', { name: 'Accept' }).click();
   await page.goto(app.url + '/welcome?email=grace@example.com');
   await page.getByRole('button', { name: 'Reject' }).click();
-  // A call's callback runs once the pixel has dealt with what came before it.
-  const flushed = await page.evaluate(() => new Promise((resolve) => onramp('flush', (error, result) => resolve(result))));
-  expect(flushed).toEqual({ sent: 0, waiting: 0 });
-  await page.goto('about:blank');
-  await collector.settled();
-  expect(collector.attempts()).toEqual([]);
+  await expectNothingSent(page, collector);
 });
 
 test('a collector that fails first: the pixel retries, and it still counts once', async ({ page, app, collector }) => {
@@ -78,9 +83,5 @@ test('a collector that fails first: the pixel retries, and it still counts once'
 test('a visitor the marketplace did not send is not reported', async ({ page, app, collector }) => {
   await page.goto(app.url + '/welcome?email=linus@example.com');
   await page.getByRole('button', { name: 'Accept' }).click();
-  const flushed = await page.evaluate(() => new Promise((resolve) => onramp('flush', (error, result) => resolve(result))));
-  expect(flushed).toEqual({ sent: 0, waiting: 0 });
-  await page.goto('about:blank');
-  await collector.settled();
-  expect(collector.attempts()).toEqual([]);
+  await expectNothingSent(page, collector);
 });

@@ -26,6 +26,16 @@ after(async () => {
   await collector?.close();
 });
 
+/** Nothing was sent, nor waits to be, and leaving the page sends nothing either. */
+async function assertNothingSent(page) {
+  const flushed = await page.evaluate(() => new Promise((resolve) => onramp('flush', (error, result) => resolve(result))));
+  assert.deepEqual(flushed, { sent: 0, waiting: 0 });
+  await page.goto('about:blank');
+  await collector.settled();
+  assert.deepEqual(collector.attempts(), []);
+  await page.browserContext().close();
+}
+
 test('a signup is reported once, with the right fields', async () => {
   const page = await visitor();
   // The marketplace's link to your landing page, then the signup.
@@ -53,22 +63,12 @@ test('nothing is sent when the visitor rejects cookies', async () => {
   await page.click('::-p-text(Accept)');
   await page.goto(app.url + '/welcome?email=grace@example.com');
   await page.click('::-p-text(Reject)');
-  const flushed = await page.evaluate(() => new Promise((resolve) => onramp('flush', (error, result) => resolve(result))));
-  assert.deepEqual(flushed, { sent: 0, waiting: 0 });
-  await page.goto('about:blank');
-  await collector.settled();
-  assert.deepEqual(collector.attempts(), []);
-  await page.browserContext().close();
+  await assertNothingSent(page);
 });
 
 test('a visitor the marketplace did not send is not reported', async () => {
   const page = await visitor();
   await page.goto(app.url + '/welcome?email=linus@example.com');
   await page.click('::-p-text(Accept)');
-  const flushed = await page.evaluate(() => new Promise((resolve) => onramp('flush', (error, result) => resolve(result))));
-  assert.deepEqual(flushed, { sent: 0, waiting: 0 });
-  await page.goto('about:blank');
-  await collector.settled();
-  assert.deepEqual(collector.attempts(), []);
-  await page.browserContext().close();
+  await assertNothingSent(page);
 });
