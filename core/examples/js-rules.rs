@@ -5,7 +5,7 @@
 //! `tests/e2e/referral.test.mjs`): each case with the core's answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use onramp_core::options::{CONFIGURE_OPTIONS, CONSENT_OPTIONS, CONSENT_STATES, PAGE_OPTIONS};
+use onramp_core::options::{CONFIGURE_OPTIONS, CONSENT_OPTIONS, CONSENT_STATES, PAGE_OPTIONS, TRACKING_OPTIONS};
 use onramp_core::queue::STORAGE_PREFIX;
 use onramp_core::referral::{self as r, Kept, Source, Touch, DAY_MS, SOURCES};
 use serde_json::{json, Value};
@@ -42,6 +42,8 @@ fn module() -> String {
         &format!("export const LETTERS = {:?};", r::SOURCE_LETTERS),
         &format!("export const SOURCES = {};", list(&sources)),
         &format!("export const QUEUE = {STORAGE_PREFIX:?};"),
+        &format!("export const ERROR_CODES = {};", list(&onramp_core::error::CODES)),
+        &format!("export const TRACKING_OPTIONS = {};", list(&TRACKING_OPTIONS)),
         &format!("export const CONFIGURE_OPTIONS = {};", list(&CONFIGURE_OPTIONS)),
         &format!("export const CONSENT_OPTIONS = {};", list(&CONSENT_OPTIONS)),
         &format!("export const CONSENT_STATES = {};", list(&CONSENT_STATES)),

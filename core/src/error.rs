@@ -89,8 +89,10 @@ pub enum Error {
     Rejected(u16),
 }
 
-/// Each variant's code, in the order of [`Error::index`].
-const CODES: [&str; 15] = [
+/// Each variant's code, in the order of [`Error::index`] (the build writes
+/// them into the JS's generated rules, for the tests that hold the docs and
+/// the types to them).
+pub const CODES: [&str; 15] = [
     "missing_field",
     "invalid_type",
     "empty_field",
