@@ -304,6 +304,27 @@ fn runs() -> u64 {
         .unwrap_or(if cfg!(debug_assertions) { 2_000 } else { 100_000 })
 }
 
+thread_local! {
+    /// Whether a panic on this thread is the simulation's to report.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Silences the panic message of this thread only (`on`), or no longer:
+/// the process-wide hook is wrapped once, and passes every other thread's
+/// panics to the hook it had.
+fn quiet_panics_here(on: bool) {
+    static WRAP: std::sync::Once = std::sync::Once::new();
+    WRAP.call_once(|| {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                hook(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(on));
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -323,10 +344,9 @@ fn every_schedule_keeps_the_promises() {
     let mut given_up = [0u64; 4];
     let mut delays = Vec::new();
     let replay = seeds.len() == 1;
-    let hook = std::panic::take_hook();
-    if !replay {
-        std::panic::set_hook(Box::new(|_| {}));
-    }
+    // A schedule's panic is caught and reported with its seed; quiet only on
+    // this thread, so that other tests failing meanwhile keep their messages.
+    quiet_panics_here(!replay);
     for &seed in &seeds {
         match catch_unwind(AssertUnwindSafe(|| schedule(seed))) {
             Ok(found) => {
@@ -361,9 +381,7 @@ fn every_schedule_keeps_the_promises() {
             }
         }
     }
-    if !replay {
-        std::panic::set_hook(hook);
-    }
+    quiet_panics_here(false);
     delays.sort_by(f64::total_cmp);
     let summary = [
         format!("simulated {} schedules: {lost} lost, {duplicated} duplicated", seeds.len()),
