@@ -26,7 +26,7 @@ use crate::error::Error;
 use crate::host::{Host, Lock, PageEvent, Request, Warning};
 use crate::options::Transport;
 use crate::outbound::{CallInput, ConfigureInput, Defaults, Outbound};
-use crate::queue::{self, lease_ms, Record};
+use crate::queue::{self, lease_for, Record};
 use crate::referral::{self, Referral, Skip};
 use crate::retry::{RetryAfter, Verdict};
 use crate::steps::{self, Admission, Claim, Outcome, Settled};
@@ -276,7 +276,7 @@ impl<H: Host + 'static> Engine<H> {
                         Next::Done(self.beacon(&outbound.id, &outbound.url, &body))
                     } else {
                         let attempting = self.attempt_locked(&outbound.id);
-                        Next::Attempt(attempting, self.host.lock(&outbound.id, lease_ms(outbound.timeout_ms)))
+                        Next::Attempt(attempting, self.host.lock(&outbound.id, lease_for(outbound.timeout_ms)))
                     }
                 }
             },
@@ -578,7 +578,7 @@ impl<H: Host + 'static> Engine<H> {
                     return Box::pin(async move { engine.delivered(&id, claimed).await });
                 }
                 let waiting = self.attempt_locked(&id);
-                let lock = self.host.lock(&id, lease_ms(record.timeout_ms));
+                let lock = self.host.lock(&id, lease_for(record.timeout_ms));
                 Box::pin(async move {
                     let turn = engine.turn(lock, &id).await;
                     let claimed = engine.claim(&id, &turn);

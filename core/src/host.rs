@@ -125,10 +125,10 @@ pub trait Host {
     /// Every record, by id.
     fn records(&self) -> Vec<(String, Record)>;
 
-    /// Asks for the tracking's lock now (or its lease of `lease_ms`, where
+    /// Asks for the tracking's lock now (or its lease of `lease_for_ms`, where
     /// there are no locks); the future resolves when it is held, or why
     /// not.
-    fn lock(&self, id: &str, lease_ms: i64) -> Self::Locking;
+    fn lock(&self, id: &str, lease_for_ms: i64) -> Self::Locking;
     /// When the accepted set (consistent across tabs) says the tracking was
     /// accepted, if it does.
     fn accepted_at(&self, id: &str) -> Self::Reading;

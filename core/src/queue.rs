@@ -22,10 +22,11 @@ pub const MAX_SENT: usize = 1_000;
 pub const LEASE_SLACK_MS: i64 = 2_000;
 /// The longest an attempt holds its lease: the longest timeout and the
 /// slack.
-pub const MAX_LEASE_MS: i64 = lease_ms(crate::options::MAX_TIMEOUT_MS);
+pub const MAX_LEASE_MS: i64 = lease_for(crate::options::MAX_TIMEOUT_MS);
 
-/// How long an attempt of this timeout holds the tracking: its lease.
-pub const fn lease_ms(timeout_ms: u32) -> i64 {
+/// How long (a duration, ms) an attempt of this timeout holds the tracking:
+/// its lease. The instant it ends is a record's [`Record::leased_until`].
+pub const fn lease_for(timeout_ms: u32) -> i64 {
     timeout_ms as i64 + LEASE_SLACK_MS
 }
 /// The longest wait the pixel sets before a retry (`Retry-After`'s cap;
@@ -63,9 +64,10 @@ pub struct Record {
     /// Not to be sent before this time (backoff, `Retry-After`).
     #[serde(with = "epoch_ms")]
     pub next_ms: i64,
-    /// An attempt is in flight until this time (0: none).
-    #[serde(with = "epoch_ms")]
-    pub lease_ms: i64,
+    /// An attempt is in flight until this instant (epoch ms; 0: none).
+    /// Stored as `leaseMs`, as records always were.
+    #[serde(rename = "leaseMs", with = "epoch_ms")]
+    pub leased_until: i64,
     /// The timeout of each attempt, as the call asked for.
     pub timeout_ms: u32,
     /// When the collector accepted it; the record then only keeps it from
@@ -126,7 +128,7 @@ impl Record {
     /// attempt lasts was taken by a clock that has since gone back: it
     /// holds nothing.
     pub fn in_flight(&self, now: i64) -> bool {
-        self.lease_ms > now && self.lease_ms.saturating_sub(now) <= MAX_LEASE_MS
+        self.leased_until > now && self.leased_until.saturating_sub(now) <= MAX_LEASE_MS
     }
 
     /// When its wait is over. A wait further ahead than any the pixel sets
@@ -148,7 +150,7 @@ impl Record {
 
     /// When it may be sent next, if it waits.
     pub fn due_at(&self, now: i64) -> Option<i64> {
-        let lease = if self.in_flight(now) { self.lease_ms } else { now };
+        let lease = if self.in_flight(now) { self.leased_until } else { now };
         self.accepted_ms
             .is_none()
             .then(|| self.wait_over_at(now).max(lease).max(now))
@@ -244,10 +246,10 @@ mod tests {
     fn due_in_flight_and_accepted() {
         let mut r = waiting(0);
         assert!(r.is_due(0, false));
-        r.lease_ms = 1_000;
+        r.leased_until = 1_000;
         assert!(!r.is_due(500, false) && !r.is_due(500, true), "never while in flight");
         assert_eq!(r.due_at(500), Some(1_000));
-        r.lease_ms = 0;
+        r.leased_until = 0;
         r.next_ms = 7_000;
         assert!(!r.is_due(6_999, false));
         assert!(r.is_due(6_999, true));
@@ -270,13 +272,13 @@ mod tests {
         assert!(r.is_due(now, false));
         assert_eq!(r.due_at(now), Some(now));
         r.next_ms = now;
-        r.lease_ms = now + 2 * 86_400_000;
+        r.leased_until = now + 2 * 86_400_000;
         assert!(!r.in_flight(now));
         assert!(r.is_due(now, false));
         // Real waits and leases still hold.
-        r.lease_ms = now + MAX_LEASE_MS;
+        r.leased_until = now + MAX_LEASE_MS;
         assert!(r.in_flight(now));
-        r.lease_ms = 0;
+        r.leased_until = 0;
         r.next_ms = now + MAX_WAIT_MS;
         assert!(!r.is_due(now, false));
         assert_eq!(r.due_at(now), Some(now + MAX_WAIT_MS));

@@ -4,7 +4,7 @@
 //! one step and stores what it changed.
 
 use crate::error::Error;
-use crate::queue::{lease_ms, Record};
+use crate::queue::{lease_for, Record};
 use crate::retry::{self, RetryAfter, Verdict};
 use crate::time::Timestamp;
 
@@ -60,7 +60,7 @@ pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>) ->
     if record.in_flight(now) {
         return Claim::Busy;
     }
-    record.lease_ms = now.saturating_add(lease_ms(record.timeout_ms));
+    record.leased_until = now.saturating_add(lease_for(record.timeout_ms));
     Claim::Send
 }
 
@@ -124,7 +124,7 @@ pub fn settle(
             let retry_after = retry_after.and_then(|header| retry::retry_after_ms(header, now));
             let delay = retry::next_delay_ms(record.failures, random, retry_after);
             record.next_ms = now_ms.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX));
-            record.lease_ms = 0;
+            record.leased_until = 0;
             retry_at = Timestamp::from_epoch_ms(record.next_ms as f64).ok();
         }
     }
@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(admit(None, NOW), Admission::Queued);
         assert_eq!(admit(Some(&record), NOW), Admission::Queued);
         assert_eq!(claim(Some(&mut record), NOW, None), Claim::Send);
-        assert_eq!(record.lease_ms, NOW + 1_000 + LEASE_SLACK_MS);
+        assert_eq!(record.leased_until, NOW + 1_000 + LEASE_SLACK_MS);
         assert_eq!(admit(Some(&record), NOW + 10), Admission::InFlight);
         assert_eq!(claim(Some(&mut record), NOW + 10, None), Claim::Busy);
 
@@ -205,7 +205,7 @@ mod tests {
         };
         let settled = settle(&mut record, Outcome::Status(503), Some(header), now(), 0.9);
         assert_eq!(settled.retry_at.map(Timestamp::as_millis), Some(NOW + 30_000));
-        assert_eq!((record.next_ms, record.lease_ms), (NOW + 30_000, 0));
+        assert_eq!((record.next_ms, record.leased_until), (NOW + 30_000, 0));
         assert!(!record.is_due(NOW, false));
         assert!(record.is_due(NOW, true));
     }

@@ -47,8 +47,8 @@ impl Host for Browser {
         storage::all()
     }
 
-    fn lock(&self, id: &str, lease_ms: i64) -> locks::Locking {
-        locks::lock(id, lease_ms)
+    fn lock(&self, id: &str, lease_for_ms: i64) -> locks::Locking {
+        locks::lock(id, lease_for_ms)
     }
 
     fn accepted_at(&self, id: &str) -> accepted::Reading {

@@ -12,7 +12,7 @@ use super::job::Settled;
 
 #[wasm_bindgen(module = "/src/web/locks.js")]
 extern "C" {
-    fn acquire(name: &str, lease_ms: f64, longest_ms: f64) -> Promise;
+    fn acquire(name: &str, lease_for_ms: f64, longest_ms: f64) -> Promise;
 }
 
 /// Releases the lock when dropped.
@@ -27,12 +27,12 @@ impl Drop for Release {
 /// The future of a lock asked for.
 pub type Locking = Settled<Lock<Release>>;
 
-/// Asks for the tracking's lock now (a lease of `lease_ms` where there are
+/// Asks for the tracking's lock now (a lease of `lease_for_ms` where there are
 /// no Web Locks).
-pub fn lock(id: &str, lease_ms: i64) -> Locking {
+pub fn lock(id: &str, lease_for_ms: i64) -> Locking {
     let name = ["onramp-pixel:", id].concat();
     Settled::new(
-        acquire(&name, lease_ms as f64, MAX_LEASE_MS as f64),
+        acquire(&name, lease_for_ms as f64, MAX_LEASE_MS as f64),
         |asked| match asked {
             Ok(release) if release.is_function() => Lock::Held(Release(release.unchecked_into())),
             Ok(taken) => match taken.as_f64() {

@@ -51,7 +51,7 @@ fn decode(text: &str) -> Option<Record> {
         created_ms: number("createdMs")? as i64,
         failures: number("failures")? as u32,
         next_ms: number("nextMs")? as i64,
-        lease_ms: number("leaseMs")? as i64,
+        leased_until: number("leaseMs")? as i64,
         timeout_ms: number("timeoutMs")? as u32,
         accepted_ms,
     })
@@ -139,7 +139,7 @@ mod tests {
         );
         record.failures = 3;
         record.next_ms = 1_795_718_590_000;
-        record.lease_ms = 1_795_718_600_000;
+        record.leased_until = 1_795_718_600_000;
         let text = encode(&record).expect("encoded");
         assert_eq!(decode(&text), Some(record.clone()));
         record.accept(1_795_718_700_000);

@@ -626,7 +626,7 @@ impl Host for Tab {
         all.into_iter().collect()
     }
 
-    fn lock(&self, id: &str, lease_ms: i64) -> Boxed<Lock<Guard>> {
+    fn lock(&self, id: &str, lease_for_ms: i64) -> Boxed<Lock<Guard>> {
         let slot = Slot::new();
         let name = id.to_owned();
         let tab = self.tab;
@@ -672,14 +672,14 @@ impl Host for Tab {
                         let held = w.leases.get(&name).map(|&(until, _, _)| until);
                         let free = held.is_none_or(|until| until <= now || until - now > MAX_LEASE_MS);
                         if free {
-                            let ends = w.t + lease_ms as f64;
-                            w.leases.insert(name.clone(), (now + lease_ms, tab, ends));
+                            let ends = w.t + lease_for_ms as f64;
+                            w.leases.insert(name.clone(), (now + lease_for_ms, tab, ends));
                             w.held_leases.insert((tab, key_of(&name)));
                             s.fill(Lock::Held(Guard {
                                 name,
                                 id: 0,
                                 tab,
-                                lease_start: Some(now + lease_ms),
+                                lease_start: Some(now + lease_for_ms),
                                 world: None,
                             }));
                         } else {
