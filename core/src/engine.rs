@@ -250,7 +250,7 @@ impl<H: Host + 'static> Engine<H> {
         let mut persisted = true;
         let admission = match steps::admit(existing.as_ref(), now) {
             // This page's own attempt at it settles it.
-            Admission::Queued if self.attempting(&outbound.id) => Admission::InFlight,
+            Admission::Free if self.attempting(&outbound.id) => Admission::InFlight,
             admission => admission,
         };
         let next = match (gate, admission) {
@@ -262,7 +262,7 @@ impl<H: Host + 'static> Engine<H> {
                     self.arm_sooner(queue::next_due_in(existing.as_ref(), now));
                     Next::Done(Ok(Report::Waiting))
                 }
-                Admission::Queued => {
+                Admission::Free => {
                     if existing.is_none_or(|r| r.accepted_ms.is_some()) {
                         let record = Record::new(outbound.url.clone(), body.clone(), outbound.timeout_ms, now);
                         persisted = self.host.save(&outbound.id, &record);

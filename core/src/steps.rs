@@ -15,8 +15,9 @@ pub enum Admission {
     AlreadySent,
     /// An attempt is in flight (another tab, or an earlier call): it settles it.
     InFlight,
-    /// Queued (or still queued) and free: send it now.
-    Queued,
+    /// Free to send: no attempt holds it (new, or waiting for a retry);
+    /// send it now. (A result's `queued` is another thing: it waits.)
+    Free,
 }
 
 /// Where a new call stands, given the tracking's record if the store has
@@ -26,7 +27,7 @@ pub fn admit(existing: Option<&Record>, now: i64) -> Admission {
     match existing {
         Some(r) if r.was_accepted(now) => Admission::AlreadySent,
         Some(r) if r.accepted_ms.is_none() && r.in_flight(now) => Admission::InFlight,
-        _ => Admission::Queued,
+        _ => Admission::Free,
     }
 }
 
@@ -158,8 +159,8 @@ mod tests {
     #[test]
     fn a_call_is_queued_then_claimed_then_settled() {
         let mut record = queued();
-        assert_eq!(admit(None, NOW), Admission::Queued);
-        assert_eq!(admit(Some(&record), NOW), Admission::Queued);
+        assert_eq!(admit(None, NOW), Admission::Free);
+        assert_eq!(admit(Some(&record), NOW), Admission::Free);
         assert_eq!(claim(Some(&mut record), NOW, None), Claim::Send);
         assert_eq!(record.leased_until, NOW + 1_000 + LEASE_SLACK_MS);
         assert_eq!(admit(Some(&record), NOW + 10), Admission::InFlight);
