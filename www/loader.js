@@ -21,7 +21,7 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
 
 ((w, d, l) => {
   const stub = w.onramp;
-  if (stub?.l) return; // included twice: the first one serves
+  if (stub?.l || stub?.loaded) return; // included twice (or once more after the pixel came): the first one serves
   const script = d.currentScript;
   const base = script?.src || d.baseURI;
   const data = script?.dataset || {};

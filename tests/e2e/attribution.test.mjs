@@ -358,3 +358,29 @@ test('consent pending: nothing kept and the address left as it is until granted 
   assert.deepEqual(await kept(denied.page), { local: null, cookies: [] });
   await denied.context.close();
 });
+
+test('the loader added again once the pixel came (a tag fired twice): one pixel, the next call sent once', async () => {
+  const id = uniqueId('attr-again');
+  serve('/confirm-again', (url) => snippet({}, call(url.searchParams.get('id'))));
+  const { context, page, problems } = await visitor();
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  await page.goto(at('www.provider.test', `/confirm-again?id=${id}`));
+  assert.equal((await resultOf(page)).ok, true);
+  // A tag manager fires the tag again: the same loader, added once more.
+  await page.evaluate((collector) => {
+    const tag = document.createElement('script');
+    tag.src = '/pkg/loader.js';
+    tag.dataset.baseUrl = collector;
+    tag.dataset.partnerKey = 'pk_attr';
+    document.head.append(tag);
+    return new Promise((resolve) => (tag.onload = resolve));
+  }, sandbox.origin);
+  const next = uniqueId('attr-again-next');
+  const result = await page.evaluate((id) => onramp('createSaasTracking', { serviceName: 'svc', customerId: id }), next);
+  assert.equal(result.ok, true, JSON.stringify(result));
+  await sandbox.deliveredOnce(id, next);
+  assert.equal(fetched.filter((p) => p == '/pkg/pixel.js').length, 1, fetched.join(' '));
+  assert.deepEqual(problems, []);
+  await context.close();
+});
