@@ -241,45 +241,10 @@ impl<H: Host + 'static> Engine<H> {
         referral: Option<Referral>,
     ) -> impl Future<Output = Result<Called, Refused>> {
         let now = self.now_ms();
-        let gate = referral::gate(outbound.require_referral, referral, now);
-        let referral = gate.ok().flatten();
-        let existing = match gate {
-            Ok(_) => self.host.load(&outbound.id),
-            Err(_) => None,
-        };
         let mut persisted = true;
-        let admission = match steps::admit(existing.as_ref(), now) {
-            // This page's own attempt at it settles it.
-            Admission::Free if self.attempting(&outbound.id) => Admission::InFlight,
-            admission => admission,
-        };
-        let next = match (gate, admission) {
-            (Err(skip), _) => Next::Done(Ok(Report::Skipped(skip))),
-            (Ok(_), admission) => match admission {
-                Admission::AlreadySent => Next::Done(Ok(Report::AlreadySent)),
-                Admission::InFlight => {
-                    // The attempt in flight settles it; if it dies, the timer retries.
-                    self.arm_sooner(queue::next_due_in(existing.as_ref(), now));
-                    Next::Done(Ok(Report::Waiting))
-                }
-                Admission::Free => {
-                    if existing.is_none_or(|r| r.accepted_ms.is_some()) {
-                        let record = Record::new(outbound.url.clone(), body.clone(), outbound.timeout_ms, now);
-                        persisted = self.host.save(&outbound.id, &record);
-                        self.queued.borrow_mut().push((outbound.id.clone(), now));
-                        if !persisted && !self.warned.replace(true) {
-                            self.host.warn(Warning::NotStored);
-                        }
-                        self.tidy(now);
-                    }
-                    if outbound.transport == Transport::Beacon {
-                        Next::Done(self.beacon(&outbound.id, &outbound.url, &body))
-                    } else {
-                        let attempting = self.attempt_locked(&outbound.id);
-                        Next::Attempt(attempting, self.host.lock(&outbound.id, lease_for(outbound.timeout_ms)))
-                    }
-                }
-            },
+        let (next, referral) = match referral::gate(outbound.require_referral, referral, now) {
+            Ok(referral) => (self.admit(&outbound, &body, now, &mut persisted), referral),
+            Err(skip) => (Next::Done(Ok(Report::Skipped(skip))), None),
         };
         let engine = self.clone();
         async move {
@@ -298,6 +263,44 @@ impl<H: Host + 'static> Engine<H> {
                 persisted,
                 referral,
             })
+        }
+    }
+
+    /// Where a call past the gate goes: ended now (already sent, in flight,
+    /// a beacon), or an attempt under the lock asked for now; its record
+    /// stored first when it has none that waits (`persisted`: whether the
+    /// store took it).
+    fn admit(self: &Rc<Self>, outbound: &Outbound, body: &str, now: i64, persisted: &mut bool) -> Next<H> {
+        let existing = self.host.load(&outbound.id);
+        let admission = match steps::admit(existing.as_ref(), now) {
+            // This page's own attempt at it settles it.
+            Admission::Free if self.attempting(&outbound.id) => Admission::InFlight,
+            admission => admission,
+        };
+        match admission {
+            Admission::AlreadySent => Next::Done(Ok(Report::AlreadySent)),
+            Admission::InFlight => {
+                // The attempt in flight settles it; if it dies, the timer retries.
+                self.arm_sooner(queue::next_due_in(existing.as_ref(), now));
+                Next::Done(Ok(Report::Waiting))
+            }
+            Admission::Free => {
+                if existing.is_none_or(|r| r.accepted_ms.is_some()) {
+                    let record = Record::new(outbound.url.clone(), body.to_owned(), outbound.timeout_ms, now);
+                    *persisted = self.host.save(&outbound.id, &record);
+                    self.queued.borrow_mut().push((outbound.id.clone(), now));
+                    if !*persisted && !self.warned.replace(true) {
+                        self.host.warn(Warning::NotStored);
+                    }
+                    self.tidy(now);
+                }
+                if outbound.transport == Transport::Beacon {
+                    Next::Done(self.beacon(&outbound.id, &outbound.url, body))
+                } else {
+                    let attempting = self.attempt_locked(&outbound.id);
+                    Next::Attempt(attempting, self.host.lock(&outbound.id, lease_for(outbound.timeout_ms)))
+                }
+            }
         }
     }
 
