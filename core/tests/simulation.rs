@@ -34,7 +34,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use onramp_core::host::PageEvent;
 use onramp_core::outbound::CallInput;
 use onramp_core::referral::{Kept, Source, DAY_MS};
-use sim::{day, hour, Collector, Rng, Sim, World, TTL_MS};
+use sim::{day, hour, Collector, Planted, Rng, Sim, World, TTL_MS};
 
 /// The most times a page's timer may wake in one hour of its life.
 const MAX_WAKEUPS_PER_HOUR: f64 = 1_000.0;
@@ -63,10 +63,17 @@ struct Found {
 
 /// Runs schedule `seed`.
 fn schedule(seed: u64) -> Found {
+    planted_schedule(seed, Planted::Nothing)
+}
+
+/// Runs schedule `seed` with a bug planted in the simulated host.
+fn planted_schedule(seed: u64, planted: Planted) -> Found {
     let mut rng = Rng::new(seed.wrapping_mul(31).wrapping_add(7));
     let with_locks = rng.chance(0.7);
     let lag = [0.0, 5.0, 30.0][rng.below(3) as usize];
-    let mut sim = Sim::new(World::new(seed, with_locks, lag));
+    let mut world = World::new(seed, with_locks, lag);
+    world.planted = planted;
+    let mut sim = Sim::new(world);
     let customers = ["c1", "c2", "c3", "c4", "c5"];
     let first = sim.open();
     let mut open = vec![first];
@@ -211,6 +218,14 @@ fn schedule(seed: u64) -> Found {
     sim.open();
     sim.wait(3.0 * hour());
     let mut found = check(&sim, up_at);
+    // Every task of a live page has finished: hours after the collector
+    // came back, a task still waiting waits for a wake-up that never comes.
+    let unfinished = sim.unfinished();
+    if unfinished > 0 {
+        found
+            .violations
+            .push(format!("{unfinished} tasks of live pages never finished"));
+    }
     let w = sim.world.borrow();
     for (key, deadline) in deadlines {
         if let Some(at) = w.owed.get(&key).and_then(|owed| owed.stored_at) {
@@ -429,6 +444,30 @@ fn every_schedule_keeps_the_promises() {
             "docs/delivery.md says how many schedules run"
         );
     }
+}
+
+/// A host future that completes without waking the task awaiting it hangs
+/// that task in a browser, whose executor polls only woken tasks; so does
+/// the simulation's, and its probe fails the schedule at once, with its
+/// seed. (An executor that polls every task until nothing moves, as this
+/// one did before, passed every schedule with this bug.)
+#[test]
+fn a_task_never_woken_fails_the_run_with_its_seed() {
+    quiet_panics_here(true);
+    let caught: Vec<u64> = (0..200)
+        .filter(|&seed| {
+            let found = catch_unwind(AssertUnwindSafe(|| planted_schedule(seed, Planted::UnwokenRead)));
+            found.is_ok_and(|found| found.violations.iter().any(|v| v.contains("never woken")))
+        })
+        .collect();
+    quiet_panics_here(false);
+    assert!(
+        caught.len() > 150,
+        "only {} of 200 schedules caught a read that never wakes its task: {caught:?}",
+        caught.len()
+    );
+    let clean = schedule(caught[0]);
+    assert!(clean.violations.is_empty(), "{:?}", clean.violations);
 }
 
 /// The case measured in browsers before this engine: two tabs queue four
