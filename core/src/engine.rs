@@ -312,7 +312,7 @@ impl<H: Host + 'static> Engine<H> {
         turn: &Turn<H::Guard>,
     ) -> Result<Report, Refused> {
         let id = &outbound.id;
-        let pending = match self.claim(id, turn) {
+        let pending = match self.claim(id, turn, true) {
             Claimed::Sent(pending) => pending,
             Claimed::Accepted => return Ok(Report::AlreadySent),
             Claimed::NotMine => return Ok(Report::Waiting),
@@ -405,7 +405,7 @@ impl<H: Host + 'static> Engine<H> {
 
     /// Claims a waiting tracking for one attempt (see [`steps::claim`]),
     /// stores what that changed and starts its POST now.
-    fn claim(&self, id: &str, turn: &Turn<H::Guard>) -> Claimed<H::Pending> {
+    fn claim(&self, id: &str, turn: &Turn<H::Guard>, force: bool) -> Claimed<H::Pending> {
         if let Some(until) = turn.taken_until {
             // Another tab's lease: the timer wakes when it ends (at once when
             // it lies further ahead than any attempt holds one, as in records).
@@ -415,7 +415,7 @@ impl<H: Host + 'static> Engine<H> {
             return Claimed::NotMine;
         }
         let mut record = self.host.load(id);
-        let claim = steps::claim(record.as_mut(), self.now_ms(), turn.accepted_at);
+        let claim = steps::claim(record.as_mut(), self.now_ms(), turn.accepted_at, force);
         let Some(record) = record else {
             return Claimed::NotMine;
         };
@@ -577,14 +577,14 @@ impl<H: Host + 'static> Engine<H> {
             .map(|(id, record)| -> Attempt {
                 let engine = self.clone();
                 if mode == Mode::Leaving {
-                    let claimed = self.claim(&id, &Turn::UNLOCKED);
+                    let claimed = self.claim(&id, &Turn::UNLOCKED, false);
                     return Box::pin(async move { engine.delivered(&id, claimed).await });
                 }
                 let waiting = self.attempt_locked(&id);
                 let lock = self.host.lock(&id, lease_for(record.timeout_ms));
                 Box::pin(async move {
                     let turn = engine.turn(lock, &id).await;
-                    let claimed = engine.claim(&id, &turn);
+                    let claimed = engine.claim(&id, &turn, mode == Mode::Forced);
                     let delivered = engine.delivered(&id, claimed).await;
                     drop(turn);
                     drop(waiting);

@@ -46,8 +46,12 @@ pub enum Claim {
 
 /// Claims a waiting tracking for one attempt. `accepted_at` is when the
 /// accepted set in IndexedDB (consistent across tabs, unlike
-/// `localStorage`) says it was accepted, if it does.
-pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>) -> Claim {
+/// `localStorage`) says it was accepted, if it does. Unless `force` (a
+/// call, `flush()`, the browser back online), its wait must be over: an
+/// attempt that waited for the lock behind another tab's may find the
+/// wait that attempt's failure set (its backoff, the collector's
+/// `Retry-After`), and then it is not its turn.
+pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>, force: bool) -> Claim {
     let Some(record) = record else {
         return Claim::Busy;
     };
@@ -58,7 +62,7 @@ pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>) ->
     if record.accepted_ms.is_some() {
         return Claim::Accepted;
     }
-    if record.in_flight(now) {
+    if !record.is_due(now, force) {
         return Claim::Busy;
     }
     record.leased_until = now.saturating_add(lease_for(record.timeout_ms));
@@ -161,18 +165,18 @@ mod tests {
         let mut record = queued();
         assert_eq!(admit(None, NOW), Admission::Free);
         assert_eq!(admit(Some(&record), NOW), Admission::Free);
-        assert_eq!(claim(Some(&mut record), NOW, None), Claim::Send);
+        assert_eq!(claim(Some(&mut record), NOW, None, true), Claim::Send);
         assert_eq!(record.leased_until, NOW + 1_000 + LEASE_SLACK_MS);
         assert_eq!(admit(Some(&record), NOW + 10), Admission::InFlight);
-        assert_eq!(claim(Some(&mut record), NOW + 10, None), Claim::Busy);
+        assert_eq!(claim(Some(&mut record), NOW + 10, None, true), Claim::Busy);
 
         let settled = settle(&mut record, Outcome::Status(201), None, now(), 0.5);
         assert_eq!(settled.verdict, Verdict::Accepted);
         assert_eq!(settled.retry_at, None);
         assert_eq!(record.accepted_ms, Some(NOW));
         assert_eq!(admit(Some(&record), NOW + 20), Admission::AlreadySent);
-        assert_eq!(claim(Some(&mut record), NOW + 20, None), Claim::Accepted);
-        assert_eq!(claim(None, NOW, None), Claim::Busy, "gone from the store");
+        assert_eq!(claim(Some(&mut record), NOW + 20, None, true), Claim::Accepted);
+        assert_eq!(claim(None, NOW, None, true), Claim::Busy, "gone from the store");
     }
 
     #[test]
@@ -199,7 +203,7 @@ mod tests {
     #[test]
     fn retry_after_sets_the_next_attempt() {
         let mut record = queued();
-        claim(Some(&mut record), NOW, None);
+        claim(Some(&mut record), NOW, None, true);
         let header = RetryAfter {
             value: "30",
             date_ms: None,
@@ -209,15 +213,21 @@ mod tests {
         assert_eq!((record.next_ms, record.leased_until), (NOW + 30_000, 0));
         assert!(!record.is_due(NOW, false));
         assert!(record.is_due(NOW, true));
+        // An attempt of a due flush that got the lock behind the one that
+        // failed finds the wait it set: not its turn; a call's or a forced
+        // flush's sends.
+        assert_eq!(claim(Some(&mut record.clone()), NOW + 10, None, false), Claim::Busy);
+        assert_eq!(claim(Some(&mut record.clone()), NOW + 30_000, None, false), Claim::Send);
+        assert_eq!(claim(Some(&mut record), NOW + 10, None, true), Claim::Send);
     }
 
     #[test]
     fn accepted_elsewhere_settles_the_record() {
         let mut record = queued();
-        assert_eq!(claim(Some(&mut record), NOW, Some(NOW - 5)), Claim::Accepted);
+        assert_eq!(claim(Some(&mut record), NOW, Some(NOW - 5), true), Claim::Accepted);
         assert_eq!(record.accepted_ms, Some(NOW));
         // A record older than the TTL does not count.
         let mut other = queued();
-        assert_eq!(claim(Some(&mut other), NOW, Some(NOW - TTL_MS)), Claim::Send);
+        assert_eq!(claim(Some(&mut other), NOW, Some(NOW - TTL_MS), true), Claim::Send);
     }
 }

@@ -115,7 +115,7 @@ proptest! {
             let now = Timestamp::from_epoch_ms(at as f64).unwrap_or(now());
             match op {
                 0 => { steps::admit(Some(&record), at); }
-                1 => { steps::claim(Some(&mut record), at, Some(at).filter(|_| random > 0.5)); }
+                1 => { steps::claim(Some(&mut record), at, Some(at).filter(|_| random > 0.5), random > 0.25); }
                 2 => {
                     let header = header.as_deref().map(|value| RetryAfter { value, date_ms: Some(at) });
                     let outcome = [Outcome::Status(status), Outcome::Network, Outcome::Timeout, Outcome::Delivered][(status % 4) as usize];

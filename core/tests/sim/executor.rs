@@ -33,6 +33,33 @@ use super::{input, trace};
 /// A task of a page.
 pub type Task = Pin<Box<dyn Future<Output = ()>>>;
 
+/// What a page is doing when it starts a request, for the promises that
+/// depend on it (a retry of the pixel's own waits for the collector's
+/// `Retry-After`; a page being left sends only what never failed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Doing {
+    /// A call (`createSaasTracking`).
+    Call,
+    /// A flush: on load, the timer or a hidden page (`Due`), `flush()` or
+    /// the browser back online (`Forced`), the page being left (`Leaving`).
+    Flush(Mode),
+    /// A task the host spawned.
+    Host,
+}
+
+/// What the page whose code runs now is doing, if a page's code runs.
+pub fn doing() -> Option<Doing> {
+    DOING.get()
+}
+
+/// Runs `f` as a page doing `doing`.
+fn as_doing<R>(doing: Doing, f: impl FnOnce() -> R) -> R {
+    let before = DOING.replace(Some(doing));
+    let result = f();
+    DOING.set(before);
+    result
+}
+
 thread_local! {
     /// The tasks woken since the last batch ran, in the order woken: (tab,
     /// task).
@@ -42,6 +69,8 @@ thread_local! {
     /// How many slot values tasks have taken: one taken by the probe was
     /// there for a task nobody woke.
     static TAKEN: Cell<u64> = const { Cell::new(0) };
+    /// What the page whose code runs now is doing.
+    static DOING: Cell<Option<Doing>> = const { Cell::new(None) };
 }
 
 /// Puts a task in the next batch, once.
@@ -146,8 +175,8 @@ pub type Reported = (String, Result<Called, String>);
 /// A tab's engine and its tasks.
 pub struct Page {
     pub engine: Rc<Engine<Tab>>,
-    /// Its tasks not yet done, by id.
-    pub tasks: BTreeMap<u64, Task>,
+    /// Its tasks not yet done, by id, with what each does.
+    pub tasks: BTreeMap<u64, (Doing, Task)>,
     pub granted: Rc<RefCell<Vec<u64>>>,
 }
 
@@ -188,7 +217,7 @@ impl Sim {
             tab,
             granted: granted.clone(),
         });
-        let flush = engine.flush(Mode::Due);
+        let flush = as_doing(Doing::Flush(Mode::Due), || engine.flush(Mode::Due));
         self.pages.push(Some(Page {
             engine,
             tasks: BTreeMap::new(),
@@ -196,6 +225,7 @@ impl Sim {
         }));
         self.spawn(
             tab,
+            Doing::Flush(Mode::Due),
             Box::pin(async move {
                 flush.await;
             }),
@@ -242,12 +272,13 @@ impl Sim {
             }
             owed.latest_wall = owed.latest_wall.max(wall);
         }
-        let call = page.engine.call(outbound, body, referral);
+        let call = as_doing(Doing::Call, || page.engine.call(outbound, body, referral));
         let reports = self.reports.clone();
         let world = self.world.clone();
         let key = customer.to_owned();
         self.spawn(
             tab,
+            Doing::Call,
             Box::pin(async move {
                 let result = call.await;
                 trace(world.borrow().t, || format!("{key}: {result:?}"));
@@ -272,10 +303,11 @@ impl Sim {
     /// `flush()` (or another flush): what it resolved to goes to `flushed`.
     pub fn flush(&mut self, tab: usize, mode: Mode) {
         let Some(page) = self.pages[tab].as_mut() else { return };
-        let flush = page.engine.flush(mode);
+        let flush = as_doing(Doing::Flush(mode), || page.engine.flush(mode));
         let flushed = self.flushed.clone();
         self.spawn(
             tab,
+            Doing::Flush(mode),
             Box::pin(async move {
                 let done = flush.await;
                 flushed.borrow_mut().push(done);
@@ -293,9 +325,15 @@ impl Sim {
     pub fn event(&mut self, tab: usize, event: PageEvent) {
         let Some(page) = self.pages[tab].as_mut() else { return };
         trace(self.world.borrow().t, || format!("tab {tab}: {event:?}"));
-        let flush = page.engine.page(event);
+        let doing = Doing::Flush(match event {
+            PageEvent::Timer | PageEvent::Hidden => Mode::Due,
+            PageEvent::Online => Mode::Forced,
+            PageEvent::Left => Mode::Leaving,
+        });
+        let flush = as_doing(doing, || page.engine.page(event));
         self.spawn(
             tab,
+            doing,
             Box::pin(async move {
                 flush.await;
             }),
@@ -332,10 +370,10 @@ impl Sim {
 
     /// Adds a task to the page; it is polled once the caller's task is
     /// done, as a Promise's job is.
-    pub fn spawn(&mut self, tab: usize, task: Task) {
+    pub fn spawn(&mut self, tab: usize, doing: Doing, task: Task) {
         let Some(page) = self.pages[tab].as_mut() else { return };
         self.next_task += 1;
-        page.tasks.insert(self.next_task, task);
+        page.tasks.insert(self.next_task, (doing, task));
         wake(tab, self.next_task);
     }
 
@@ -351,9 +389,10 @@ impl Sim {
             let fired = self.world.borrow_mut().take_fired();
             for tab in fired {
                 if let Some(page) = self.pages[tab].as_ref() {
-                    let flush = page.engine.page(PageEvent::Timer);
+                    let flush = as_doing(Doing::Flush(Mode::Due), || page.engine.page(PageEvent::Timer));
                     self.spawn(
                         tab,
+                        Doing::Flush(Mode::Due),
                         Box::pin(async move {
                             flush.await;
                         }),
@@ -361,7 +400,7 @@ impl Sim {
                 }
             }
             for (tab, task) in SPAWNED.with_borrow_mut(std::mem::take) {
-                self.spawn(tab, task);
+                self.spawn(tab, Doing::Host, task);
             }
             let mut batch = READY.with_borrow_mut(std::mem::take);
             if batch.is_empty() {
@@ -389,15 +428,15 @@ impl Sim {
         let Some(page) = self.pages[tab].as_mut() else {
             return false;
         };
-        let Some(mut task) = page.tasks.remove(&id) else {
+        let Some((doing, mut task)) = page.tasks.remove(&id) else {
             return false;
         };
         let waker = Waker::from(Arc::new(TaskWaker { tab, id }));
-        if task.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
+        if as_doing(doing, || task.as_mut().poll(&mut Context::from_waker(&waker))).is_ready() {
             return true;
         }
         if let Some(page) = self.pages[tab].as_mut() {
-            page.tasks.insert(id, task);
+            page.tasks.insert(id, (doing, task));
         }
         false
     }

@@ -111,6 +111,13 @@ impl Host for Tab {
             owed.queued_wall = Some(owed.queued_wall.map_or(created, |q| q.min(created)));
         }
         w.tabs[self.tab].before.insert(id.to_owned(), before);
+        let seen = &w.tabs[self.tab];
+        let seen_write = if seen.memory.contains_key(id) {
+            None
+        } else {
+            seen.view.get(id).map(|(n, _)| *n)
+        };
+        w.tabs[self.tab].before_write.insert(id.to_owned(), seen_write);
         if w.storage_full {
             w.tabs[self.tab].memory.insert(id.to_owned(), record.clone());
             return false;

@@ -14,7 +14,7 @@ use onramp_core::steps::Outcome;
 use super::executor::Slot;
 use super::oracle;
 use super::trace;
-use super::world::{Collector, Sent, World, HANG_MS};
+use super::world::{Collector, RetryAfterRead, Sent, World, HANG_MS};
 
 /// Starts a POST (or a beacon) in the world; the oracle checks the
 /// promises as it starts ([`oracle::starting`]).
@@ -62,6 +62,10 @@ pub fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon
                 let sent = &w.sent[index];
                 if w.tabs[sent.tab].alive && sent.slot.fill(reply(Outcome::Timeout, None)) {
                     trace(w.t, || format!("#{index} times out"));
+                    // Its page settles it: the wait it sets replaces a
+                    // `Retry-After` read before.
+                    let key = sent.key.clone();
+                    w.retry_afters.remove(&key);
                 }
             }),
         );
@@ -134,9 +138,22 @@ pub fn land(w: &mut World, index: usize) {
             let sent = &w.sent[index];
             if w.tabs[sent.tab].alive && sent.slot.fill(answer) {
                 trace(w.t, || format!("#{index} answered {outcome:?}"));
-                if let Outcome::Status(200..=299) = outcome {
-                    let (t, wall, tab, key) = (w.t, w.wall(), sent.tab, sent.key.clone());
-                    w.owed.entry(key).or_default().reads.push((t, tab, wall));
+                let (t, wall, tab, key) = (w.t, w.wall(), sent.tab, sent.key.clone());
+                match outcome {
+                    Outcome::Status(200..=299) => w.owed.entry(key).or_default().reads.push((t, tab, wall)),
+                    Outcome::Status(429) => {
+                        let read = RetryAfterRead {
+                            tab,
+                            until: wall.floor() as i64 + 30_000,
+                            skew: w.skew,
+                            write: None,
+                        };
+                        w.retry_afters.insert(key, read);
+                    }
+                    // The wait this answer sets replaces one read before.
+                    _ => {
+                        w.retry_afters.remove(&key);
+                    }
                 }
             }
         }),

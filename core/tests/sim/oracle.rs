@@ -6,8 +6,10 @@
 //! never for a visitor the marketplace did not refer). What a whole
 //! schedule must come to is checked by the test that runs it.
 
+use onramp_core::engine::Mode;
 use onramp_core::queue::{Record, MAX_LEASE_MS};
 
+use super::executor::{self, Doing};
 use super::world::{key_of, World};
 use super::TTL_MS;
 
@@ -109,6 +111,57 @@ pub fn starting(w: &mut World, tab: usize, key: &str, beacon: bool) -> i64 {
         let t = w.t;
         w.violations
             .push(format!("t={t}: {key} sent again after it was accepted"));
+    }
+    let doing = executor::doing();
+    // A retry of the pixel's own (on load, the timer, a hidden page) never
+    // comes before the collector's `Retry-After`, as far as the page knows
+    // of it (it read it, or its view of the queue held the wait stored
+    // when it claimed the tracking), unless the clock moved since. `flush()` and the browser back
+    // online send everything now, as the README says, and a new call is
+    // not a retry.
+    if let Some(read) = w.retry_afters.remove(&key) {
+        let knows = read.tab == tab
+            || read.write.is_some_and(|write| {
+                w.tabs[tab]
+                    .before_write
+                    .iter()
+                    .any(|(id, seen)| key_of(id) == key && seen.is_some_and(|seen| seen >= write))
+            });
+        // A record queued since (the one read about expired, a new call made
+        // another) is a new tracking, not a retry.
+        let read_at = read.until - 30_000;
+        let same = w.tabs[tab]
+            .before
+            .iter()
+            .any(|(id, r)| key_of(id) == key && r.as_ref().is_some_and(|r| r.created_ms < read_at));
+        if doing == Some(Doing::Flush(Mode::Due))
+            && !beacon
+            && knows
+            && same
+            && read.skew == w.skew
+            && now_ms < read.until
+        {
+            let (t, until) = (w.t, read.until);
+            w.violations.push(format!(
+                "t={t}: {key} sent at {now_ms}, before the collector's Retry-After (until {until})"
+            ));
+        }
+    }
+    // A page being left sends only what never failed (the next page sends
+    // the rest under its lock), as far as it saw the record before its
+    // claim.
+    if doing == Some(Doing::Flush(Mode::Leaving)) && !beacon {
+        let tab_state = &w.tabs[tab];
+        let failed = tab_state
+            .before
+            .iter()
+            .any(|(id, before)| key_of(id) == key && before.as_ref().is_some_and(|r| r.failures > 0));
+        if failed {
+            let t = w.t;
+            w.violations.push(format!(
+                "t={t}: {key} sent by a page being left after an attempt at it failed"
+            ));
+        }
     }
     lease_ends
 }

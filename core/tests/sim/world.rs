@@ -117,6 +117,9 @@ pub struct TabState {
     /// What this page read of each record just before it last wrote it (a
     /// claim is a write: this is what the engine claimed from).
     pub before: BTreeMap<String, Option<Record>>,
+    /// The number of the write its view held of each record then (`None`:
+    /// none, or the record was in its memory).
+    pub before_write: BTreeMap<String, Option<u64>>,
     /// The timer: when, and which setting.
     pub timer: Option<u64>,
     pub wakeups: u32,
@@ -201,6 +204,23 @@ pub struct World {
     pub skipped: u32,
     /// A bug planted in the host.
     pub planted: Planted,
+    /// The latest `Retry-After` a page read for each tracking, until the
+    /// next request for it.
+    pub retry_afters: BTreeMap<String, RetryAfterRead>,
+}
+
+/// A collector's `Retry-After` as a page read it.
+pub struct RetryAfterRead {
+    /// The page that read it.
+    pub tab: usize,
+    /// Until when it holds (epoch ms by the visitor's clock then).
+    pub until: i64,
+    /// The visitor's clock's skew then: a clock moved since may make the
+    /// wait end sooner.
+    pub skew: f64,
+    /// The number of the write to `localStorage` that stored the wait, once
+    /// there is one: a page whose view holds it knows of the wait.
+    pub write: Option<u64>,
 }
 
 impl World {
@@ -233,6 +253,7 @@ impl World {
             not_referred: BTreeSet::new(),
             skipped: 0,
             planted: Planted::Nothing,
+            retry_afters: BTreeMap::new(),
         }
     }
 
@@ -362,6 +383,7 @@ impl World {
             view: self.store.clone(),
             memory: BTreeMap::new(),
             before: BTreeMap::new(),
+            before_write: BTreeMap::new(),
             timer: None,
             wakeups: 0,
             opened_at: self.t,
@@ -452,6 +474,11 @@ pub fn key_of(id: &str) -> String {
 /// little later, never out of order.
 pub fn write(w: &mut World, from: usize, id: &str, record: Option<Record>) {
     w.writes += 1;
+    if let Some(read) = w.retry_afters.get_mut(&key_of(id)) {
+        if read.tab == from && read.write.is_none() {
+            read.write = Some(w.writes);
+        }
+    }
     let entry = (w.writes, record);
     w.tabs[from].view.insert(id.to_owned(), entry.clone());
     w.store.insert(id.to_owned(), entry.clone());
