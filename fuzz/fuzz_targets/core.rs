@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
             let body = serde_json::to_string(&outbound.tracking).unwrap_or_default();
             let mut record = Record::new(outbound.url, body, outbound.timeout_ms, now.as_millis());
             steps::admit(Some(&record), now.as_millis());
-            steps::claim(Some(&mut record), now.as_millis(), None);
+            steps::claim(Some(&mut record), now.as_millis(), None, a > b);
             let header = RetryAfter {
                 value: other,
                 date_ms: Some(b as i64),

@@ -29,13 +29,19 @@ const run = (mode, use) =>
 // written then.
 export const warm = open;
 export const get = (id) => run('readonly', (store) => store.get(id));
-// Stores `at` under `id` and deletes, in the same transaction, every entry
-// from before `forgetBefore` (a time of acceptance, or a lease's end).
+// Stores `at` under `id` (or keeps the later time it holds: a clock since
+// set back must not shorten how long an acceptance is remembered) and
+// deletes, in the same transaction, every other entry from before
+// `forgetBefore` (a time of acceptance, or a lease's end).
 export const put = (id, at, forgetBefore) =>
   run('readwrite', (store) => {
-    store.openCursor().onsuccess = ({ target: { result: cursor } }) =>
-      cursor && (cursor.value < forgetBefore && cursor.delete(), cursor.continue());
-    return store.put(at, id);
+    const request = store.openCursor();
+    request.onsuccess = ({ target: { result: cursor } }) =>
+      cursor
+        ? (cursor.key == id ? (at = Math.max(at, cursor.value)) : cursor.value < forgetBefore && cursor.delete(),
+          cursor.continue())
+        : store.put(at, id);
+    return request;
   });
 // A lease's compare-and-set, which must happen inside one readwrite
 // transaction (IndexedDB runs it alone across tabs): stores `until` under

@@ -251,8 +251,10 @@ impl Host for Tab {
             Box::new(move |w| {
                 // A killed page's transaction does not commit.
                 if w.tabs[tab].alive {
+                    // As `accepted.js` does: the later time is kept.
+                    let kept = w.accepted.get(&id).map_or(at, |&held| held.max(at));
                     w.accepted.retain(|_, when| *when >= forget_before);
-                    w.accepted.insert(id, at);
+                    w.accepted.insert(id, kept);
                 }
                 s.fill(());
             }),
