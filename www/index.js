@@ -5,6 +5,7 @@ import { warm } from './accepted.js';
 import { consentError } from './consent.js';
 import { onrampError } from './errors.js';
 import { readKept } from './referral.js';
+import { BODY_FIELDS } from './rules.js';
 import { initSync, configure as wasmConfigure, createSaasTracking as wasmCreate, flush as wasmFlush } from './onramp_pixel.js';
 
 const g = globalThis;
@@ -135,7 +136,6 @@ const forward = (fn, skipped) =>
     }
   };
 
-const FIELDS = ['partnerKey', 'serviceName', 'customerId', 'purchasedAt'];
 
 // What a call skipped for consent resolves to: its fields as given (nothing
 // was checked).
@@ -146,7 +146,7 @@ const notConsented = (args) => ({
   status: null,
   body: null,
   transport: null,
-  tracking: Object.fromEntries(FIELDS.map((name, i) => [name, (args[0] && typeof args[0] == 'object' ? args[0][name] : args[i]) ?? null])),
+  tracking: Object.fromEntries(BODY_FIELDS.map((name, i) => [name, (args[0] && typeof args[0] == 'object' ? args[0][name] : args[i]) ?? null])),
 });
 
 /**

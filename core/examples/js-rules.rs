@@ -8,6 +8,7 @@
 use onramp_core::options::{CONFIGURE_OPTIONS, CONSENT_OPTIONS, CONSENT_STATES, PAGE_OPTIONS, TRACKING_OPTIONS};
 use onramp_core::queue::STORAGE_PREFIX;
 use onramp_core::referral::{self as r, Kept, Source, Touch, DAY_MS, SOURCES};
+use onramp_core::tracking::BODY_FIELDS;
 use serde_json::{json, Value};
 
 fn main() {
@@ -42,6 +43,7 @@ fn module() -> String {
         &format!("export const LETTERS = {:?};", r::SOURCE_LETTERS),
         &format!("export const SOURCES = {};", list(&sources)),
         &format!("export const QUEUE = {STORAGE_PREFIX:?};"),
+        &format!("export const BODY_FIELDS = {};", list(&BODY_FIELDS)),
         &format!("export const ERROR_CODES = {};", list(&onramp_core::error::CODES)),
         &format!("export const TRACKING_OPTIONS = {};", list(&TRACKING_OPTIONS)),
         &format!("export const CONFIGURE_OPTIONS = {};", list(&CONFIGURE_OPTIONS)),

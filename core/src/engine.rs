@@ -229,18 +229,19 @@ impl<H: Host + 'static> Engine<H> {
         Outbound::prepare(defaults.under(input), now)
     }
 
-    /// A checked call with its JSON `body`, from a visitor whose kept
-    /// referral the page read as `referral`: past the gate
+    /// A checked call (the POST's body is [`crate::tracking::Tracking::body`],
+    /// the same bytes on every host), from a visitor whose kept referral the
+    /// page read as `referral`: past the gate
     /// ([`referral::gate`]), queued, and sent at once (a beacon in this
     /// task; a fetch as soon as the tracking's lock is held, asked for in
     /// this task). A call the gate skips is neither stored nor sent.
     pub fn call(
         self: &Rc<Self>,
         outbound: Outbound,
-        body: String,
         referral: Option<Referral>,
     ) -> impl Future<Output = Result<Called, Refused>> {
         let now = self.now_ms();
+        let body = outbound.tracking.body();
         let mut persisted = true;
         let (next, referral) = match referral::gate(outbound.require_referral, referral, now) {
             Ok(referral) => (self.admit(&outbound, &body, now, &mut persisted), referral),

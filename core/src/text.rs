@@ -1,6 +1,7 @@
-//! Integers to and from decimal text, joining and splitting strings,
-//! written out so that the shipped wasm carries neither `core::fmt` nor
-//! std's generic parsing, joining and pattern-searching machinery.
+//! Integers to and from decimal text, joining and splitting strings, JSON
+//! strings and objects of strings, written out so that the shipped wasm
+//! carries neither `core::fmt` nor std's generic parsing, joining and
+//! pattern-searching machinery, nor a JSON serializer.
 
 /// Appends the decimal text of `value`.
 fn push_decimal(out: &mut String, value: i64) {
@@ -141,6 +142,69 @@ pub fn concat(parts: &[&str]) -> String {
         out.push_str(part);
     }
     out
+}
+
+/// Appends `value` as a JSON string, escaped as `JSON.stringify` (and
+/// serde_json) escape it: `"` and `\\`, the control characters as `\\b`,
+/// `\\f`, `\\n`, `\\r`, `\\t` or `\\u00xx`, everything else as it is.
+/// Written over bytes (what needs escaping is ASCII, and UTF-8's other
+/// bytes never are), so that the wasm decodes and encodes no characters.
+pub fn push_json_string(out: &mut String, value: &str) {
+    const HEX: &str = "0123456789abcdef";
+    put(out, "\"");
+    let mut start = 0;
+    for (i, b) in value.bytes().enumerate() {
+        let Some(escape) = escape(b) else { continue };
+        put(out, value.get(start..i).unwrap_or_default());
+        put(out, escape);
+        if escape.len() > 2 {
+            let (high, low) = (usize::from(b >> 4), usize::from(b & 15));
+            put(out, HEX.get(high..high + 1).unwrap_or_default());
+            put(out, HEX.get(low..low + 1).unwrap_or_default());
+        }
+        start = i + 1;
+    }
+    put(out, value.get(start..value.len()).unwrap_or_default());
+    put(out, "\"");
+}
+
+/// A JSON object of string `fields`, in their order, without whitespace,
+/// as `JSON.stringify` writes it.
+pub fn json_object(fields: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in fields.iter().enumerate() {
+        put(&mut out, if i == 0 { "{" } else { "," });
+        push_json_string(&mut out, name);
+        put(&mut out, ":");
+        push_json_string(&mut out, value);
+    }
+    put(&mut out, "}");
+    out
+}
+
+/// The escape `JSON.stringify` writes for the byte `b`, if it needs one
+/// (`\\u00`: its two hex digits follow). Not inlined, so that the wasm
+/// carries one path for every escape rather than a copy for each.
+#[inline(never)]
+fn escape(b: u8) -> Option<&'static str> {
+    Some(match b {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        8 => "\\b",
+        12 => "\\f",
+        0..=0x1f => "\\u00",
+        _ => return None,
+    })
+}
+
+/// Appends `piece`: one call for every piece of JSON written, so that the
+/// wasm carries one copy of `push_str`'s growing and copying.
+#[inline(never)]
+fn put(out: &mut String, piece: &str) {
+    out.push_str(piece);
 }
 
 #[cfg(test)]

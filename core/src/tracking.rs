@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Field};
+use crate::text::json_object;
 use crate::time::Timestamp;
 
 /// The longest accepted string field, in characters.
@@ -122,7 +123,23 @@ impl Tracking {
     pub fn key(&self) -> (&str, &str, &str) {
         (&self.partner_key, &self.service_name, &self.customer_id)
     }
+
+    /// The exact bytes of the POST's body: the four fields in
+    /// [`BODY_FIELDS`]' order, escaped as JSON requires (the same text as
+    /// `JSON.stringify` and serde_json write). Every host sends these.
+    pub fn body(&self) -> String {
+        let [partner_key, service_name, customer_id, purchased_at] = BODY_FIELDS;
+        json_object(&[
+            (partner_key, &self.partner_key),
+            (service_name, &self.service_name),
+            (customer_id, &self.customer_id),
+            (purchased_at, &self.purchased_at),
+        ])
+    }
 }
+
+/// The body's fields, in the order they are written.
+pub const BODY_FIELDS: [&str; 4] = ["partnerKey", "serviceName", "customerId", "purchasedAt"];
 
 /// Trims a string field and checks it: not empty, at most
 /// [`MAX_FIELD_CHARS`] characters, no control characters.
@@ -151,6 +168,38 @@ pub fn text_field(field: Field, value: &str) -> Result<&str, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_body_is_the_four_fields_as_json_writes_them() {
+        for text in [
+            "pk_live",
+            "quote \" and \\ back",
+            "line\u{2028}sep",
+            "tab\t\u{1}\u{1f}\u{7f}",
+            "ünï 🎉",
+            "",
+        ] {
+            let tracking = Tracking {
+                partner_key: text.into(),
+                service_name: "Acme CRM".into(),
+                customer_id: text.into(),
+                purchased_at: "2026-12-06T10:00:00.000Z".into(),
+            };
+            let body = tracking.body();
+            assert_eq!(serde_json::to_string(&tracking).ok(), Some(body.clone()), "{text:?}");
+            assert_eq!(serde_json::from_str::<Tracking>(&body).ok(), Some(tracking));
+        }
+        let tracking = Tracking {
+            partner_key: "pk".into(),
+            service_name: "s".into(),
+            customer_id: "c".into(),
+            purchased_at: "2026-12-06T10:00:00.000Z".into(),
+        };
+        assert_eq!(
+            tracking.body(),
+            r#"{"partnerKey":"pk","serviceName":"s","customerId":"c","purchasedAt":"2026-12-06T10:00:00.000Z"}"#
+        );
+    }
 
     #[test]
     fn field_length_counts_characters_and_c1_stops_at_0x9f() {

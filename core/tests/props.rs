@@ -41,6 +41,20 @@ fn cases() -> u32 {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
+    /// The body the core writes is the text a JSON serializer writes,
+    /// whatever the strings hold.
+    #[test]
+    fn bodies_are_json(a in any::<String>(), b in texty()) {
+        let tracking = Tracking {
+            partner_key: a.clone(),
+            service_name: b.clone(),
+            customer_id: a.clone(),
+            purchased_at: b.clone(),
+        };
+        prop_assert_eq!(serde_json::to_string(&tracking).ok(), Some(tracking.body()));
+        prop_assert_eq!(serde_json::from_str::<Tracking>(&tracking.body()).ok(), Some(tracking));
+    }
+
     #[test]
     fn dates_never_panic_and_round_trip(text in texty()) {
         if let Ok(t) = Timestamp::parse(&text) {

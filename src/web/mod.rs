@@ -175,8 +175,9 @@ pub fn create(args: &[JsValue], referral: Option<Referral>) -> Promise {
         Err(err) => return reject(&err),
     };
     page::listen(on_page);
-    let tracking = to_js(&outbound.tracking);
-    let call = engine.call(outbound, storage::stringify(&tracking), referral);
+    // The result's `tracking`: the body the core writes, read back.
+    let tracking = js_sys::JSON::parse(&outbound.tracking.body()).unwrap_or(JsValue::NULL);
+    let call = engine.call(outbound, referral);
     promise(async move {
         match call.await {
             Ok(called) => Ok(to_js(&CallResult::new(called, tracking))),

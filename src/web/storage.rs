@@ -114,7 +114,8 @@ pub fn all() -> Vec<(String, Record)> {
         .collect()
 }
 
-/// `JSON.stringify` of a JS value, for a request's body.
+/// `JSON.stringify` of a JS value: a record as stored (the body of a
+/// request is the core's, `Tracking::body`).
 pub fn stringify(value: &JsValue) -> String {
     JSON::stringify(value)
         .ok()
@@ -126,7 +127,31 @@ pub fn stringify(value: &JsValue) -> String {
 mod tests {
     use wasm_bindgen_test::wasm_bindgen_test;
 
+    use onramp_core::tracking::Tracking;
+
     use super::*;
+
+    /// The body the core writes is the text `JSON.stringify` writes of the
+    /// tracking, whatever its strings hold.
+    #[wasm_bindgen_test]
+    fn the_body_is_json_stringify_s_text() {
+        for text in [
+            "plain",
+            "quote \" and \\ back",
+            "line\u{2028}sep",
+            "tab\t\u{1}\u{1f}\u{7f}",
+            "ünï 🎉",
+            "",
+        ] {
+            let tracking = Tracking {
+                partner_key: text.into(),
+                service_name: "Sim CRM".into(),
+                customer_id: text.into(),
+                purchased_at: "2026-12-06T10:00:00.000Z".into(),
+            };
+            assert_eq!(tracking.body(), stringify(&to_js(&tracking)), "{text}");
+        }
+    }
 
     /// The reader takes back exactly what `Record`'s serde form writes.
     #[wasm_bindgen_test]

@@ -258,7 +258,13 @@ impl Sim {
         trace(self.world.borrow().t, || {
             format!("tab {tab} calls {customer}{}", if beacon { " (beacon)" } else { "" })
         });
-        let body = serde_json::to_string(&outbound.tracking).expect("JSON");
+        let tracking = outbound.tracking.clone();
+        self.world
+            .borrow_mut()
+            .called
+            .entry(customer.to_owned())
+            .or_default()
+            .push(tracking);
         if gated_out {
             self.world.borrow_mut().not_referred.insert(customer.to_owned());
         } else {
@@ -272,7 +278,7 @@ impl Sim {
             }
             owed.latest_wall = owed.latest_wall.max(wall);
         }
-        let call = as_doing(Doing::Call, || page.engine.call(outbound, body, referral));
+        let call = as_doing(Doing::Call, || page.engine.call(outbound, referral));
         let reports = self.reports.clone();
         let world = self.world.clone();
         let key = customer.to_owned();

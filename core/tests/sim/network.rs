@@ -19,9 +19,8 @@ use super::world::{Collector, RetryAfterRead, Sent, World, HANG_MS};
 /// Starts a POST (or a beacon) in the world; the oracle checks the
 /// promises as it starts ([`oracle::starting`]).
 pub fn send(world: &Rc<RefCell<World>>, tab: usize, request: Request<'_>, beacon: bool) -> usize {
-    let body: serde_json::Value = serde_json::from_str(request.body).expect("a JSON body");
-    let key = body["customerId"].as_str().expect("a customerId").to_owned();
     let mut w = world.borrow_mut();
+    let key = oracle::body(&mut w, request.body);
     w.version += 1;
     let wall = w.wall();
     let lease_ends = oracle::starting(&mut w, tab, &key, beacon);

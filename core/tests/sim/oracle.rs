@@ -8,10 +8,29 @@
 
 use onramp_core::engine::Mode;
 use onramp_core::queue::{Record, MAX_LEASE_MS};
+use onramp_core::tracking::Tracking;
 
 use super::executor::{self, Doing};
 use super::world::{key_of, World};
 use super::TTL_MS;
+
+/// Reads a request's body as the collector does, strictly (the four
+/// fields, nothing else, every one a string), and checks it against the
+/// tracking called: the same fields, in the order and with the escapes
+/// `JSON.stringify` writes (serde_json writes the same text). The
+/// tracking's customer, which keys the world's checks.
+pub fn body(w: &mut World, body: &str) -> String {
+    let tracking: Tracking = serde_json::from_str(body).expect("a body the collector reads");
+    let key = tracking.customer_id.clone();
+    let called = w.called.get(&key).is_some_and(|called| called.contains(&tracking));
+    if !called || serde_json::to_string(&tracking).ok().as_deref() != Some(body) {
+        let t = w.t;
+        w.violations.push(format!(
+            "t={t}: a body that is not the tracking called, as JSON.stringify writes it: {body}"
+        ));
+    }
+    key
+}
 
 /// Checks the promises as `tab` starts a request (a beacon: `beacon`) for
 /// the tracking `key`; returns until when this page's lease holds it
@@ -48,8 +67,15 @@ pub fn starting(w: &mut World, tab: usize, key: &str, beacon: bool) -> i64 {
                 _ => tab.memory.get(id).or_else(|| tab.view.get(id)?.1.as_ref()),
             })
             .collect();
+        // A beacon's call may have written a new record over an accepted
+        // one just now: what the page saw before that counts too.
+        let replaced = tab
+            .before
+            .iter()
+            .filter(|(id, _)| beacon && key_of(id) == key)
+            .filter_map(|(_, before)| before.as_ref());
         (
-            seen.iter().any(|r| r.was_accepted(now_ms)),
+            seen.iter().copied().chain(replaced).any(|r| r.was_accepted(now_ms)),
             seen.iter().any(|r| r.in_flight(now_ms)),
         )
     };

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use onramp_core::host::{Lock, Reply, Warning};
 use onramp_core::queue::{Record, MAX_LEASE_MS};
+use onramp_core::tracking::Tracking;
 
 use super::executor::Slot;
 use super::host::Guard;
@@ -204,6 +205,9 @@ pub struct World {
     pub skipped: u32,
     /// A bug planted in the host.
     pub planted: Planted,
+    /// The trackings each customer was called for: what a request's body
+    /// must say.
+    pub called: BTreeMap<String, Vec<Tracking>>,
     /// The latest `Retry-After` a page read for each tracking, until the
     /// next request for it.
     pub retry_afters: BTreeMap<String, RetryAfterRead>,
@@ -253,6 +257,7 @@ impl World {
             not_referred: BTreeSet::new(),
             skipped: 0,
             planted: Planted::Nothing,
+            called: BTreeMap::new(),
             retry_afters: BTreeMap::new(),
         }
     }
