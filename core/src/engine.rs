@@ -664,3 +664,395 @@ impl Future for All {
         }
     }
 }
+
+/// Each path of the engine next to it, over a scripted host that records
+/// the effects the engine asks for (writes, locks, requests, timers; reads
+/// are not effects) and answers at once as the test scripts it.
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::future::{ready, Ready};
+    use std::sync::Arc;
+    use std::task::{Wake, Waker};
+
+    use super::*;
+    use crate::outbound::CallInput;
+
+    const NOW: i64 = 1_795_718_581_000;
+
+    /// What the engine asked the host to do.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    enum Effect {
+        Save,
+        Remove,
+        AskLock,
+        Mark,
+        Post,
+        Beacon,
+        Spawn,
+        Timer(i64),
+        Watch(bool),
+        Warn(Warning),
+    }
+    use Effect::*;
+
+    /// A host that does what it is told at once, and says what it did.
+    struct Scripted {
+        now: Cell<i64>,
+        effects: RefCell<Vec<Effect>>,
+        store: RefCell<BTreeMap<String, Record>>,
+        lock: Cell<Option<i64>>,
+        accepted_at: Cell<Option<i64>>,
+        outcome: Cell<Outcome>,
+        retry_after: RefCell<Option<String>>,
+        /// The store refuses writes (only this page's memory takes them).
+        full: Cell<bool>,
+    }
+
+    impl Scripted {
+        fn new() -> Scripted {
+            Scripted {
+                now: Cell::new(NOW),
+                effects: RefCell::new(Vec::new()),
+                store: RefCell::new(BTreeMap::new()),
+                lock: Cell::new(None),
+                accepted_at: Cell::new(None),
+                outcome: Cell::new(Outcome::Status(201)),
+                retry_after: RefCell::new(None),
+                full: Cell::new(false),
+            }
+        }
+
+        fn did(&self, effect: Effect) {
+            self.effects.borrow_mut().push(effect);
+        }
+    }
+
+    impl Host for Rc<Scripted> {
+        type Guard = ();
+        type Pending = ();
+        type Locking = Ready<Lock<()>>;
+        type Reading = Ready<Option<i64>>;
+        type Marking = Ready<()>;
+        type Replying = Ready<crate::host::Reply>;
+
+        fn now(&self) -> f64 {
+            self.now.get() as f64
+        }
+        fn random(&self) -> f64 {
+            0.5
+        }
+        fn load(&self, id: &str) -> Option<Record> {
+            self.store.borrow().get(id).cloned()
+        }
+        fn save(&self, id: &str, record: &Record) -> bool {
+            self.did(Save);
+            self.store.borrow_mut().insert(id.to_owned(), record.clone());
+            !self.full.get()
+        }
+        fn remove(&self, id: &str) {
+            self.did(Remove);
+            self.store.borrow_mut().remove(id);
+        }
+        fn records(&self) -> Vec<(String, Record)> {
+            self.store
+                .borrow()
+                .iter()
+                .map(|(id, r)| (id.clone(), r.clone()))
+                .collect()
+        }
+        fn lock(&self, _: &str, _: i64) -> Ready<Lock<()>> {
+            self.did(AskLock);
+            ready(match self.lock.get() {
+                Some(until) => Lock::Taken(until),
+                None => Lock::Held(()),
+            })
+        }
+        fn accepted_at(&self, _: &str) -> Ready<Option<i64>> {
+            ready(self.accepted_at.get())
+        }
+        fn mark_accepted(&self, _: &str, _: i64, _: i64) -> Ready<()> {
+            self.did(Mark);
+            ready(())
+        }
+        fn post(&self, _: Request<'_>) -> Option<()> {
+            self.did(Post);
+            Some(())
+        }
+        fn reply(&self, (): ()) -> Ready<crate::host::Reply> {
+            ready(crate::host::Reply {
+                outcome: self.outcome.get(),
+                retry_after: self.retry_after.borrow().clone(),
+                retry_after_date_ms: None,
+                text: String::new(),
+            })
+        }
+        fn beacon(&self, _: &str, _: &str) -> bool {
+            self.did(Beacon);
+            true
+        }
+        fn spawn(&self, task: impl Future<Output = ()> + 'static) {
+            self.did(Spawn);
+            run(task);
+        }
+        fn set_timer(&self, delay_ms: i64) {
+            self.did(Timer(delay_ms));
+        }
+        fn watch_leaving(&self, on: bool) {
+            self.did(Watch(on));
+        }
+        fn warn(&self, warning: Warning) {
+            self.did(Warn(warning));
+        }
+    }
+
+    struct Noop;
+
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    /// Runs a future whose host futures are all ready.
+    fn run<F: Future>(future: F) -> F::Output {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut future = std::pin::pin!(future);
+        match future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("a scripted host answers at once"),
+        }
+    }
+
+    fn engine() -> (Rc<Engine<Rc<Scripted>>>, Rc<Scripted>) {
+        let host = Rc::new(Scripted::new());
+        (Engine::new(host.clone()), host)
+    }
+
+    fn input() -> CallInput<'static> {
+        CallInput {
+            partner_key: Some("pk"),
+            service_name: Some("svc"),
+            customer_id: Some("c1"),
+            base_url: Some("https://collector.example"),
+            ..CallInput::default()
+        }
+    }
+
+    fn outbound(engine: &Engine<Rc<Scripted>>, transport: &str, require_referral: bool) -> Outbound {
+        let input = CallInput {
+            transport: Some(transport),
+            require_referral: Some(require_referral),
+            ..input()
+        };
+        engine.prepare(input).expect("a valid call")
+    }
+
+    /// The effects so far, forgotten.
+    fn effects(host: &Scripted) -> Vec<Effect> {
+        host.effects.take()
+    }
+
+    #[test]
+    fn a_call_is_stored_then_sent_under_its_lock_and_marked_accepted() {
+        let (engine, host) = engine();
+        let called = run(engine.call(outbound(&engine, "fetch", false), None));
+        assert!(matches!(
+            called,
+            Ok(Called {
+                report: Report::Sent { accepted: true, .. },
+                persisted: true,
+                ..
+            })
+        ));
+        assert_eq!(
+            effects(&host),
+            [Save, Watch(true), AskLock, Save, Post, Save, Mark, Watch(false)]
+        );
+        let record = host.store.borrow().values().next().cloned().expect("kept");
+        assert_eq!(record.accepted_ms, Some(NOW), "the reload guard");
+    }
+
+    #[test]
+    fn a_call_already_delivered_does_nothing() {
+        let (engine, host) = engine();
+        run(engine.call(outbound(&engine, "fetch", false), None)).expect("sent");
+        effects(&host);
+        for transport in ["fetch", "beacon"] {
+            let called = run(engine.call(outbound(&engine, transport, false), None));
+            assert_eq!(called.map(|c| c.report), Ok(Report::AlreadySent), "{transport}");
+        }
+        assert_eq!(effects(&host), []);
+    }
+
+    #[test]
+    fn a_call_the_gate_skips_stores_and_sends_nothing() {
+        let (engine, host) = engine();
+        let called = run(engine.call(outbound(&engine, "fetch", true), None));
+        assert_eq!(called.map(|c| c.report), Ok(Report::Skipped(Skip::NotReferred)));
+        assert_eq!(effects(&host), []);
+        assert!(host.store.borrow().is_empty());
+    }
+
+    #[test]
+    fn a_beacon_is_sent_in_the_call_and_counts_as_delivered() {
+        let (engine, host) = engine();
+        let called = run(engine.call(outbound(&engine, "beacon", false), None));
+        assert!(matches!(
+            called,
+            Ok(Called {
+                report: Report::Sent {
+                    transport: Transport::Beacon,
+                    ..
+                },
+                ..
+            })
+        ));
+        assert_eq!(effects(&host), [Save, Beacon, Save, Mark, Spawn]);
+    }
+
+    #[test]
+    fn a_failure_keeps_it_waiting_and_arms_the_timer_for_its_retry() {
+        let (engine, host) = engine();
+        host.outcome.set(Outcome::Status(503));
+        *host.retry_after.borrow_mut() = Some("30".to_owned());
+        let called = run(engine.call(outbound(&engine, "fetch", false), None));
+        assert!(matches!(
+            called,
+            Ok(Called {
+                report: Report::Sent {
+                    accepted: false,
+                    retry_at: Some(_),
+                    ..
+                },
+                ..
+            })
+        ));
+        assert_eq!(
+            effects(&host),
+            [
+                Save,
+                Watch(true),
+                AskLock,
+                Save,
+                Post,
+                Save,
+                Timer(30_000 + TIMER_MARGIN_MS),
+                Watch(false)
+            ]
+        );
+        // The timer fires early: nothing is due, nothing is sent, and it is
+        // armed again for what is left.
+        host.now.set(NOW + 10_000);
+        run(engine.page(PageEvent::Timer));
+        assert_eq!(effects(&host), [Timer(20_000 + TIMER_MARGIN_MS)]);
+        // Due: sent under its lock.
+        host.now.set(NOW + 30_000);
+        host.outcome.set(Outcome::Status(201));
+        let flushed = run(engine.page(PageEvent::Timer));
+        assert_eq!(flushed, Flushed { sent: 1, waiting: 0 });
+        assert_eq!(
+            effects(&host),
+            [Watch(true), AskLock, Save, Post, Save, Mark, Watch(false)]
+        );
+    }
+
+    #[test]
+    fn a_refused_call_leaves_the_queue() {
+        let (engine, host) = engine();
+        host.outcome.set(Outcome::Status(422));
+        let called = run(engine.call(outbound(&engine, "fetch", false), None));
+        assert_eq!(called.map_err(|(e, _)| e.code()), Err("rejected"));
+        assert_eq!(
+            effects(&host),
+            [Save, Watch(true), AskLock, Save, Post, Remove, Watch(false)]
+        );
+        assert!(host.store.borrow().is_empty());
+    }
+
+    #[test]
+    fn another_tabs_lease_leaves_it_waiting_and_wakes_when_the_lease_ends() {
+        let (engine, host) = engine();
+        host.lock.set(Some(NOW + 5_000));
+        let called = run(engine.call(outbound(&engine, "fetch", false), None));
+        assert_eq!(called.map(|c| c.report), Ok(Report::Waiting));
+        assert_eq!(
+            effects(&host),
+            [Save, Watch(true), AskLock, Timer(5_000 + TIMER_MARGIN_MS), Watch(false)]
+        );
+    }
+
+    #[test]
+    fn the_accepted_set_settles_a_tracking_another_tab_delivered() {
+        let (engine, host) = engine();
+        host.accepted_at.set(Some(NOW - 1_000));
+        let called = run(engine.call(outbound(&engine, "fetch", false), None));
+        assert_eq!(called.map(|c| c.report), Ok(Report::AlreadySent));
+        assert_eq!(effects(&host), [Save, Watch(true), AskLock, Save, Watch(false)]);
+    }
+
+    #[test]
+    fn a_due_flush_behind_a_failed_attempt_finds_its_new_wait() {
+        let (engine, host) = engine();
+        let out = outbound(&engine, "fetch", false);
+        // Another tab's attempt failed while this flush waited for the lock:
+        // the record it finds waits 30 s more.
+        let mut record = Record::new(out.url.clone(), out.tracking.body(), 60_000, NOW - 5_000);
+        record.failures = 1;
+        record.next_ms = NOW - 1;
+        host.store.borrow_mut().insert(out.id.clone(), record.clone());
+        let flush = engine.flush(Mode::Due);
+        assert_eq!(effects(&host), [Watch(true), AskLock]);
+        record.next_ms = NOW + 30_000;
+        host.store.borrow_mut().insert(out.id.clone(), record);
+        assert_eq!(run(flush), Flushed { sent: 0, waiting: 1 });
+        assert_eq!(effects(&host), [Timer(30_000 + TIMER_MARGIN_MS), Watch(false)]);
+    }
+
+    #[test]
+    fn a_page_left_sends_what_it_queued_and_never_failed_without_a_lock() {
+        let (engine, host) = engine();
+        host.outcome.set(Outcome::Network);
+        run(engine.call(outbound(&engine, "fetch", false), None)).expect("queued");
+        let other = CallInput {
+            customer_id: Some("c2"),
+            ..input()
+        };
+        host.lock.set(Some(NOW + 60_000));
+        let fresh = engine.prepare(other).expect("valid");
+        run(engine.call(fresh, None)).expect("waiting");
+        effects(&host);
+        // c1 failed (its retry now due), c2 never attempted: only c2 leaves
+        // with the page, without asking for a lock.
+        host.now.set(NOW + 600_000);
+        host.outcome.set(Outcome::Status(201));
+        let flushed = run(engine.page(PageEvent::Left));
+        assert_eq!(flushed.sent, 1);
+        let effects = effects(&host);
+        assert_eq!(effects.iter().filter(|e| **e == Post).count(), 1);
+        assert!(!effects.contains(&AskLock), "{effects:?}");
+    }
+
+    #[test]
+    fn a_store_that_refuses_is_said_once() {
+        let (engine, host) = engine();
+        host.full.set(true);
+        host.outcome.set(Outcome::Network);
+        let called = run(engine.call(outbound(&engine, "fetch", false), None));
+        assert!(matches!(called, Ok(Called { persisted: false, .. })));
+        run(engine.call(
+            engine
+                .prepare(CallInput {
+                    customer_id: Some("c2"),
+                    ..input()
+                })
+                .expect("valid"),
+            None,
+        ))
+        .expect("queued");
+        let warned = effects(&host)
+            .into_iter()
+            .filter(|e| matches!(e, Warn(_)))
+            .collect::<Vec<_>>();
+        assert_eq!(warned, [Warn(Warning::NotStored)]);
+    }
+}
