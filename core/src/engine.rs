@@ -39,7 +39,10 @@ pub const MAX_TIMER_MS: i64 = 2_147_483_647;
 /// a little early would find nothing due and wake again.
 pub const TIMER_MARGIN_MS: i64 = 50;
 
-/// The collector's answer, when there is one.
+/// The collector's answer, when there is one: what the engine keeps of the
+/// host's [`crate::host::Reply`] (which also carries how an attempt without
+/// an answer ended, and `Retry-After`, both settled here). The page gets it
+/// as `convert::JsAnswer` in `onramp-pixel`, its body parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answer {
     /// The HTTP status.
@@ -115,8 +118,9 @@ pub enum Mode {
     Leaving,
 }
 
-/// What an attempt's claim came to, once it may send.
-enum Claimed<P> {
+/// What an attempt's start came to: its claim ([`Claim`], the rule over
+/// the record) and, when the claim says send, the request started.
+enum Started<P> {
     /// Its request is in flight.
     Sent(P),
     /// Accepted already, in this tab or another: nothing to send.
@@ -314,13 +318,13 @@ impl<H: Host + 'static> Engine<H> {
     ) -> Result<Report, Refused> {
         let id = &outbound.id;
         let pending = match self.claim(id, turn, true) {
-            Claimed::Sent(pending) => pending,
-            Claimed::Accepted => return Ok(Report::AlreadySent),
-            Claimed::NotMine => return Ok(Report::Waiting),
-            Claimed::Unavailable if outbound.transport.fallback() == Some(Transport::Beacon) => {
+            Started::Sent(pending) => pending,
+            Started::Accepted => return Ok(Report::AlreadySent),
+            Started::NotMine => return Ok(Report::Waiting),
+            Started::Unavailable if outbound.transport.fallback() == Some(Transport::Beacon) => {
                 return self.beacon(id, &outbound.url, body);
             }
-            Claimed::Unavailable => {
+            Started::Unavailable => {
                 let settled = self.settle(id, Outcome::Unavailable, None, None);
                 return Err((settled.error.unwrap_or(Error::TransportUnavailable), None));
             }
@@ -406,29 +410,29 @@ impl<H: Host + 'static> Engine<H> {
 
     /// Claims a waiting tracking for one attempt (see [`steps::claim`]),
     /// stores what that changed and starts its POST now.
-    fn claim(&self, id: &str, turn: &Turn<H::Guard>, force: bool) -> Claimed<H::Pending> {
+    fn claim(&self, id: &str, turn: &Turn<H::Guard>, force: bool) -> Started<H::Pending> {
         if let Some(until) = turn.taken_until {
             // Another tab's lease: the timer wakes when it ends (at once when
             // it lies further ahead than any attempt holds one, as in records).
             let now = self.now_ms();
             let left = until.saturating_sub(now);
             self.arm_sooner(Some(if left > queue::MAX_LEASE_MS { 0 } else { left }));
-            return Claimed::NotMine;
+            return Started::NotMine;
         }
         let mut record = self.host.load(id);
         let claim = steps::claim(record.as_mut(), self.now_ms(), turn.accepted_at, force);
         let Some(record) = record else {
-            return Claimed::NotMine;
+            return Started::NotMine;
         };
         match claim {
-            Claim::Busy => {
+            Claim::NotMine => {
                 // Another tab's attempt: if it dies, the timer retries.
                 self.arm_sooner(queue::next_due_in([&record], self.now_ms()));
-                return Claimed::NotMine;
+                return Started::NotMine;
             }
             Claim::Accepted => {
                 self.host.save(id, &record);
-                return Claimed::Accepted;
+                return Started::Accepted;
             }
             Claim::Send => {
                 self.host.save(id, &record);
@@ -441,8 +445,8 @@ impl<H: Host + 'static> Engine<H> {
             keepalive: true,
         };
         match self.host.post(request) {
-            Some(pending) => Claimed::Sent(pending),
-            None => Claimed::Unavailable,
+            Some(pending) => Started::Sent(pending),
+            None => Started::Unavailable,
         }
     }
 
@@ -510,14 +514,14 @@ impl<H: Host + 'static> Engine<H> {
     }
 
     /// Whether a flush's attempt got the tracking accepted.
-    async fn delivered(&self, id: &str, claimed: Claimed<H::Pending>) -> bool {
+    async fn delivered(&self, id: &str, claimed: Started<H::Pending>) -> bool {
         match claimed {
-            Claimed::Sent(pending) => self.conclude(id, pending).await.0.verdict == Verdict::Accepted,
-            Claimed::Unavailable => {
+            Started::Sent(pending) => self.conclude(id, pending).await.0.verdict == Verdict::Accepted,
+            Started::Unavailable => {
                 self.settle(id, Outcome::Network, None, None);
                 false
             }
-            Claimed::Accepted | Claimed::NotMine => false,
+            Started::Accepted | Started::NotMine => false,
         }
     }
 

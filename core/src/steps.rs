@@ -41,7 +41,7 @@ pub enum Claim {
     Accepted,
     /// Another attempt is in flight, or it left the queue meanwhile: not
     /// this attempt's job.
-    Busy,
+    NotMine,
 }
 
 /// Claims a waiting tracking for one attempt. `accepted_at` is when the
@@ -53,7 +53,7 @@ pub enum Claim {
 /// `Retry-After`), and then it is not its turn.
 pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>, force: bool) -> Claim {
     let Some(record) = record else {
-        return Claim::Busy;
+        return Claim::NotMine;
     };
     if accepted_at.is_some_and(|at| now.saturating_sub(at) < crate::queue::TTL_MS) {
         record.accept(now);
@@ -63,7 +63,7 @@ pub fn claim(record: Option<&mut Record>, now: i64, accepted_at: Option<i64>, fo
         return Claim::Accepted;
     }
     if !record.is_due(now, force) {
-        return Claim::Busy;
+        return Claim::NotMine;
     }
     record.leased_until = now.saturating_add(lease_for(record.timeout_ms));
     Claim::Send
@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(claim(Some(&mut record), NOW, None, true), Claim::Send);
         assert_eq!(record.leased_until, NOW + 1_000 + LEASE_SLACK_MS);
         assert_eq!(admit(Some(&record), NOW + 10), Admission::InFlight);
-        assert_eq!(claim(Some(&mut record), NOW + 10, None, true), Claim::Busy);
+        assert_eq!(claim(Some(&mut record), NOW + 10, None, true), Claim::NotMine);
 
         let settled = settle(&mut record, Outcome::Status(201), None, now(), 0.5);
         assert_eq!(settled.verdict, Verdict::Accepted);
@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(record.accepted_ms, Some(NOW));
         assert_eq!(admit(Some(&record), NOW + 20), Admission::AlreadySent);
         assert_eq!(claim(Some(&mut record), NOW + 20, None, true), Claim::Accepted);
-        assert_eq!(claim(None, NOW, None, true), Claim::Busy, "gone from the store");
+        assert_eq!(claim(None, NOW, None, true), Claim::NotMine, "gone from the store");
     }
 
     #[test]
@@ -216,7 +216,7 @@ mod tests {
         // An attempt of a due flush that got the lock behind the one that
         // failed finds the wait it set: not its turn; a call's or a forced
         // flush's sends.
-        assert_eq!(claim(Some(&mut record.clone()), NOW + 10, None, false), Claim::Busy);
+        assert_eq!(claim(Some(&mut record.clone()), NOW + 10, None, false), Claim::NotMine);
         assert_eq!(claim(Some(&mut record.clone()), NOW + 30_000, None, false), Claim::Send);
         assert_eq!(claim(Some(&mut record), NOW + 10, None, true), Claim::Send);
     }

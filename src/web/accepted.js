@@ -5,19 +5,24 @@
 let db;
 const open = () =>
   (db ||= new Promise((resolve) => {
-    const request = indexedDB.open('onramp-pixel', 1);
-    request.onupgradeneeded = () => request.result.createObjectStore('accepted');
+    // Version 2 keeps the leases in a store of their own (version 1 kept
+    // them among the accepted; those left there are forgotten with the
+    // accepted after 7 days).
+    const request = indexedDB.open('onramp-pixel', 2);
+    request.onupgradeneeded = () => {
+      for (const name of ['accepted', 'leases']) request.result.objectStoreNames.contains(name) || request.result.createObjectStore(name);
+    };
     request.onsuccess = () => resolve(request.result);
     request.onerror = request.onblocked = () => resolve(null);
   }).catch(() => null));
-const run = (mode, use) =>
+const run = (name, mode, use) =>
   open()
     .then(
       (d) =>
         d &&
         new Promise((resolve) => {
-          const transaction = d.transaction('accepted', mode);
-          const request = use(transaction.objectStore('accepted'));
+          const transaction = d.transaction(name, mode);
+          const request = use(transaction.objectStore(name));
           transaction.oncomplete = () => resolve(request.result);
           transaction.onerror = transaction.onabort = () => resolve(null);
         }),
@@ -28,13 +33,13 @@ const run = (mode, use) =>
 // attempt may send. Not while consent is pending or denied: nothing is
 // written then.
 export const warm = open;
-export const get = (id) => run('readonly', (store) => store.get(id));
+export const get = (id) => run('accepted', 'readonly', (store) => store.get(id));
 // Stores `at` under `id` (or keeps the later time it holds: a clock since
 // set back must not shorten how long an acceptance is remembered) and
 // deletes, in the same transaction, every other entry from before
-// `forgetBefore` (a time of acceptance, or a lease's end).
+// `forgetBefore`.
 export const put = (id, at, forgetBefore) =>
-  run('readwrite', (store) => {
+  run('accepted', 'readwrite', (store) => {
     const request = store.openCursor();
     request.onsuccess = ({ target: { result: cursor } }) =>
       cursor
@@ -51,7 +56,7 @@ export const put = (id, at, forgetBefore) =>
 // where IndexedDB cannot be used.
 export const take = (key, now, until, longest) =>
   new Promise((resolve) =>
-    run('readwrite', (store) => {
+    run('leases', 'readwrite', (store) => {
       const request = store.get(key);
       request.onsuccess = () => {
         const held = request.result - now;
@@ -65,7 +70,7 @@ export const take = (key, now, until, longest) =>
 // Frees the lease taken until `until`, if it is still that one (a lease
 // that ran out may have been taken by another tab since).
 export const give = (key, until) =>
-  run('readwrite', (store) => {
+  run('leases', 'readwrite', (store) => {
     const request = store.get(key);
     request.onsuccess = () => request.result === until && store.delete(key);
     return request;

@@ -5,7 +5,7 @@
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-use super::job::Settled;
+use super::job::Awaited;
 
 #[wasm_bindgen(module = "/src/web/accepted.js")]
 extern "C" {
@@ -14,13 +14,13 @@ extern "C" {
 }
 
 /// The future of a read of the accepted set.
-pub type Reading = Settled<Option<i64>>;
+pub type Reading = Awaited<Option<i64>>;
 /// The future of a write to the accepted set.
-pub type Marking = Settled<()>;
+pub type Marking = Awaited<()>;
 
 /// When IndexedDB says the tracking was accepted (epoch ms), if it does.
 pub fn accepted_at(id: &str) -> Reading {
-    Settled::new(get(id), |read| {
+    Awaited::new(get(id), |read| {
         let at = read.ok()?.as_f64()?;
         at.is_finite().then_some(at as i64)
     })
@@ -29,5 +29,5 @@ pub fn accepted_at(id: &str) -> Reading {
 /// Records that the collector accepted the tracking, and forgets what
 /// the set holds from before `forget_before`.
 pub fn mark(id: &str, at: i64, forget_before: i64) -> Marking {
-    Settled::new(put(id, at as f64, forget_before as f64), drop)
+    Awaited::new(put(id, at as f64, forget_before as f64), drop)
 }

@@ -217,8 +217,9 @@ impl serde::Serializer for Objects {
     }
 }
 
-/// The collector's answer (HTTP status and body), when there is one.
-pub struct Answer {
+/// The collector's answer (HTTP status and body) as the page gets it: the
+/// engine's `Answer`, its body parsed when it is JSON.
+pub struct JsAnswer {
     /// The HTTP status.
     pub status: u16,
     /// The body, parsed when it is JSON; `null` when empty.
@@ -240,7 +241,7 @@ struct ErrorFields<'a> {
 /// The one place an `OnrampError` is made: a JS `Error` with the core's
 /// message, and `name`, `code`, `field` (and, for `rejected`, the
 /// collector's `status` and `body`).
-pub fn error(err: &Error, answer: Option<&Answer>) -> JsValue {
+pub fn error(err: &Error, answer: Option<&JsAnswer>) -> JsValue {
     let error = js_sys::Error::new(&err.message());
     let fields = ErrorFields {
         name: "OnrampError",

@@ -133,22 +133,22 @@ pub fn promise(job: impl Future<Output = Result<JsValue, JsValue>> + 'static) ->
 
 /// A Promise's outcome, read by a plain function: a host future without a
 /// boxed state machine of its own.
-pub struct Settled<T> {
+pub struct Awaited<T> {
     promise: JsFuture,
     read: fn(Result<JsValue, JsValue>) -> T,
 }
 
-impl<T> Settled<T> {
+impl<T> Awaited<T> {
     /// Awaits `promise` (already started) and reads what it settles to.
-    pub fn new(promise: Promise, read: fn(Result<JsValue, JsValue>) -> T) -> Settled<T> {
-        Settled {
+    pub fn new(promise: Promise, read: fn(Result<JsValue, JsValue>) -> T) -> Awaited<T> {
+        Awaited {
             promise: JsFuture::from(promise),
             read,
         }
     }
 }
 
-impl<T> Future for Settled<T> {
+impl<T> Future for Awaited<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {

@@ -8,7 +8,7 @@ use onramp_core::queue::MAX_LEASE_MS;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use super::job::Settled;
+use super::job::Awaited;
 
 #[wasm_bindgen(module = "/src/web/locks.js")]
 extern "C" {
@@ -25,13 +25,13 @@ impl Drop for Release {
 }
 
 /// The future of a lock asked for.
-pub type Locking = Settled<Lock<Release>>;
+pub type Locking = Awaited<Lock<Release>>;
 
 /// Asks for the tracking's lock now (a lease of `lease_for_ms` where there are
 /// no Web Locks).
 pub fn lock(id: &str, lease_for_ms: i64) -> Locking {
     let name = ["onramp-pixel:", id].concat();
-    Settled::new(
+    Awaited::new(
         acquire(&name, lease_for_ms as f64, MAX_LEASE_MS as f64),
         |asked| match asked {
             Ok(release) if release.is_function() => Lock::Held(Release(release.unchecked_into())),

@@ -28,7 +28,7 @@ use onramp_core::Error;
 use serde::Serialize;
 use wasm_bindgen::JsValue;
 
-use self::convert::{answer_body, to_js, Answer};
+use self::convert::{answer_body, to_js, JsAnswer};
 use self::host::Browser;
 use self::job::promise;
 
@@ -65,10 +65,12 @@ fn reject(err: &Error) -> Promise {
     Promise::reject(&convert::error(err, None))
 }
 
-/// What a call resolves to (`TrackingResult` in `index.d.ts`).
+/// What a call resolves to, as `index.d.ts` names it: the engine's
+/// `Called` (its `Report`, and whether the record was stored) in the page's
+/// words.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct CallResult {
+struct TrackingResult {
     ok: bool,
     queued: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,10 +103,10 @@ struct ReferralResult {
     at: String,
 }
 
-impl CallResult {
+impl TrackingResult {
     /// The engine's report of a call, with the tracking as a JS object.
-    fn new(called: Called, tracking: JsValue) -> CallResult {
-        let mut result = CallResult {
+    fn new(called: Called, tracking: JsValue) -> TrackingResult {
+        let mut result = TrackingResult {
             ok: false,
             queued: false,
             already_sent: None,
@@ -156,7 +158,7 @@ impl CallResult {
 
 /// A refused call as an `OnrampError`, with the collector's answer.
 fn refused((error, answer): Refused) -> JsValue {
-    let answer = answer.map(|a| Answer {
+    let answer = answer.map(|a| JsAnswer {
         status: a.status,
         body: answer_body(&a.text),
     });
@@ -180,7 +182,7 @@ pub fn create(args: &[JsValue], referral: Option<Referral>) -> Promise {
     let call = engine.call(outbound, referral);
     promise(async move {
         match call.await {
-            Ok(called) => Ok(to_js(&CallResult::new(called, tracking))),
+            Ok(called) => Ok(to_js(&TrackingResult::new(called, tracking))),
             Err(refusal) => Err(refused(refusal)),
         }
     })

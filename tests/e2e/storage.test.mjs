@@ -127,8 +127,10 @@ test('the accepted set forgets what is older than 7 days at the next acceptance'
   await page.evaluate(
     ([old, recent]) =>
       new Promise((resolve) => {
-        const request = indexedDB.open('onramp-pixel', 1);
-        request.onupgradeneeded = () => request.result.createObjectStore('accepted');
+        const request = indexedDB.open('onramp-pixel', 2);
+        request.onupgradeneeded = () => {
+          for (const name of ['accepted', 'leases']) request.result.createObjectStore(name);
+        };
         request.onsuccess = () => {
           const transaction = request.result.transaction('accepted', 'readwrite');
           transaction.objectStore('accepted').put(old, 'old-tracking');
@@ -141,7 +143,7 @@ test('the accepted set forgets what is older than 7 days at the next acceptance'
   const id = uniqueId('kept-prune');
   await page.goto(`${pages.origin}/queue.html?id=${id}`);
   assert.equal((await result(page)).ok, true);
-  const keys = async () => (await walk(page)).databases.find((d) => d.name === 'onramp-pixel').stores[0].entries.map(([k]) => k);
+  const keys = async () => (await walk(page)).databases.find((d) => d.name === 'onramp-pixel').stores.find((s) => s.store === 'accepted').entries.map(([k]) => k);
   // The acceptance's transaction commits before the lock is released; give it a moment anyway.
   await page.waitForTimeout(300);
   const left = await keys();
