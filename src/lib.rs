@@ -8,6 +8,10 @@
 #![deny(missing_docs)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+// The executor's bookkeeping: used by `web` (wasm32 only), built natively
+// for its tests.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+mod places;
 #[cfg(target_arch = "wasm32")]
 mod web;
 

@@ -16,6 +16,8 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::places::Places;
+
 /// A job: what a Promise resolves or rejects to.
 pub type Job = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
 
@@ -28,20 +30,10 @@ extern "C" {
 /// A job being run, with its Promise's `resolve` and `reject`.
 type Task = (Job, [Function; 2]);
 
-/// A task's place: the task (out of it while it is polled, gone once it is
-/// done, when the place serves the next one) and whether it waits in the
-/// run queue.
-#[derive(Default)]
-struct Slot {
-    task: Option<Task>,
-    running: bool,
-    queued: bool,
-}
-
 thread_local! {
-    static SLOTS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
-    /// The places of the tasks woken since the last run, in order.
-    static QUEUE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    /// The tasks' places and the run queue (`crate::places`, tested
+    /// natively).
+    static PLACES: RefCell<Places<Task>> = const { RefCell::new(Places::new()) };
     /// The microtask that runs them.
     static RUN: Closure<dyn FnMut()> = Closure::new(run);
 }
@@ -60,26 +52,19 @@ impl Wake for Place {
     }
 }
 
-/// Does `f` with the slot at `place`.
-fn slot<R>(place: usize, f: impl FnOnce(&mut Slot) -> R) -> Option<R> {
-    SLOTS.with_borrow_mut(|slots| slots.get_mut(place).map(f))
-}
-
 /// Runs every task woken before this microtask; those woken meanwhile run
 /// in the next one.
 fn run() {
-    for place in QUEUE.take() {
-        let taken = slot(place, |slot| {
-            slot.queued = false;
-            slot.task.take()
-        });
-        let Some(Some((mut job, settle))) = taken else { continue };
-        let waker = Waker::from(Arc::new(Place(place)));
-        let Poll::Ready(result) = job.as_mut().poll(&mut Context::from_waker(&waker)) else {
-            slot(place, |slot| slot.task = Some((job, settle)));
+    for place in PLACES.with_borrow_mut(Places::take_queue) {
+        let Some((mut job, settle)) = PLACES.with_borrow_mut(|p| p.take(place)) else {
             continue;
         };
-        slot(place, |slot| *slot = Slot::default());
+        let waker = Waker::from(Arc::new(Place(place)));
+        let Poll::Ready(result) = job.as_mut().poll(&mut Context::from_waker(&waker)) else {
+            PLACES.with_borrow_mut(|p| p.put_back(place, (job, settle)));
+            continue;
+        };
+        PLACES.with_borrow_mut(|p| p.finish(place));
         let [resolve, reject] = &settle;
         let (settle, value) = match result {
             Ok(value) => (resolve, value),
@@ -89,20 +74,17 @@ fn run() {
     }
 }
 
+/// Asks for a run in a microtask, when a wake says so.
+fn ask(first: bool) {
+    if first {
+        RUN.with(|run| queue_microtask(run.as_ref()));
+    }
+}
+
 /// Puts the task in `place` in the run queue (once) and the run in a
 /// microtask.
 fn wake(place: usize) {
-    let first = SLOTS.with_borrow_mut(|slots| {
-        let slot = slots.get_mut(place).filter(|slot| slot.running && !slot.queued)?;
-        slot.queued = true;
-        QUEUE.with_borrow_mut(|queue| {
-            queue.push(place);
-            Some(queue.len() == 1)
-        })
-    });
-    if first == Some(true) {
-        RUN.with(|run| queue_microtask(run.as_ref()));
-    }
+    ask(PLACES.with_borrow_mut(|p| p.wake(place)));
 }
 
 /// A job's Promise. The job is first polled from a microtask, not during
@@ -112,22 +94,7 @@ pub fn promise(job: impl Future<Output = Result<JsValue, JsValue>> + 'static) ->
     let mut job = Some(Box::pin(job) as Job);
     Promise::new(&mut |resolve, reject| {
         let Some(job) = job.take() else { return };
-        let slot = Slot {
-            task: Some((job, [resolve, reject])),
-            running: true,
-            queued: false,
-        };
-        let place = SLOTS.with_borrow_mut(|slots| {
-            let free = slots.iter().position(|slot| !slot.running).unwrap_or(slots.len());
-            if free == slots.len() {
-                slots.push(Slot::default());
-            }
-            if let Some(place) = slots.get_mut(free) {
-                *place = slot;
-            }
-            free
-        });
-        wake(place);
+        ask(PLACES.with_borrow_mut(|p| p.insert((job, [resolve, reject]))).1);
     })
 }
 
