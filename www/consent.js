@@ -1,9 +1,17 @@
-// The consent options' checks, shared by the npm entry (index.js) and the
-// loader, which answers consent() and configure() itself on a page that
+// The consent rule and the consent options' checks, shared by the npm
+// entry (index.js) and the loader, which answers consent() and configure() itself on a page that
 // loads no pixel. The states are the core's (rules.js, generated from
 // core/src/options.rs).
 import { onrampError } from './errors.js';
 import { CONSENT_STATES } from './rules.js';
+
+/**
+ * The consent that holds: the state the page set, or, where it set none,
+ * "denied" when it respects Global Privacy Control and the browser sends
+ * it, "granted" otherwise (core/src/options.rs, consent_now; held to it by
+ * the generated cases in tests/e2e/referral.test.mjs).
+ */
+export const consentNow = (set, respectGpc, gpc) => set ?? (respectGpc && gpc ? 'denied' : 'granted');
 
 /** The error of a consent value or a respectGpc that is not one; undefined when both are fine (or absent). */
 export const consentError = (value, gpc) =>

@@ -2,7 +2,7 @@
 // bundles). It loads the wasm module, once; the module reads every call,
 // keeps the queue and sends (src/lib.rs, src/web/).
 import { warm } from './accepted.js';
-import { consentError } from './consent.js';
+import { consentError, consentNow } from './consent.js';
 import { onrampError } from './errors.js';
 import { readKept } from './referral.js';
 import { BODY_FIELDS } from './rules.js';
@@ -31,8 +31,9 @@ let consentState = 'granted';
 let explicit = false;
 let respectGpc = false;
 const held = [];
-const denied = () => consentState === 'denied' || (respectGpc && !explicit && !!g.navigator?.globalPrivacyControl);
-const pending = () => !denied() && consentState === 'pending';
+const holds = () => consentNow(explicit ? consentState : undefined, respectGpc, !!g.navigator?.globalPrivacyControl);
+const denied = () => holds() === 'denied';
+const pending = () => holds() === 'pending';
 
 // Instantiates the compiled module once consent allows, then runs the
 // calls that waited; on "denied" ends them.

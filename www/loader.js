@@ -14,7 +14,7 @@
    meanwhile, so that the stub can still send them if the page is left
    first. Debug mode (data-debug, ?onramp_debug=1, configure({ debug:
    true })) fetches debug.js, which words each decision on the console. */
-import { consentError } from './consent.js';
+import { consentError, consentNow } from './consent.js';
 import { onrampError } from './errors.js';
 import { CONSENT_STATES, DAYS, DEBUG, KEY, QUEUE } from './rules.js';
 import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } from './referral.js';
@@ -70,16 +70,15 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
     return tag;
   }
 
-  // Consent as index.js reads it: granted, or never asked for with no
-  // Global Privacy Control that the page respects.
-  const allowed = () => consent == 'granted' || (!consent && !(gpc && navigator.globalPrivacyControl));
+  // Consent as index.js reads it (consent.js).
+  const consentHolds = () => consentNow(consent, gpc, navigator.globalPrivacyControl);
 
   // Keeps what was seen once consent allows; the parameter leaves the
   // address bar then (unless data-keep-referral-param).
   function keep() {
     if (!held) return;
     // Not allowed: consent is pending, or denied (by the page or GPC).
-    if (!allowed()) return say(consent || 'denied');
+    if (consentHolds() != 'granted') return say(consentHolds());
     const text = encode(held);
     try {
       localStorage.setItem(KEY, text);
@@ -120,7 +119,7 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
     if (value != null && !valid(value)) return say('ignored', param, value);
     const now = Date.now();
     const kept = readNow(now);
-    if (!replaces(kept, now, first)) return say('stays', kept), allowed() && clean(param);
+    if (!replaces(kept, now, first)) return say('stays', kept), consentHolds() == 'granted' && clean(param);
     held = seen(source, value, now, span);
     held.p = param;
     keep();

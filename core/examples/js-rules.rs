@@ -5,7 +5,9 @@
 //! `tests/e2e/referral.test.mjs`): each case with the core's answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use onramp_core::options::{CONFIGURE_OPTIONS, CONSENT_OPTIONS, CONSENT_STATES, PAGE_OPTIONS, TRACKING_OPTIONS};
+use onramp_core::options::{
+    consent_now, CONFIGURE_OPTIONS, CONSENT_OPTIONS, CONSENT_STATES, PAGE_OPTIONS, TRACKING_OPTIONS,
+};
 use onramp_core::queue::STORAGE_PREFIX;
 use onramp_core::referral::{self as r, Kept, Source, Touch, DAY_MS, SOURCES};
 use onramp_core::tracking::BODY_FIELDS;
@@ -259,6 +261,19 @@ fn cases() -> Value {
                         json!({ "s": source, "p": seen.param, "v": seen.value, "i": seen.ignored }),
                     );
                 }
+            }
+        }
+    }
+    // The consent rule: every state the page may set (or none), with and
+    // without Global Privacy Control respected and sent.
+    for set in [None, Some("granted"), Some("pending"), Some("denied")] {
+        for respect in [false, true] {
+            for gpc in [false, true] {
+                case(
+                    "consentNow",
+                    json!([set, respect, gpc]),
+                    json!(consent_now(set, respect, gpc)),
+                );
             }
         }
     }

@@ -34,6 +34,21 @@ pub const CONSENT_OPTIONS: [&str; 2] = ["consent", "respectGpc"];
 /// stored or sent and calls wait; `denied` ends them skipped.
 pub const CONSENT_STATES: [&str; 3] = ["granted", "pending", "denied"];
 
+/// The consent that holds for a call: the state the page set (`set`, one of
+/// [`CONSENT_STATES`]), or, where it set none, `denied` when it respects
+/// Global Privacy Control and the browser sends it (`respect_gpc`, `gpc`),
+/// `granted` otherwise. The page's JS applies it before the module may
+/// start (`consentNow` in `www/consent.js`, read by the npm entry and the
+/// loader), held to this by the generated cases
+/// (`tests/e2e/referral.test.mjs`).
+pub fn consent_now(set: Option<&str>, respect_gpc: bool, gpc: bool) -> &str {
+    match set {
+        Some(state) => state,
+        None if respect_gpc && gpc => "denied",
+        None => "granted",
+    }
+}
+
 /// The options only the page's JS reads (`configure({ debug })` and the
 /// loader tag's `data-debug`): debug mode's switch, never seen by the wasm.
 pub const PAGE_OPTIONS: [&str; 1] = ["debug"];

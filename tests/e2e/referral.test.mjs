@@ -1,5 +1,7 @@
 // The loader's referral rules (www/referral.js, run on every page with the
-// snippet) held to the core's (core/src/referral.rs): one table of cases,
+// snippet) and the consent rule the loader and the npm entry share
+// (www/consent.js) held to the core's (core/src/referral.rs,
+// core/src/options.rs): one table of cases,
 // each with the core's answer, written by the core itself
 // (`cargo run -p onramp-core --example js-rules cases`), and the JS copy
 // must give the same answer to every one. The constants it uses are the
@@ -9,17 +11,18 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
+import { consentNow } from '../../www/consent.js';
 import * as referral from '../../www/referral.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const cargo = (...args) => execFileSync('cargo', ['run', '-q', '-p', 'onramp-core', '--example', 'js-rules', ...args], { cwd: root, encoding: 'utf8' });
 
-test('the JS referral rules answer every case as the core does', () => {
+test('the JS referral and consent rules answer every case as the core does', () => {
   const cases = JSON.parse(cargo('cases'));
   assert.ok(cases.length > 900, `${cases.length} cases`);
   const byFunction = {};
   for (const { fn, args, out } of cases) {
-    const f = referral[fn];
+    const f = { ...referral, consentNow }[fn];
     assert.equal(typeof f, 'function', fn);
     // A kept referral without a value has none (JSON drops undefined).
     // sight() reads the address as URLSearchParams' get does: the first
@@ -29,7 +32,7 @@ test('the JS referral rules answer every case as the core does', () => {
     assert.deepEqual(answer, out, `${fn}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
     byFunction[fn] = (byFunction[fn] || 0) + 1;
   }
-  assert.deepEqual(Object.keys(byFunction).sort(), ['days', 'decode', 'encode', 'fromHosts', 'names', 'pick', 'replaces', 'sight', 'touch', 'valid']);
+  assert.deepEqual(Object.keys(byFunction).sort(), ['consentNow', 'days', 'decode', 'encode', 'fromHosts', 'names', 'pick', 'replaces', 'sight', 'touch', 'valid']);
 });
 
 test('www/rules.js is what the core generates now', () => {
