@@ -5,6 +5,7 @@
 //! `tests/e2e/referral.test.mjs`): each case with the core's answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use onramp_core::endpoint::TRACKINGS_PATH;
 use onramp_core::options::{
     consent_now, CONFIGURE_OPTIONS, CONSENT_OPTIONS, CONSENT_STATES, PAGE_OPTIONS, TRACKING_OPTIONS,
 };
@@ -46,6 +47,7 @@ fn module() -> String {
         &format!("export const SOURCES = {};", list(&sources)),
         &format!("export const QUEUE = {STORAGE_PREFIX:?};"),
         &format!("export const BODY_FIELDS = {};", list(&BODY_FIELDS)),
+        &format!("export const TRACKINGS_PATH = {TRACKINGS_PATH:?};"),
         &format!("export const ERROR_CODES = {};", list(&onramp_core::error::CODES)),
         &format!("export const TRACKING_OPTIONS = {};", list(&TRACKING_OPTIONS)),
         &format!("export const CONFIGURE_OPTIONS = {};", list(&CONFIGURE_OPTIONS)),

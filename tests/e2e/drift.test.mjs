@@ -104,7 +104,7 @@ test('which value wins: the call over configure() over data-*, in the stub as in
   for (const [queue, base, key] of cases) {
     const sent = stubSends(queue, data);
     assert.equal(sent.length, 1);
-    assert.equal(sent[0].url, base + '/api/SaasTrackings');
+    assert.equal(sent[0].url, base + rules.TRACKINGS_PATH);
     assert.equal(sent[0].body.partnerKey, key);
   }
   // The wasm lays configure() under the call the same way (the loader
@@ -260,7 +260,7 @@ test("the stub sends on beforeunload too (WebKit fires no pagehide for a page le
   assert.equal(typeof listeners.beforeunload, 'function');
   listeners.beforeunload();
   assert.equal(sent.length, 1);
-  assert.equal(sent[0].url, 'https://onramp.example.com/api/SaasTrackings');
+  assert.equal(sent[0].url, 'https://onramp.example.com' + rules.TRACKINGS_PATH);
   listeners.pagehide();
   assert.equal(sent.length, 1, 'sent once');
 });
