@@ -14,7 +14,7 @@
 // ONRAMP_STABLE=1) builds with stable Rust instead.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { shortenNames } from './short-names.mjs';
@@ -80,15 +80,17 @@ const glueFile = join(js, 'onramp_pixel.js');
 const wasmFile = join(js, 'onramp_pixel_bg.wasm');
 const short = shortenNames(readFileSync(wasmFile), readFileSync(glueFile, 'utf8'), './onramp_pixel_bg.js');
 writeFileSync(wasmFile, short.wasm);
-// The JS files the Rust imports (src/web/*.js) sit beside the glue, so that
+// The JS files the Rust imports (src/web/*.js, www/errors.js) sit beside the glue, so that
 // the entry imports the same modules as the Rust (index.js opens IndexedDB
 // through accepted.js once consent allows).
 const snippets = join(js, 'snippets');
 for (const crate of readdirSync(snippets)) {
-  const web = join(snippets, crate, 'src/web');
-  for (const file of readdirSync(web)) copyFileSync(join(web, file), join(js, file));
+  for (const dir of ['src/web', 'www']) {
+    const from = join(snippets, crate, dir);
+    if (existsSync(from)) for (const file of readdirSync(from)) copyFileSync(join(from, file), join(js, file));
+  }
 }
-writeFileSync(glueFile, short.glue.replace(/( from ['"])\.\/snippets\/[^'"]+\/src\/web\/(\w+\.js)/g, '$1./$2'));
+writeFileSync(glueFile, short.glue.replace(/( from ['"])\.\/snippets\/[^'"]+\/(?:src\/web|www)\/(\w+\.js)/g, '$1./$2'));
 console.log(`short names: ${short.imports} imports, ${short.exports} internal exports`);
 const wasm = join(dist, 'onramp_pixel_bg.wasm');
 // Flattened and re-looped before -Oz (twice, until nothing changes): 0.3 KB

@@ -1,6 +1,7 @@
-// The error of a module that could not load or failed unexpectedly, and of
-// the consent options; the wasm module makes every other OnrampError
-// (src/web/convert.rs).
+// Every OnrampError is made here: the wasm module's (src/web/convert.rs
+// imports this function), and the JS side's (a module that could not load
+// or failed unexpectedly, the consent options). A refusal by the collector
+// carries its answer's status and body.
 export function onrampError(code, message, cause, field = null) {
   const error = new Error(message, { cause });
   error.name = 'OnrampError';
@@ -8,3 +9,9 @@ export function onrampError(code, message, cause, field = null) {
   error.field = field;
   return error;
 }
+
+// The wasm module's: with the collector's status and body when it refused
+// the tracking (kept apart, so that the loader, which makes only the
+// others, carries none of it).
+export const answeredError = (code, message, field, status, body) =>
+  Object.assign(onrampError(code, message, undefined, field), status != null && { status, body });

@@ -226,31 +226,25 @@ pub struct JsAnswer {
     pub body: JsValue,
 }
 
-/// The extra fields of an `OnrampError`.
-#[derive(Serialize)]
-struct ErrorFields<'a> {
-    name: &'static str,
-    code: &'a str,
-    field: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    #[serde(with = "serde_wasm_bindgen::preserve", skip_serializing_if = "JsValue::is_undefined")]
-    body: JsValue,
+#[wasm_bindgen(module = "/www/errors.js")]
+extern "C" {
+    /// The one maker of an `OnrampError`, shared with the JS entry and
+    /// the loader: a JS `Error` with `name`, `code`, `field` (and, for
+    /// `rejected`, the collector's `status` and `body`).
+    #[wasm_bindgen(js_name = answeredError)]
+    fn onramp_error(code: &str, message: &str, field: Option<&str>, status: Option<u16>, body: JsValue) -> JsValue;
 }
 
-/// The one place an `OnrampError` is made: a JS `Error` with the core's
-/// message, and `name`, `code`, `field` (and, for `rejected`, the
-/// collector's `status` and `body`).
+/// An `OnrampError` of the core's error: its code, message and field, and
+/// the collector's answer when it refused the tracking.
 pub fn error(err: &Error, answer: Option<&JsAnswer>) -> JsValue {
-    let error = js_sys::Error::new(&err.message());
-    let fields = ErrorFields {
-        name: "OnrampError",
-        code: err.code(),
-        field: err.field(),
-        status: answer.map(|a| a.status),
-        body: answer.map_or(JsValue::UNDEFINED, |a| a.body.clone()),
-    };
-    Object::assign(&error, to_js(&fields).unchecked_ref()).into()
+    onramp_error(
+        err.code(),
+        &err.message(),
+        err.field(),
+        answer.map(|a| a.status),
+        answer.map_or(JsValue::UNDEFINED, |a| a.body.clone()),
+    )
 }
 
 /// The body of the collector's answer: parsed when it is JSON, the text
