@@ -1037,6 +1037,29 @@ mod tests {
     }
 
     #[test]
+    fn a_second_call_while_this_pages_attempt_waits_for_the_lock_asks_for_nothing() {
+        let (engine, host) = engine();
+        let first = engine.call(outbound(&engine, "fetch", false), None);
+        assert_eq!(effects(&host), [Save, Watch(true), AskLock]);
+        let second = run(engine.call(outbound(&engine, "fetch", false), None));
+        assert_eq!(
+            second.map(|c| c.report),
+            Ok(Report::Waiting),
+            "the first attempt settles it"
+        );
+        // No second lock asked for (the timer is armed, as for any attempt
+        // in flight, in case this one dies).
+        assert_eq!(effects(&host), [Timer(TIMER_MARGIN_MS)]);
+        assert!(matches!(
+            run(first),
+            Ok(Called {
+                report: Report::Sent { accepted: true, .. },
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn a_store_that_refuses_is_said_once() {
         let (engine, host) = engine();
         host.full.set(true);
