@@ -128,6 +128,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn consent_is_what_the_page_set_or_global_privacy_control_where_respected() {
+        for set in ["granted", "pending", "denied"] {
+            for (respect, gpc) in [(false, false), (false, true), (true, false), (true, true)] {
+                assert_eq!(consent_now(Some(set), respect, gpc), set, "{set} {respect} {gpc}");
+            }
+        }
+        assert_eq!(consent_now(None, false, false), "granted");
+        assert_eq!(consent_now(None, false, true), "granted", "GPC not respected");
+        assert_eq!(consent_now(None, true, false), "granted", "respected, not sent");
+        assert_eq!(consent_now(None, true, true), "denied");
+    }
+
+    #[test]
     fn transports() {
         for transport in [Transport::Auto, Transport::Fetch, Transport::Beacon] {
             assert_eq!(Transport::parse(transport.name()), Ok(transport));
