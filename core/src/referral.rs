@@ -333,6 +333,31 @@ mod tests {
     const NOW: i64 = 1_795_718_581_000;
 
     #[test]
+    fn kept_times_are_1_to_15_digits() {
+        let at = 100_000_000_000_000; // 15 digits
+        assert_eq!(
+            Kept::decode(&format!("p:{at}:{}", at + DAY_MS)).map(|k| k.referral.at),
+            Some(at)
+        );
+        let at = 1_000_000_000_000_000; // 16
+        assert_eq!(Kept::decode(&format!("p:{at}:{}", at + DAY_MS)), None);
+    }
+
+    #[test]
+    fn of_two_kept_at_the_same_time_first_touch_keeps_local_storage_s_and_last_the_cookie_s() {
+        let stored = Kept::new(Source::Param, Some("stored"), NOW - DAY_MS, 30);
+        let cookie = Kept::new(Source::Referrer, Some("cookie"), NOW - DAY_MS, 30);
+        let pick = |touch| pick(Some(stored.clone()), Some(cookie.clone()), NOW, touch).and_then(|k| k.value);
+        assert_eq!(pick(Touch::First).as_deref(), Some("stored"));
+        assert_eq!(pick(Touch::Last).as_deref(), Some("cookie"));
+    }
+
+    #[test]
+    fn a_skip_is_named_as_the_result_says_it() {
+        assert_eq!(Skip::NotReferred.name(), "not_referred");
+    }
+
+    #[test]
     fn values() {
         assert!(valid_value("mkt-123_a.b~c"));
         assert!(valid_value(&"a".repeat(128)));
