@@ -353,8 +353,28 @@ mod tests {
     }
 
     #[test]
-    fn a_skip_is_named_as_the_result_says_it() {
+    fn a_skip_and_a_source_are_named_as_the_result_says_them() {
         assert_eq!(Skip::NotReferred.name(), "not_referred");
+        let names = SOURCES.map(Source::name);
+        assert_eq!(names, ["param", "referrer", "server"]);
+    }
+
+    #[test]
+    fn a_window_is_written_without_leading_zeros_and_kept_at_most_365_days() {
+        assert_eq!(window_days(Some("30")), Some(30));
+        assert_eq!(window_days(Some("030")), None);
+        let at = NOW;
+        let kept = |days: i64| Kept::decode(&format!("p:{at}:{}", at + days * DAY_MS)).is_some();
+        assert!(kept(365));
+        assert!(!kept(366));
+    }
+
+    #[test]
+    fn a_referrer_counts_only_from_the_pages_hosts() {
+        let seen = sight(&[], "other.example", None, Some("market.example"));
+        assert_eq!(seen.source, None);
+        let seen = sight(&[], "www.market.example", None, Some("market.example"));
+        assert_eq!(seen.source, Some(Source::Referrer));
     }
 
     #[test]
