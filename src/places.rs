@@ -109,6 +109,21 @@ mod tests {
     }
 
     #[test]
+    fn the_first_wake_after_a_run_asks_for_the_next_whichever_task_it_is() {
+        let mut places = Places::new();
+        places.insert("a");
+        places.insert("b");
+        places.take_queue();
+        for place in [0, 1] {
+            let task = places.take(place).expect("queued");
+            places.put_back(place, task);
+        }
+        assert!(places.wake(1), "b alone woken: a run is asked for");
+        assert!(!places.wake(0));
+        assert_eq!(places.take_queue(), [1, 0]);
+    }
+
+    #[test]
     fn a_done_task_frees_its_place_and_a_late_wake_is_nothing() {
         let mut places = Places::new();
         places.insert("a");

@@ -433,6 +433,41 @@ async fn the_post_is_a_keepalive_request_without_credentials() {
     assert_eq!(text(&init, "mode").as_deref(), Some("cors"));
 }
 
+/// The accepted set (IndexedDB, the same for every tab) settles a call for
+/// a tracking this browser delivered even where its record is gone from
+/// this page's view of `localStorage` (another tab's write not seen yet,
+/// storage cleared): no second POST. (In Node, without `localStorage`, the
+/// record is in the page's memory, which guards it the same.)
+#[wasm_bindgen_test]
+async fn the_accepted_set_settles_a_call_whose_record_is_gone() {
+    let customer = "accepted-set-1";
+    let swap = Function::new_with_args(
+        "",
+        "const original = globalThis.fetch; globalThis.__posts = 0; \
+         globalThis.fetch = () => (globalThis.__posts++, Promise.resolve(new Response('{}', { status: 201 }))); \
+         return () => { globalThis.fetch = original; };",
+    );
+    let restore: Function = swap.call0(&JsValue::UNDEFINED).unwrap().into();
+    let first = resolved(create(options(customer))).await;
+    assert_eq!(get(&first, "ok").as_bool(), Some(true), "{}", describe(&first));
+    Function::new_with_args(
+        "customer",
+        "const s = globalThis.localStorage; if (s) for (const k of Object.keys(s)) if (k.includes(customer)) s.removeItem(k);",
+    )
+    .call1(&JsValue::UNDEFINED, &customer.into())
+    .unwrap();
+    let second = resolved(create(options(customer))).await;
+    restore.call0(&JsValue::UNDEFINED).unwrap();
+    let posts = Reflect::get(&js_sys::global(), &"__posts".into()).unwrap().as_f64();
+    assert_eq!(
+        get(&second, "alreadySent").as_bool(),
+        Some(true),
+        "{}",
+        describe(&second)
+    );
+    assert_eq!(posts, Some(1.0), "one POST");
+}
+
 /// The gate at signup: with `requireReferral`, a visitor without a kept
 /// referral that counts is skipped (nothing stored, nothing sent); one
 /// with a referral goes on, and the result says which.
