@@ -6,12 +6,14 @@ import { onrampError } from './errors.js';
 import { CONSENT_STATES } from './rules.js';
 
 /**
- * The consent that holds: the state the page set, or, where it set none,
- * "denied" when it respects Global Privacy Control and the browser sends
- * it, "granted" otherwise (core/src/options.rs, consent_now; held to it by
- * the generated cases in tests/e2e/referral.test.mjs).
+ * The consent that holds: "denied" when the page denied it, or when the
+ * page respects Global Privacy Control, the browser sends it and the page
+ * never granted consent itself; else "pending" while the page says so;
+ * else "granted" (core/src/options.rs, consent_now; held to it by the
+ * generated cases in tests/e2e/referral.test.mjs).
  */
-export const consentNow = (set, respectGpc, gpc) => set ?? (respectGpc && gpc ? 'denied' : 'granted');
+export const consentNow = (state, granted, respectGpc, gpc) =>
+  state == 'denied' || (respectGpc && gpc && !granted) ? 'denied' : state == 'pending' ? 'pending' : 'granted';
 
 /** The error of a consent value or a respectGpc that is not one; undefined when both are fine (or absent). */
 export const consentError = (value, gpc) =>

@@ -31,7 +31,7 @@ let consentState = 'granted';
 let explicit = false;
 let respectGpc = false;
 const held = [];
-const holds = () => consentNow(explicit ? consentState : undefined, respectGpc, !!g.navigator?.globalPrivacyControl);
+const holds = () => consentNow(consentState, explicit, respectGpc, !!g.navigator?.globalPrivacyControl);
 const denied = () => holds() === 'denied';
 const pending = () => holds() === 'pending';
 

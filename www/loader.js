@@ -71,7 +71,7 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
   }
 
   // Consent as index.js reads it (consent.js).
-  const consentHolds = () => consentNow(consent, gpc, navigator.globalPrivacyControl);
+  const consentHolds = () => consentNow(consent, consent == 'granted', gpc, navigator.globalPrivacyControl);
 
   // Keeps what was seen once consent allows; the parameter leaves the
   // address bar then (unless data-keep-referral-param).

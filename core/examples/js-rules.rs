@@ -266,16 +266,16 @@ fn cases() -> Value {
             }
         }
     }
-    // The consent rule: every state the page may set (or none), with and
-    // without Global Privacy Control respected and sent.
-    for set in [None, Some("granted"), Some("pending"), Some("denied")] {
-        for respect in [false, true] {
-            for gpc in [false, true] {
-                case(
-                    "consentNow",
-                    json!([set, respect, gpc]),
-                    json!(consent_now(set, respect, gpc)),
-                );
+    // The consent rule: every state the page may set, granted by the page
+    // before or not, with and without Global Privacy Control respected and
+    // sent.
+    for state in CONSENT_STATES {
+        for granted in [false, true] {
+            for respect in [false, true] {
+                for gpc in [false, true] {
+                    let holds = consent_now(state, granted, respect, gpc);
+                    case("consentNow", json!([state, granted, respect, gpc]), json!(holds));
+                }
             }
         }
     }

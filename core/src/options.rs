@@ -34,18 +34,22 @@ pub const CONSENT_OPTIONS: [&str; 2] = ["consent", "respectGpc"];
 /// stored or sent and calls wait; `denied` ends them skipped.
 pub const CONSENT_STATES: [&str; 3] = ["granted", "pending", "denied"];
 
-/// The consent that holds for a call: the state the page set (`set`, one of
-/// [`CONSENT_STATES`]), or, where it set none, `denied` when it respects
-/// Global Privacy Control and the browser sends it (`respect_gpc`, `gpc`),
-/// `granted` otherwise. The page's JS applies it before the module may
-/// start (`consentNow` in `www/consent.js`, read by the npm entry and the
-/// loader), held to this by the generated cases
-/// (`tests/e2e/referral.test.mjs`).
-pub fn consent_now(set: Option<&str>, respect_gpc: bool, gpc: bool) -> &str {
-    match set {
-        Some(state) => state,
-        None if respect_gpc && gpc => "denied",
-        None => "granted",
+/// The consent that holds for a call, from the state the page set last
+/// (`state`, one of [`CONSENT_STATES`]; `granted` when it set none),
+/// whether the page ever granted consent itself (`page_granted`), and
+/// Global Privacy Control: `denied` when the page denied it, or when the
+/// page respects GPC, the browser sends it and the page never granted
+/// consent itself; else `pending` while the page says so; else `granted`.
+/// The page's JS applies it before the module may start (`consentNow` in
+/// `www/consent.js`, read by the npm entry and the loader), held to this
+/// by the generated cases (`tests/e2e/referral.test.mjs`).
+pub fn consent_now(state: &str, page_granted: bool, respect_gpc: bool, gpc: bool) -> &'static str {
+    if state == "denied" || (respect_gpc && gpc && !page_granted) {
+        "denied"
+    } else if state == "pending" {
+        "pending"
+    } else {
+        "granted"
     }
 }
 
@@ -129,15 +133,26 @@ mod tests {
 
     #[test]
     fn consent_is_what_the_page_set_or_global_privacy_control_where_respected() {
-        for set in ["granted", "pending", "denied"] {
-            for (respect, gpc) in [(false, false), (false, true), (true, false), (true, true)] {
-                assert_eq!(consent_now(Some(set), respect, gpc), set, "{set} {respect} {gpc}");
-            }
+        // (state, page granted, respects GPC, GPC sent) -> what holds
+        let cases = [
+            (("granted", false, false, false), "granted"),
+            (("granted", false, true, false), "granted"),
+            (("granted", false, false, true), "granted"),
+            (("granted", false, true, true), "denied"),
+            (("granted", true, true, true), "granted"),
+            (("pending", false, false, false), "pending"),
+            (("pending", true, true, true), "pending"),
+            (("pending", false, true, true), "denied"),
+            (("denied", true, false, false), "denied"),
+            (("denied", false, false, false), "denied"),
+        ];
+        for ((state, granted, respect, gpc), holds) in cases {
+            assert_eq!(
+                consent_now(state, granted, respect, gpc),
+                holds,
+                "{state} {granted} {respect} {gpc}"
+            );
         }
-        assert_eq!(consent_now(None, false, false), "granted");
-        assert_eq!(consent_now(None, false, true), "granted", "GPC not respected");
-        assert_eq!(consent_now(None, true, false), "granted", "respected, not sent");
-        assert_eq!(consent_now(None, true, true), "denied");
     }
 
     #[test]
