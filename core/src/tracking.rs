@@ -147,7 +147,7 @@ impl Tracking {
             "pk_live",
             "quote \" and \\ back",
             "line\u{2028}sep",
-            "tab\t\u{1}\u{1f}\u{7f}",
+            "tab\t\u{1}\u{1f}\u{7f} \u{8}\u{c}\n\r",
             "ünï 🎉",
             "",
         ]
