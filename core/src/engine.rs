@@ -233,7 +233,7 @@ impl<H: Host + 'static> Engine<H> {
         Outbound::prepare(defaults.under(input), now)
     }
 
-    /// A checked call (the POST's body is [`crate::tracking::Tracking::body`],
+    /// A checked call (the POST's body is [`Outbound::body`], the core's,
     /// the same bytes on every host), from a visitor whose kept referral the
     /// page read as `referral`: past the gate
     /// ([`referral::gate`]), queued, and sent at once (a beacon in this
@@ -245,10 +245,9 @@ impl<H: Host + 'static> Engine<H> {
         referral: Option<Referral>,
     ) -> impl Future<Output = Result<Called, Refused>> {
         let now = self.now_ms();
-        let body = outbound.tracking.body();
         let mut persisted = true;
         let (next, referral) = match referral::gate(outbound.require_referral, referral, now) {
-            Ok(referral) => (self.admit(&outbound, &body, now, &mut persisted), referral),
+            Ok(referral) => (self.admit(&outbound, now, &mut persisted), referral),
             Err(skip) => (Next::Done(Ok(Report::Skipped(skip))), None),
         };
         let engine = self.clone();
@@ -257,7 +256,7 @@ impl<H: Host + 'static> Engine<H> {
                 Next::Done(done) => done?,
                 Next::Attempt(attempting, lock) => {
                     let turn = engine.turn(lock, &outbound.id).await;
-                    let report = engine.attempt(&outbound, &body, &turn).await;
+                    let report = engine.attempt(&outbound, &turn).await;
                     drop(turn);
                     drop(attempting);
                     report?
@@ -275,7 +274,7 @@ impl<H: Host + 'static> Engine<H> {
     /// a beacon), or an attempt under the lock asked for now; its record
     /// stored first when it has none that waits (`persisted`: whether the
     /// store took it).
-    fn admit(self: &Rc<Self>, outbound: &Outbound, body: &str, now: i64, persisted: &mut bool) -> Next<H> {
+    fn admit(self: &Rc<Self>, outbound: &Outbound, now: i64, persisted: &mut bool) -> Next<H> {
         let existing = self.host.load(&outbound.id);
         let admission = match steps::admit(existing.as_ref(), now) {
             // This page's own attempt at it settles it.
@@ -291,7 +290,7 @@ impl<H: Host + 'static> Engine<H> {
             }
             Admission::Free => {
                 if existing.is_none_or(|r| r.accepted_ms.is_some()) {
-                    let record = Record::new(outbound.url.clone(), body.to_owned(), outbound.timeout_ms, now);
+                    let record = Record::new(outbound.url.clone(), outbound.body.clone(), outbound.timeout_ms, now);
                     *persisted = self.host.save(&outbound.id, &record);
                     self.queued.borrow_mut().push((outbound.id.clone(), now));
                     if !*persisted && !self.warned.replace(true) {
@@ -300,7 +299,7 @@ impl<H: Host + 'static> Engine<H> {
                     self.tidy(now);
                 }
                 if outbound.transport == Transport::Beacon {
-                    Next::Done(self.beacon(&outbound.id, &outbound.url, body))
+                    Next::Done(self.beacon(&outbound.id, &outbound.url, &outbound.body))
                 } else {
                     let attempting = self.attempt_locked(&outbound.id);
                     Next::Attempt(attempting, self.host.lock(&outbound.id, lease_for(outbound.timeout_ms)))
@@ -310,19 +309,14 @@ impl<H: Host + 'static> Engine<H> {
     }
 
     /// One attempt at a call's tracking, in its turn.
-    async fn attempt(
-        self: &Rc<Self>,
-        outbound: &Outbound,
-        body: &str,
-        turn: &Turn<H::Guard>,
-    ) -> Result<Report, Refused> {
+    async fn attempt(self: &Rc<Self>, outbound: &Outbound, turn: &Turn<H::Guard>) -> Result<Report, Refused> {
         let id = &outbound.id;
         let pending = match self.claim(id, turn, true) {
             Started::Sent(pending) => pending,
             Started::Accepted => return Ok(Report::AlreadySent),
             Started::NotMine => return Ok(Report::Waiting),
             Started::Unavailable if outbound.transport.fallback() == Some(Transport::Beacon) => {
-                return self.beacon(id, &outbound.url, body);
+                return self.beacon(id, &outbound.url, &outbound.body);
             }
             Started::Unavailable => {
                 let settled = self.settle(id, Outcome::Unavailable, None, None);
@@ -1000,7 +994,7 @@ mod tests {
         let out = outbound(&engine, "fetch", false);
         // Another tab's attempt failed while this flush waited for the lock:
         // the record it finds waits 30 s more.
-        let mut record = Record::new(out.url.clone(), out.tracking.body(), 60_000, NOW - 5_000);
+        let mut record = Record::new(out.url.clone(), out.body.clone(), 60_000, NOW - 5_000);
         record.failures = 1;
         record.next_ms = NOW - 1;
         host.store.borrow_mut().insert(out.id.clone(), record.clone());

@@ -37,8 +37,10 @@ pub struct Outbound {
     pub id: String,
     /// `{baseUrl}/api/SaasTrackings`.
     pub url: String,
-    /// The tracking: the request's JSON body.
+    /// The tracking.
     pub tracking: Tracking,
+    /// The request's body: [`Tracking::body`], written once, here.
+    pub body: String,
     /// The timeout of the request.
     pub timeout_ms: u32,
     /// The transport asked for.
@@ -63,6 +65,7 @@ impl Outbound {
         let transport = input.transport.map_or(Ok(Transport::Auto), Transport::parse)?;
         Ok(Outbound {
             id: crate::queue::id(&url, &tracking),
+            body: tracking.body(),
             tracking,
             url,
             timeout_ms,

@@ -57,8 +57,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(input) = call::read(&values) {
         let _ = input.as_configure().check();
         if let Ok(outbound) = Outbound::prepare(input, now) {
-            let body = serde_json::to_string(&outbound.tracking).unwrap_or_default();
-            let mut record = Record::new(outbound.url, body, outbound.timeout_ms, now.as_millis());
+            let mut record = Record::new(outbound.url, outbound.body, outbound.timeout_ms, now.as_millis());
             steps::admit(Some(&record), now.as_millis());
             steps::claim(Some(&mut record), now.as_millis(), None, a > b);
             let header = RetryAfter {

@@ -178,7 +178,7 @@ pub fn create(args: &[JsValue], referral: Option<Referral>) -> Promise {
     };
     page::listen(on_page);
     // The result's `tracking`: the body the core writes, read back.
-    let tracking = js_sys::JSON::parse(&outbound.tracking.body()).unwrap_or(JsValue::NULL);
+    let tracking = js_sys::JSON::parse(&outbound.body).unwrap_or(JsValue::NULL);
     let call = engine.call(outbound, referral);
     promise(async move {
         match call.await {
