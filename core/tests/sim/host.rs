@@ -16,7 +16,7 @@ use onramp_core::queue::{Record, MAX_LEASE_MS};
 use super::executor::{Slot, Wait, SPAWNED};
 use super::network::send;
 use super::trace;
-use super::world::{key_of, write, LockState, Planted, World};
+use super::world::{key_of, write, Before, LockState, Planted, World};
 
 /// A held lock or lease, released when dropped (a lease only by a live
 /// page: a killed page never runs its `finally`).
@@ -110,14 +110,17 @@ impl Host for Tab {
             let created = record.created_ms as f64;
             owed.queued_wall = Some(owed.queued_wall.map_or(created, |q| q.min(created)));
         }
-        w.tabs[self.tab].before.insert(id.to_owned(), before);
         let seen = &w.tabs[self.tab];
         let seen_write = if seen.memory.contains_key(id) {
             None
         } else {
             seen.view.get(id).map(|(n, _)| *n)
         };
-        w.tabs[self.tab].before_write.insert(id.to_owned(), seen_write);
+        let before = Before {
+            record: before,
+            write: seen_write,
+        };
+        w.tabs[self.tab].before.insert(id.to_owned(), before);
         if w.storage_full {
             w.tabs[self.tab].memory.insert(id.to_owned(), record.clone());
             return false;

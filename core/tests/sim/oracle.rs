@@ -63,7 +63,7 @@ pub fn starting(w: &mut World, tab: usize, key: &str, beacon: bool) -> i64 {
             .chain(tab.view.keys())
             .filter(|id| key_of(id) == key)
             .filter_map(|id| match tab.before.get(id) {
-                Some(before) if !beacon => before.as_ref(),
+                Some(before) if !beacon => before.record.as_ref(),
                 _ => tab.memory.get(id).or_else(|| tab.view.get(id)?.1.as_ref()),
             })
             .collect();
@@ -73,7 +73,7 @@ pub fn starting(w: &mut World, tab: usize, key: &str, beacon: bool) -> i64 {
             .before
             .iter()
             .filter(|(id, _)| beacon && key_of(id) == key)
-            .filter_map(|(_, before)| before.as_ref());
+            .filter_map(|(_, before)| before.record.as_ref());
         (
             seen.iter().copied().chain(replaced).any(|r| r.was_accepted(now_ms)),
             seen.iter().any(|r| r.in_flight(now_ms)),
@@ -149,9 +149,9 @@ pub fn starting(w: &mut World, tab: usize, key: &str, beacon: bool) -> i64 {
         let knows = read.tab == tab
             || read.write.is_some_and(|write| {
                 w.tabs[tab]
-                    .before_write
+                    .before
                     .iter()
-                    .any(|(id, seen)| key_of(id) == key && seen.is_some_and(|seen| seen >= write))
+                    .any(|(id, seen)| key_of(id) == key && seen.write.is_some_and(|seen| seen >= write))
             });
         // A record queued since (the one read about expired, a new call made
         // another) is a new tracking, not a retry.
@@ -159,7 +159,7 @@ pub fn starting(w: &mut World, tab: usize, key: &str, beacon: bool) -> i64 {
         let same = w.tabs[tab]
             .before
             .iter()
-            .any(|(id, r)| key_of(id) == key && r.as_ref().is_some_and(|r| r.created_ms < read_at));
+            .any(|(id, r)| key_of(id) == key && r.record.as_ref().is_some_and(|r| r.created_ms < read_at));
         if doing == Some(Doing::Flush(Mode::Due))
             && !beacon
             && knows
@@ -181,7 +181,7 @@ pub fn starting(w: &mut World, tab: usize, key: &str, beacon: bool) -> i64 {
         let failed = tab_state
             .before
             .iter()
-            .any(|(id, before)| key_of(id) == key && before.as_ref().is_some_and(|r| r.failures > 0));
+            .any(|(id, before)| key_of(id) == key && before.record.as_ref().is_some_and(|r| r.failures > 0));
         if failed {
             let t = w.t;
             w.violations.push(format!(

@@ -117,10 +117,7 @@ pub struct TabState {
     pub memory: BTreeMap<String, Record>,
     /// What this page read of each record just before it last wrote it (a
     /// claim is a write: this is what the engine claimed from).
-    pub before: BTreeMap<String, Option<Record>>,
-    /// The number of the write its view held of each record then (`None`:
-    /// none, or the record was in its memory).
-    pub before_write: BTreeMap<String, Option<u64>>,
+    pub before: BTreeMap<String, Before>,
     /// The timer: when, and which setting.
     pub timer: Option<u64>,
     pub wakeups: u32,
@@ -128,6 +125,15 @@ pub struct TabState {
     pub closed_at: Option<f64>,
     /// The page is being left: its engine sends without locks.
     pub leaving: bool,
+}
+
+/// What a page read of a record just before it wrote it.
+pub struct Before {
+    /// The record, if it had one.
+    pub record: Option<Record>,
+    /// The number of the write its view held of it (`None`: none, or the
+    /// record was in its memory).
+    pub write: Option<u64>,
 }
 
 /// A tracking the schedule called for, and what became of it.
@@ -388,7 +394,6 @@ impl World {
             view: self.store.clone(),
             memory: BTreeMap::new(),
             before: BTreeMap::new(),
-            before_write: BTreeMap::new(),
             timer: None,
             wakeups: 0,
             opened_at: self.t,
