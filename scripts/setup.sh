@@ -3,7 +3,8 @@
 # nightly with rust-src, cargo-fuzz, wasm-bindgen-cli at the version in
 # Cargo.lock, Debian's Chromium and ChromeDriver, Firefox ESR with geckodriver
 # and WebKitGTK's WebKitWebDriver with Xvfb, uBlock Origin's Debian package
-# unpacked (unless ONRAMP_SKIP_BROWSER=1) and the npm packages.
+# unpacked (unless ONRAMP_SKIP_BROWSER=1), Postgres and sqlite3 for the
+# relay, and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,6 +71,19 @@ if [ "${ONRAMP_SKIP_BROWSER:-0}" != 1 ]; then
   fi
 fi
 
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/binaryen ] || [ ! -d node_modules/esbuild ] || [ ! -d node_modules/@gorhill/ubo-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# The relay's tests: Postgres from Debian's packages (each test starts a
+# throwaway cluster of its own with initdb and pg_ctl) and the sqlite3 shell
+# (the application's side of a SQLite outbox).
+pg_missing=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then pg_missing+=(postgresql); fi
+if ! command -v sqlite3 >/dev/null; then pg_missing+=(sqlite3); fi
+if [ ${#pg_missing[@]} -gt 0 ]; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${pg_missing[@]}"
+fi
+
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/pg ] || [ ! -d node_modules/binaryen ] || [ ! -d node_modules/esbuild ] || [ ! -d node_modules/@gorhill/ubo-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

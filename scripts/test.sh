@@ -73,6 +73,10 @@ trap - EXIT
 step "end to end: snippet, npm entry, CLI and sandbox (Chromium, playwright-core)"
 node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/*.test.mjs
 
+step "the relay: a transactional outbox in SQLite and in a throwaway Postgres cluster, delivered to the sandbox"
+cargo build --release -p onramp-relay -p onramp-sandbox
+node --test --test-concurrency=1 --test-timeout=300000 tests/relay/*.test.mjs
+
 step "the engine suite in Chromium, Firefox ESR and WebKitGTK (playwright-core; W3C WebDriver)"
 # The timeout guards against a hang; it also bounds a whole file, and
 # suite.test.mjs runs the suite in all three browsers one after the other

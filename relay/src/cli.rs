@@ -168,6 +168,9 @@ pub fn main() -> ExitCode {
 }
 
 async fn command(args: Args) -> Result<(), String> {
+    // Listening for SIGTERM from the start: a relay stopped while it opens
+    // the database still stops as it should.
+    let stop = stop_signal();
     let store = Store::open(&args.database).await?;
     match args.command {
         Command::Migrate => {
@@ -198,26 +201,36 @@ async fn command(args: Args) -> Result<(), String> {
                 owner: format!("{}-{}", std::process::id(), now_ms()),
                 until_idle,
             };
-            run::run(store, settings, stopped()).await;
+            run::run(store, settings, stop).await;
             Ok(())
         }
     }
 }
 
-/// Resolves at SIGTERM or SIGINT.
-async fn stopped() {
+/// Listens for SIGTERM and SIGINT from now on; the future resolves at the
+/// first.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
+                }
+                _ => std::future::pending().await,
             }
-            return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn enqueue(store: &Store, fields: [Option<String>; 4]) -> Result<(), String> {
