@@ -157,3 +157,20 @@ test("the collector's Retry-After holds the next attempt back; a hung request ti
   );
   checkDelivered(await sandbox.trackings(), ['retry-after', 'hang']);
 });
+
+test('a row whose `sent` never committed (its relay died after the answer) is sent once more, and the OnRamp answers 200', async () => {
+  await reset();
+  const { file, url } = await outbox();
+  write(file, [[['twice'], true]]);
+  const env = { ONRAMP_BASE_URL: sandbox.origin };
+  const first = await relay(url, ['run', '--until-idle'], env);
+  assert.match(first.stderr, /tracking sent \(fetch, HTTP 201\)/);
+  // The state a relay killed between the collector's answer and its own
+  // commit leaves behind, once its lease ran out: the row still waits.
+  execFileSync('sqlite3', [file, "UPDATE onramp_outbox SET state = 'waiting', leased_until = 0, leased_by = 'dead'"]);
+  const second = await relay(url, ['run', '--until-idle'], env);
+  assert.match(second.stderr, /tracking sent \(fetch, HTTP 200\)/);
+  const [stored] = await sandbox.trackings();
+  assert.equal(stored.deliveries, 2, 'the repeat is counted, the tracking stored once');
+  assert.equal((await status(url)).sent, 1);
+});

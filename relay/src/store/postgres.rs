@@ -39,7 +39,11 @@ CREATE TABLE onramp_outbox (
   field text,
   detail text
 );
-CREATE UNIQUE INDEX onramp_outbox_key ON onramp_outbox (partner_key, service_name, customer_id);
+-- One row per customer; hashed, so that no value is too long for the index
+-- (a btree entry holds at most a third of a page) and no INSERT of the
+-- application's fails on it. A row with a NULL field is not keyed.
+CREATE UNIQUE INDEX onramp_outbox_key ON onramp_outbox
+  (md5(partner_key || chr(31) || service_name || chr(31) || customer_id));
 CREATE INDEX onramp_outbox_waiting ON onramp_outbox (next_at) WHERE state = 'waiting';
 CREATE FUNCTION onramp_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -59,11 +63,20 @@ pub struct Postgres {
     listening: RefCell<bool>,
 }
 
+/// The error in words, with its causes ("error connecting to server:
+/// Connection refused").
 fn text(e: tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.code().code(), db.message());
     }
+    let mut words = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        words.push_str(": ");
+        words.push_str(&c.to_string());
+        cause = c.source();
+    }
+    words
 }
 
 impl Postgres {
