@@ -272,3 +272,86 @@ impl Sqlite {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    async fn store(name: &str) -> (Store, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!("onramp-relay-unit-{name}-{}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        let store = Store::open(&format!("sqlite:{}", path.display())).await.unwrap();
+        (store, path)
+    }
+
+    fn row(c: &str) -> [Option<String>; 4] {
+        [Some("pk".into()), Some("svc".into()), Some(c.into()), None]
+    }
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_the_table_is_checked() {
+        let (store, _) = store("migrate").await;
+        assert!(store.check().await.unwrap_err().contains("onramp-relay migrate"));
+        assert_eq!(store.migrate().await.unwrap(), vec![1]);
+        assert_eq!(store.migrate().await.unwrap(), Vec::<u32>::new());
+        store.check().await.unwrap();
+        assert!(store.enqueue(row("a")).await.unwrap().is_some());
+        assert_eq!(store.enqueue(row("a")).await.unwrap(), None, "one row per customer");
+    }
+
+    #[tokio::test]
+    async fn a_claimed_row_is_no_other_relays_until_its_lease_ends() {
+        let (store, _) = store("claim").await;
+        store.migrate().await.unwrap();
+        for c in ["a", "b", "c"] {
+            store.enqueue(row(c)).await.unwrap();
+        }
+        let now = 10_000_000_000_000;
+        let mine = store.claim("one", now, now + 1_000, 2).await.unwrap();
+        assert_eq!(mine.iter().map(|r| r.id).collect::<Vec<_>>(), vec![1, 2]);
+        let theirs = store.claim("two", now, now + 1_000, 10).await.unwrap();
+        assert_eq!(theirs.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3]);
+        assert!(store.claim("two", now + 999, now + 2_000, 10).await.unwrap().is_empty());
+        assert_eq!(store.next_due().await.unwrap(), Some(now + 1_000));
+
+        // Another relay's outcome does not touch a row it no longer holds.
+        let retry = Done::Retry {
+            failures: 1,
+            next_ms: now + 5_000,
+            status: Some(503),
+            code: "retry".into(),
+            detail: String::new(),
+        };
+        store.finish(1, "two", &retry).await.unwrap();
+        store.finish(2, "one", &retry).await.unwrap();
+        store
+            .finish(
+                1,
+                "one",
+                &Done::Sent {
+                    at: now,
+                    status: Some(201),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.release("two").await.unwrap(), 1, "row 3");
+
+        // Once a lease is over, what waits is due again: row 3 now, row 2
+        // after its retry's wait, row 3 again when relay two's second lease
+        // ran out without an outcome (a relay killed).
+        let again = store.claim("two", now + 1_000, now + 2_000, 10).await.unwrap();
+        assert_eq!(again.iter().map(|r| r.id).collect::<Vec<_>>(), vec![3]);
+        let later = store.claim("three", now + 5_000, now + 6_000, 10).await.unwrap();
+        assert_eq!(
+            later.iter().map(|r| (r.id, r.failures)).collect::<Vec<_>>(),
+            vec![(2, 1), (3, 0)]
+        );
+
+        let counts = store.counts().await.unwrap();
+        assert_eq!((counts.waiting, counts.sent), (2, 1));
+    }
+}
