@@ -78,7 +78,7 @@ fn parse(argv: Vec<String>, env_database: Option<String>) -> Result<Args, String
     let command = match rest.next().as_deref() {
         Some("migrate") => Command::Migrate,
         Some("run") => {
-            let (mut timeout_ms, mut batch, mut in_flight, mut until_idle) = (60_000, 50, 200, false);
+            let (mut timeout_ms, mut batch, mut in_flight, mut until_idle) = (60_000, 50, 100, false);
             while let Some(flag) = rest.next() {
                 match flag.as_str() {
                     "--timeout-ms" => timeout_ms = number(&flag, rest.next(), 1, u64::from(MAX_TIMEOUT_MS))? as u32,
@@ -327,7 +327,7 @@ mod tests {
             Command::Run {
                 timeout_ms: 2_000,
                 batch: 50,
-                in_flight: 200,
+                in_flight: 100,
                 until_idle: true
             }
         );

@@ -183,10 +183,11 @@ impl Store {
     }
 
     /// Resolves when a row may have been committed since the last call: a
-    /// notification from Postgres (`LISTEN`), or SQLite's short poll.
+    /// notification from Postgres (`LISTEN`), or SQLite's `data_version`
+    /// moved.
     pub async fn changed(&self) {
         match self {
-            Store::Sqlite(_) => tokio::time::sleep(sqlite::POLL).await,
+            Store::Sqlite(db) => db.changed().await,
             Store::Postgres(db) => db.changed().await,
         }
     }

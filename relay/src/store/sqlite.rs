@@ -10,8 +10,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::{state, Counts, DbResult, Done};
 use crate::row::Row;
 
-/// How often an idle relay looks for new rows (SQLite has no `LISTEN`).
-pub const POLL: Duration = Duration::from_millis(200);
+/// How often an idle relay asks whether another connection committed
+/// (SQLite has no `LISTEN`; `PRAGMA data_version` is read from the
+/// connection's own state, without touching the table).
+pub const POLL: Duration = Duration::from_millis(25);
 
 /// Each version of the table, in order.
 const MIGRATIONS: [&str; 1] = [r"
@@ -40,6 +42,8 @@ CREATE INDEX onramp_outbox_waiting ON onramp_outbox (next_at) WHERE state = 'wai
 /// A SQLite outbox.
 pub struct Sqlite {
     conn: Arc<Mutex<Connection>>,
+    /// The last `PRAGMA data_version` seen by [`Sqlite::changed`].
+    seen: std::cell::Cell<i64>,
 }
 
 fn text(e: impl std::fmt::Display) -> String {
@@ -62,6 +66,7 @@ impl Sqlite {
         .map_err(text)??;
         Ok(Sqlite {
             conn: Arc::new(Mutex::new(conn)),
+            seen: std::cell::Cell::new(-1),
         })
     }
 
@@ -78,6 +83,20 @@ impl Sqlite {
         })
         .await
         .map_err(text)?
+    }
+
+    /// Resolves once another connection committed since the last call.
+    pub async fn changed(&self) {
+        loop {
+            tokio::time::sleep(POLL).await;
+            let version = self
+                .with(|conn| conn.query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0)))
+                .await
+                .unwrap_or(-2);
+            if self.seen.replace(version) != version {
+                return;
+            }
+        }
     }
 
     /// The table's version (0: none).
