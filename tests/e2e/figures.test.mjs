@@ -63,6 +63,16 @@ test("docs/sandbox.md's load and durability tables are the last npm run bench:sa
   if (bench.date) assert.ok(page.includes(`Measured on ${bench.date}.`), 'the date of the run');
 });
 
+test("docs/server.md's relay bench is the last npm run bench:relay's (bench/relay.json)", () => {
+  const bench = JSON.parse(readFileSync(join(root, 'bench/relay.json'), 'utf8'));
+  const page = docText('docs/server.md');
+  for (const r of bench.results) {
+    const row = `| ${r.label} | ${r.perSecond.toLocaleString('en')} | ${r.p50} ms | ${r.p95} ms | ${r.repeats} |`;
+    assert.ok(page.includes(row), `docs/server.md has ${row}`);
+  }
+  assert.ok(page.includes(`Measured on ${bench.date},`), 'the date of the run');
+});
+
 test('no page of the documentation gives another current total', () => {
   const { total } = measureShipped();
   for (const file of DOCS) {

@@ -174,3 +174,26 @@ test('a row whose `sent` never committed (its relay died after the answer) is se
   assert.equal(stored.deliveries, 2, 'the repeat is counted, the tracking stored once');
   assert.equal((await status(url)).sent, 1);
 });
+
+test('a row older than the TTL is given up, never sent, and shown by status; no database or no table: a clear line and exit 1', async () => {
+  await reset();
+  const { file, url } = await outbox();
+  write(file, [[['stale', 'fresh'], true]]);
+  execFileSync('sqlite3', [file, `UPDATE onramp_outbox SET created_at = created_at - ${8 * 86_400_000} WHERE customer_id = 'stale'`]);
+  const run = await relay(url, ['run', '--until-idle'], { ONRAMP_BASE_URL: sandbox.origin });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /tracking given up: waited longer than 7 days/);
+  const shown = await status(url);
+  assert.deepEqual([shown.sent, shown.givenUp, shown.waiting], [1, 1, 0]);
+  assert.deepEqual((await sandbox.attempts()).map((a) => a.customerId), ['fresh']);
+
+  const nowhere = await relay(`sqlite:${join(dir, 'no-such-dir', 'x.db')}`, ['run'], { ONRAMP_BASE_URL: sandbox.origin });
+  assert.equal(nowhere.code, 1);
+  assert.match(nowhere.stderr, /^onramp-relay: cannot open .*x\.db: /m);
+  const unmigrated = await relay(`sqlite:${join(dir, 'empty.db')}`, ['run'], { ONRAMP_BASE_URL: sandbox.origin });
+  assert.equal(unmigrated.code, 1);
+  assert.match(unmigrated.stderr, /^onramp-relay: the outbox is at version 0, this relay needs 1: run `onramp-relay migrate`$/m);
+  const noCollector = await relay(url, ['run'], { ONRAMP_BASE_URL: 'http://onramp.example.com' });
+  assert.equal(noCollector.code, 1);
+  assert.match(noCollector.stderr, /^onramp-relay: ONRAMP_BASE_URL: insecure_base_url: /m);
+});
