@@ -167,7 +167,7 @@ export function consent(value) {
 // The visitor's kept referral, for the engine's gate: as the loader reads
 // it (its attribution setting included), or, without the loader, from
 // localStorage and the cookie (first touch).
-const kept = () => (g.onramp?.r || (!ONRAMP_LOADER && readKept))?.(true);
+const kept = () => (g.onramp?.r || (!ONRAMP_LOADER && readKept))?.(true, true);
 
 /**
  * Reports a signup to the OnRamp collector:

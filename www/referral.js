@@ -90,7 +90,7 @@ export function sight(get, host, paramAttribute, hostsAttribute) {
  * cookie's where `cookies` (reading document.cookie costs the page a trip to
  * the browser: the loader reads it only where the page names a cookie domain).
  */
-export function readKept(first, cookies = true, now = Date.now()) {
+export function readKept(first, cookies, now = Date.now()) {
   let a, b;
   try {
     a = decode(localStorage.getItem(KEY));

@@ -384,3 +384,34 @@ test('the loader added again once the pixel came (a tag fired twice): one pixel,
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('document.cookie is read only where the tag names a cookie domain (it is a trip to the browser on every page)', async () => {
+  const reads = async (attributes) => {
+    const id = uniqueId('attr-cookie-reads');
+    const path = serve(`/cookie-reads-${id}`, snippet({ 'require-referral': true, ...attributes }, call(id)));
+    const { context, page, problems } = await visitor();
+    await page.addInitScript(() => {
+      const real = Object.getOwnPropertyDescriptor(Document.prototype, 'cookie');
+      window.cookieReads = 0;
+      Object.defineProperty(Document.prototype, 'cookie', {
+        configurable: true,
+        get() {
+          window.cookieReads++;
+          return real.get.call(this);
+        },
+        set(value) {
+          real.set.call(this, value);
+        },
+      });
+    });
+    await page.goto(at('app.provider.test', `${path}?onramp_ref=mkt-7`));
+    const result = await resultOf(page);
+    assert.equal(result.ok, true, JSON.stringify(result));
+    const n = await page.evaluate(() => window.cookieReads);
+    assert.deepEqual(problems, []);
+    await context.close();
+    return n;
+  };
+  assert.equal(await reads({ 'cookie-domain': undefined }), 0, 'no data-cookie-domain: no cookie read');
+  assert.ok((await reads({})) > 0, 'with data-cookie-domain the cookie counts');
+});

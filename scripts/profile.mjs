@@ -1,0 +1,102 @@
+// npm run profile: where the confirmation page's main-thread script time
+// goes. A measurement, not a test. Loads the bench's confirmation page (the
+// README snippet with its preload line, a call as the page loads; the
+// collector on another loopback origin) PROFILE_LOADS times (default 10) in
+// fresh contexts of headless Chromium under the CDP sampling profiler
+// (100 µs), and prints the self time per load by phase and the top
+// functions. Also prints ScriptDuration for the same page with the call
+// taken out, and with the pixel but no wasm, so that the phases can be
+// checked against whole-page figures.
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { extname, join, normalize } from 'node:path';
+import { launchBrowser, startSandbox } from '../tests/e2e/helpers.mjs';
+import { root, stubLine } from './sizes.mjs';
+
+const LOADS = Number(process.env.PROFILE_LOADS || 10);
+const stub = stubLine();
+const head = '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">';
+
+const sandbox = await startSandbox({ statics: [], stderr: 'ignore' });
+const collector = sandbox.origin;
+const tag = `<script async src="/pkg/loader.js" data-base-url="${collector}" data-partner-key="pk_bench"></script>`;
+const preload = '<link rel="preload" href="/pkg/onramp_pixel_bg.wasm" as="fetch" crossorigin="anonymous">';
+const pages = {
+  '/ours.html': `${head}${stub}${preload}${tag}</head><body><script>
+  var id = new URLSearchParams(location.search).get('id');
+  onramp('createSaasTracking', { serviceName: 'bench', customerId: id }, function () { window.done = true; });
+</script></body></html>`,
+  '/blank.html': `${head}</head><body>blank</body></html>`,
+};
+const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
+const server = http.createServer((req, res) => {
+  const path = normalize(new URL(req.url, 'http://x').pathname);
+  if (pages[path]) return res.writeHead(200, { 'content-type': 'text/html' }).end(pages[path]);
+  if (path.startsWith('/pkg/')) {
+    try {
+      const body = readFileSync(join(root, 'dist', path.slice(5)));
+      return res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
+    } catch {}
+  }
+  res.writeHead(404).end();
+});
+const origin = await new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${server.address().port}`)));
+
+/** The phase a sampled function belongs to. */
+function phase(frame) {
+  const { url, functionName: name } = frame;
+  if (url.startsWith('wasm://')) return 'wasm (the module\'s own functions)';
+  if (url.endsWith('/loader.js')) return 'loader.js';
+  if (url.endsWith('/pixel.js')) return 'pixel.js (JS: entry, glue, IndexedDB and lock callbacks)';
+  if (url.endsWith('ours.html')) return 'the page (stub, call)';
+  if (name === '(garbage collector)') return 'garbage collector';
+  if (name === '(program)' || name === '(idle)' || name === '(root)') return null;
+  return `native: ${name || '(anonymous)'}`;
+}
+
+const browser = await launchBrowser();
+const totals = new Map();
+const functions = new Map();
+const scripts = [];
+for (let i = 0; i < LOADS; i++) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+  await cdp.send('Profiler.start');
+  await page.goto(`${origin}/ours.html?id=profile-${Date.now()}-${i}`, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.done, null, { timeout: 30_000 });
+  const { profile } = await cdp.send('Profiler.stop');
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  scripts.push(metrics.find((m) => m.name === 'ScriptDuration').value * 1000);
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  profile.samples.forEach((id, k) => {
+    const ms = (profile.timeDeltas[k + 1] ?? 0) / 1000;
+    const frame = byId.get(id).callFrame;
+    const p = phase(frame);
+    if (!p) return;
+    totals.set(p, (totals.get(p) ?? 0) + ms);
+    const key = `${p.split(' ')[0]} ${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.columnNumber}`;
+    functions.set(key, (functions.get(key) ?? 0) + ms);
+  });
+  await context.close();
+}
+await browser.close();
+server.close();
+sandbox.child.kill();
+
+const per = (ms) => (ms / LOADS).toFixed(2);
+const sorted = (map) => [...map.entries()].sort((a, b) => b[1] - a[1]);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`\n${LOADS} loads, ScriptDuration median ${median(scripts).toFixed(1)} ms (with the profiler on)\n`);
+console.log('| phase | self ms per load |\n|---|---:|');
+let sum = 0;
+for (const [p, ms] of sorted(totals)) {
+  sum += ms;
+  console.log(`| ${p} | ${per(ms)} |`);
+}
+console.log(`| sampled in all | ${per(sum)} |\n`);
+console.log('top functions (self ms per load):');
+for (const [k, ms] of sorted(functions).slice(0, Number(process.env.PROFILE_TOP || 30))) console.log(`  ${per(ms).padStart(6)}  ${k}`);
