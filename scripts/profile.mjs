@@ -21,20 +21,29 @@ const sandbox = await startSandbox({ statics: [], stderr: 'ignore' });
 const collector = sandbox.origin;
 const tag = `<script async src="/pkg/loader.js" data-base-url="${collector}" data-partner-key="pk_bench"></script>`;
 const preload = '<link rel="preload" href="/pkg/onramp_pixel_bg.wasm" as="fetch" crossorigin="anonymous">';
-const pages = {
-  '/ours.html': `${head}${stub}${preload}${tag}</head><body><script>
+const call = `<script>
   var id = new URLSearchParams(location.search).get('id');
   onramp('createSaasTracking', { serviceName: 'bench', customerId: id }, function () { window.done = true; });
+</script>`;
+// The phases as pages, each one step further than the one before: the
+// difference of their script times is what that step costs.
+const pages = {
+  '/blank.html': `${head}</head><body><script>window.done = true</script></body></html>`,
+  '/loader.html': `${head}${stub}${tag}</head><body><script>window.done = true</script></body></html>`,
+  '/module.html': `${head}${stub}${preload}${tag}</head><body><script>
+  onramp('flush', function () { window.done = true; });
 </script></body></html>`,
-  '/blank.html': `${head}</head><body>blank</body></html>`,
+  '/ours.html': `${head}${stub}${preload}${tag}</head><body>${call}</body></html>`,
 };
+const COMPARE = process.env.PROFILE_COMPARE;
+if (COMPARE) pages['/theirs.html'] = pages['/ours.html'].replaceAll('/pkg/', '/alt/');
 const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
 const server = http.createServer((req, res) => {
   const path = normalize(new URL(req.url, 'http://x').pathname);
   if (pages[path]) return res.writeHead(200, { 'content-type': 'text/html' }).end(pages[path]);
-  if (path.startsWith('/pkg/')) {
+  if (path.startsWith('/pkg/') || (COMPARE && path.startsWith('/alt/'))) {
     try {
-      const body = readFileSync(join(root, 'dist', path.slice(5)));
+      const body = readFileSync(join(path.startsWith('/alt/') ? COMPARE : join(root, 'dist'), path.slice(5)));
       return res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' }).end(body);
     } catch {}
   }
@@ -55,6 +64,31 @@ function phase(frame) {
 }
 
 const browser = await launchBrowser();
+
+/** ScriptDuration (ms) of one fresh load of `path`, once window.done. */
+async function scriptMs(path, i) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await page.goto(`${origin}${path}?id=phase-${Date.now()}-${i}`, { waitUntil: 'load' });
+  await page.waitForFunction(() => window.done, null, { timeout: 30_000, polling: 50 });
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  await context.close();
+  return metrics.find((m) => m.name === 'ScriptDuration').value * 1000;
+}
+const PHASE_LOADS = Number(process.env.PROFILE_PHASE_LOADS || 20);
+const variants = Object.keys(pages);
+const times = Object.fromEntries(variants.map((v) => [v, []]));
+for (let i = 0; i < PHASE_LOADS; i++) for (const v of variants) times[v].push(await scriptMs(v, i));
+const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`\nScriptDuration, median of ${PHASE_LOADS} fresh loads each, interleaved:`);
+for (const v of variants) console.log(`  ${v.padEnd(14)} ${med(times[v]).toFixed(1)} ms`);
+const step = (a, b) => (med(times[b]) - med(times[a])).toFixed(1);
+console.log(`  loader (stub and loader.js, no call): ${step('/blank.html', '/loader.html')} ms`);
+console.log(`  the module (pixel.js, the wasm compiled and instantiated, an empty flush): ${step('/loader.html', '/module.html')} ms`);
+console.log(`  the call (lock, IndexedDB, the engine, the POST, its answer): ${step('/module.html', '/ours.html')} ms`);
+if (process.env.PROFILE_SKIP_SAMPLES) process.exit(0);
 const totals = new Map();
 const functions = new Map();
 const scripts = [];
@@ -66,16 +100,25 @@ for (let i = 0; i < LOADS; i++) {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
   await cdp.send('Profiler.start');
-  await page.goto(`${origin}/ours.html?id=profile-${Date.now()}-${i}`, { waitUntil: 'load' });
+  await page.goto(`${origin}${process.env.PROFILE_PAGE || "/ours.html"}?id=profile-${Date.now()}-${i}`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.done, null, { timeout: 30_000 });
   const { profile } = await cdp.send('Profiler.stop');
   const { metrics } = await cdp.send('Performance.getMetrics');
   scripts.push(metrics.find((m) => m.name === 'ScriptDuration').value * 1000);
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  // The test harness's own scripts (playwright's polling of window.done) are not the page's.
+  const harness = (id) => {
+    for (let at = id; at != null; at = parent.get(at)) {
+      if (/^(UtilityScript|InjectedScript)$/.test(byId.get(at).callFrame.functionName)) return true;
+    }
+    return false;
+  };
   profile.samples.forEach((id, k) => {
     const ms = (profile.timeDeltas[k + 1] ?? 0) / 1000;
     const frame = byId.get(id).callFrame;
-    const p = phase(frame);
+    const p = !harness(id) && phase(frame);
     if (!p) return;
     totals.set(p, (totals.get(p) ?? 0) + ms);
     const key = `${p.split(' ')[0]} ${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.columnNumber}`;
