@@ -4,9 +4,14 @@
 // collector on another loopback origin) PROFILE_LOADS times (default 10) in
 // fresh contexts of headless Chromium under the CDP sampling profiler
 // (100 µs), and prints the self time per load by phase and the top
-// functions. Also prints ScriptDuration for the same page with the call
-// taken out, and with the pixel but no wasm, so that the phases can be
-// checked against whole-page figures.
+// functions. First it prints ScriptDuration for four pages, each a step
+// further (blank, the loader, the module with an empty flush, the call),
+// 20 fresh loads each (PROFILE_PHASE_LOADS), interleaved: the differences
+// are the phases. PROFILE_COMPARE=DIR adds a page over another build's
+// dist/ (PROFILE_COMPARE_PAGE: which page, /ours.html by default;
+// PROFILE_COMPARE_DONE_MS: done after that long, for a build that never
+// answers); PROFILE_PAGE picks the sampled page; PROFILE_SKIP_SAMPLES=1
+// stops after the phases.
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
@@ -36,7 +41,13 @@ const pages = {
   '/ours.html': `${head}${stub}${preload}${tag}</head><body>${call}</body></html>`,
 };
 const COMPARE = process.env.PROFILE_COMPARE;
-if (COMPARE) pages['/theirs.html'] = pages['/ours.html'].replaceAll('/pkg/', '/alt/');
+if (COMPARE) {
+  pages['/theirs.html'] = pages[process.env.PROFILE_COMPARE_PAGE || '/ours.html'].replaceAll('/pkg/', '/alt/');
+  // A build that never answers: done after this long instead.
+  if (process.env.PROFILE_COMPARE_DONE_MS) {
+    pages['/theirs.html'] = pages['/theirs.html'].replace('<body>', `<body><script>setTimeout(() => (window.done = true), ${process.env.PROFILE_COMPARE_DONE_MS})</script>`);
+  }
+}
 const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
 const server = http.createServer((req, res) => {
   const path = normalize(new URL(req.url, 'http://x').pathname);
