@@ -102,6 +102,8 @@ console.log(`  the call (lock, IndexedDB, the engine, the POST, its answer): ${s
 if (process.env.PROFILE_SKIP_SAMPLES) process.exit(0);
 const totals = new Map();
 const functions = new Map();
+/** Inclusive time by entry point: the outermost frame of a script of ours in each sampled stack. */
+const entries = new Map();
 const scripts = [];
 for (let i = 0; i < LOADS; i++) {
   const context = await browser.newContext();
@@ -131,6 +133,13 @@ for (let i = 0; i < LOADS; i++) {
     const frame = byId.get(id).callFrame;
     const p = !harness(id) && phase(frame);
     if (!p) return;
+    let entry = null;
+    for (let at = id; at != null; at = parent.get(at)) {
+      const f = byId.get(at).callFrame;
+      if (/\/(loader|pixel)\.js$|\.html$/.test(f.url)) entry = f;
+    }
+    const where = entry ? `${entry.url.split('/').pop()} ${entry.functionName || '(top level)'}:${entry.columnNumber}` : `(no script of ours) ${p}`;
+    entries.set(where, (entries.get(where) ?? 0) + ms);
     totals.set(p, (totals.get(p) ?? 0) + ms);
     const key = `${p.split(' ')[0]} ${frame.functionName || '(anonymous)'} ${frame.url.split('/').pop()}:${frame.columnNumber}`;
     functions.set(key, (functions.get(key) ?? 0) + ms);
@@ -152,5 +161,7 @@ for (const [p, ms] of sorted(totals)) {
   console.log(`| ${p} | ${per(ms)} |`);
 }
 console.log(`| sampled in all | ${per(sum)} |\n`);
+console.log('entry points (inclusive ms per load: the outermost frame of ours in the stack):');
+for (const [k, ms] of sorted(entries).slice(0, 25)) console.log(`  ${per(ms).padStart(6)}  ${k}`);
 console.log('top functions (self ms per load):');
 for (const [k, ms] of sorted(functions).slice(0, Number(process.env.PROFILE_TOP || 30))) console.log(`  ${per(ms).padStart(6)}  ${k}`);
