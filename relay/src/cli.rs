@@ -26,6 +26,8 @@ environment:
   ONRAMP_DATABASE_URL   the database when --database is not given:
                         sqlite:PATH or postgres://USER@HOST:PORT/DATABASE
                         (default sqlite:onramp.db)
+  ONRAMP_DATABASE_CA    extra root certificates (PEM) for Postgres over TLS
+                        with ?sslmode=require (docs/server.md)
   ONRAMP_BASE_URL       the OnRamp's base URL (run)
   RUST_LOG              the log filter (default info)";
 

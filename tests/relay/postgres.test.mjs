@@ -142,3 +142,42 @@ test('4 relays, 10,000 rows from concurrent transactions, faults, a SIGKILL and 
   const repeats = checkDelivered(await sandbox.trackings(), committed, { bound: inFlight, never: rolledBack });
   console.log(`${committed.length} rows: ${rolledBack.length} rolled back, ${repeats} repeat deliveries after the SIGKILL (bound ${inFlight})`);
 });
+
+test("TLS to Postgres by the URL's sslmode: require checks the certificate (ONRAMP_DATABASE_CA), prefer encrypts without, disable does not", async () => {
+  const secure = await startPostgres({ ssl: true });
+  try {
+    const url = (mode) => `${secure.url}?sslmode=${mode}`;
+    const checked = { ONRAMP_DATABASE_CA: secure.ca };
+    const migrated = await relay(url('require'), ['migrate'], checked);
+    assert.equal(migrated.code, 0, migrated.stderr);
+    // Without the CA, require refuses the certificate: one clear line, exit 1.
+    const refused = await relay(url('require'), ['status']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^onramp-relay: cannot connect to Postgres: .*(certificate|UnknownIssuer)/im);
+    assert.equal((await relay(url('require'), ['enqueue', 'pk', 'svc', 'tls-1'], checked)).code, 0);
+    assert.equal((await relay(url('verify-full'), ['status'], checked)).code, 0, "libpq's verify-full reads as require");
+
+    // Which connections of the relay's were encrypted, as Postgres saw them.
+    const client = secure.client();
+    await client.connect();
+    const encrypted = async (mode) => {
+      const running = startRelay(url(mode), sandbox.origin, ['--timeout-ms', '2000']);
+      const seen = await until(async () => {
+        const { rows } = await client.query(
+          "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'onramp-relay'",
+        );
+        return rows.length ? rows.map((r) => r.ssl) : null;
+      }, 10_000, 100);
+      assert.equal((await running.stop()).code, 0, running.log);
+      return seen;
+    };
+    assert.deepEqual([...new Set(await encrypted('prefer'))], [true], 'prefer: encrypted');
+    assert.deepEqual([...new Set(await encrypted('disable'))], [false], 'disable: in the clear');
+    await client.end();
+    const drained = await relay(url('require'), ['run', '--until-idle'], { ...checked, ONRAMP_BASE_URL: sandbox.origin });
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.equal((await status(url('prefer'))).sent, 1, 'the row went');
+  } finally {
+    secure.stop();
+  }
+});

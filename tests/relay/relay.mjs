@@ -4,7 +4,7 @@
 // docs/server.md as written there, and the sandbox as the OnRamp.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -41,9 +41,11 @@ function pgBin() {
 
 /**
  * A throwaway Postgres cluster on a free loopback port. initdb refuses
- * root: as root, the cluster belongs to the postgres user.
+ * root: as root, the cluster belongs to the postgres user. With `ssl`, it
+ * serves TLS with a certificate for 127.0.0.1 signed by a CA of its own,
+ * whose PEM is at the returned `ca`.
  */
-export async function startPostgres() {
+export async function startPostgres({ ssl = false } = {}) {
   const bin = pgBin();
   const dir = mkdtempSync(join(tmpdir(), 'onramp-pg-'));
   const asRoot = userInfo().uid === 0;
@@ -59,7 +61,23 @@ export async function startPostgres() {
   };
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  let options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`;
+  let ca = null;
+  if (ssl) {
+    const at = (name) => join(dir, name);
+    const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=onramp test CA', '-keyout', at('ca.key'), '-out', at('ca.crt'));
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', at('server.key'), '-out', at('server.csr'));
+    writeFileSync(at('san.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
+    openssl('x509', '-req', '-in', at('server.csr'), '-CA', at('ca.crt'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', at('san.ext'), '-out', at('server.crt'));
+    if (asRoot) {
+      const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+      for (const f of ['server.key', 'server.crt']) chownSync(at(f), id('-u'), id('-g'));
+    }
+    chmodSync(at('server.key'), 0o600);
+    options += ` -c ssl=on -c ssl_cert_file=${at('server.crt')} -c ssl_key_file=${at('server.key')}`;
+    ca = at('ca.crt');
+  }
   const ctl = (...args) => run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', ...args]);
   ctl('start');
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -67,6 +85,7 @@ export async function startPostgres() {
     url,
     port,
     dir,
+    ca,
     client() {
       return new pg.Client({ connectionString: url });
     },

@@ -5,6 +5,7 @@
 
 mod postgres;
 mod sqlite;
+mod tls;
 
 use std::rc::Rc;
 

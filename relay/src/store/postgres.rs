@@ -11,7 +11,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Config};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{state, Counts, DbResult, Done};
 use crate::row::Row;
@@ -58,6 +59,8 @@ CREATE TRIGGER onramp_outbox_inserted AFTER INSERT ON onramp_outbox
 /// A Postgres outbox.
 pub struct Postgres {
     config: Config,
+    /// TLS as the URL's `sslmode` asks (see `tls.rs`).
+    tls: MakeRustlsConnect,
     client: RefCell<Option<Rc<Client>>>,
     notify: Rc<Notify>,
     listening: RefCell<bool>,
@@ -82,11 +85,19 @@ fn text(e: tokio_postgres::Error) -> String {
 impl Postgres {
     /// Connects to `url`: an error when Postgres cannot be reached.
     pub async fn open(url: &str) -> DbResult<Postgres> {
-        let mut config = Config::from_str(url).map_err(|e| format!("not a Postgres URL: {e}"))?;
+        // libpq's verify-ca and verify-full are what `require` does here
+        // (tls.rs); tokio-postgres reads only disable, prefer and require.
+        let url = url
+            .replace("sslmode=verify-full", "sslmode=require")
+            .replace("sslmode=verify-ca", "sslmode=require");
+        let mut config = Config::from_str(&url).map_err(|e| format!("not a Postgres URL: {e}"))?;
         config.connect_timeout(Duration::from_secs(5));
         config.application_name("onramp-relay");
+        let ca = std::env::var("ONRAMP_DATABASE_CA").ok().filter(|c| !c.is_empty());
+        let tls = super::tls::connector(config.get_ssl_mode(), ca.as_deref())?;
         let db = Postgres {
             config,
+            tls,
             client: RefCell::new(None),
             notify: Rc::new(Notify::new()),
             listening: RefCell::new(false),
@@ -102,7 +113,7 @@ impl Postgres {
         }
         let (client, connection) = self
             .config
-            .connect(NoTls)
+            .connect(self.tls.clone())
             .await
             .map_err(|e| format!("cannot connect to Postgres: {}", text(e)))?;
         tokio::task::spawn_local(async move {
@@ -355,7 +366,7 @@ impl Postgres {
     /// (it reconnects on its own, and wakes the relay each time it does).
     pub async fn changed(&self) {
         if !self.listening.replace(true) {
-            tokio::task::spawn_local(listen(self.config.clone(), self.notify.clone()));
+            tokio::task::spawn_local(listen(self.config.clone(), self.tls.clone(), self.notify.clone()));
         }
         self.notify.notified().await;
     }
@@ -363,10 +374,10 @@ impl Postgres {
 
 /// Listens on [`CHANNEL`] for as long as the relay runs, on a connection
 /// of its own, opened again whenever it is lost.
-async fn listen(config: Config, notify: Rc<Notify>) {
+async fn listen(config: Config, tls: MakeRustlsConnect, notify: Rc<Notify>) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let driver = async {
                     loop {
