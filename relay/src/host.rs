@@ -20,7 +20,7 @@
 //! are no other batch's.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Future, Ready};
 use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
@@ -51,14 +51,10 @@ pub struct Batch {
     pub owner: Rc<str>,
     /// The engine's records, by row id (as text).
     pub records: RefCell<BTreeMap<String, Record>>,
-    /// The records the engine removed (rejected, or past the TTL).
-    pub removed: RefCell<HashSet<String>>,
     /// Each row's request body, by row id.
     pub bodies: HashMap<String, String>,
     /// How the last request of each body ended, and the answer's text.
     pub replies: RefCell<HashMap<String, (Outcome, String)>>,
-    /// Whether the engine gave trackings up (past the TTL).
-    pub gave_up: RefCell<bool>,
 }
 
 /// The host over a batch.
@@ -122,7 +118,6 @@ impl Host for BatchHost {
 
     fn remove(&self, id: &str) {
         self.0.records.borrow_mut().remove(id);
-        self.0.removed.borrow_mut().insert(id.to_owned());
     }
 
     fn records(&self) -> Vec<(String, Record)> {
@@ -235,9 +230,7 @@ impl Host for BatchHost {
 
     fn watch_leaving(&self, _on: bool) {}
 
-    fn warn(&self, warning: Warning) {
-        if warning == Warning::GivenUp {
-            self.0.gave_up.replace(true);
-        }
-    }
+    /// Nothing to tell: the store takes every record, and each row given
+    /// up is logged with its outcome ([`crate::run`]).
+    fn warn(&self, _warning: Warning) {}
 }

@@ -4,13 +4,13 @@
 //! poll) or the next row due.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::Duration;
 
 use onramp_core::engine::{Engine, Mode};
-use onramp_core::queue::{self, lease_for};
+use onramp_core::queue::lease_for;
 use onramp_core::steps::Outcome;
 use onramp_core::time::Timestamp;
 use onramp_core::Error;
@@ -159,9 +159,10 @@ async fn deliver(store: Store, settings: &Settings, http: reqwest::Client, rows:
     for row in rows {
         match row.outbound(&settings.base_url, settings.timeout_ms, clock) {
             Ok(outbound) => {
-                records.insert(row.id.to_string(), row.record(&outbound));
+                let record = row.record(&outbound);
+                records.insert(row.id.to_string(), record.clone());
                 bodies.insert(row.id.to_string(), outbound.body);
-                valid.push(row);
+                valid.push((row, record));
             }
             Err(error) => {
                 tracing::warn!(
@@ -191,14 +192,12 @@ async fn deliver(store: Store, settings: &Settings, http: reqwest::Client, rows:
         http,
         owner: settings.owner.as_str().into(),
         records: records.into(),
-        removed: HashSet::new().into(),
         bodies,
         replies: HashMap::new().into(),
-        gave_up: false.into(),
     });
     let engine = Engine::new(BatchHost(batch.clone()));
     engine.flush(Mode::Due).await;
-    for row in valid {
+    for (row, claimed) in valid {
         let key = row.id.to_string();
         let record = batch.records.borrow().get(&key).cloned();
         let reply = batch.reply_to(&key);
@@ -215,6 +214,9 @@ async fn deliver(store: Store, settings: &Settings, http: reqwest::Client, rows:
             }
             Some(record) if record.failures > row.failures => {
                 totals.retried += 1;
+                // The core's reason, as steps::settle gives it (a retried
+                // answer has none: "retry"); not taken from there, which
+                // would cost the shipped wasm 15 B.
                 let code = match reply {
                     Some((Outcome::Timeout, _)) => Error::Timeout.code(),
                     Some((Outcome::Status(_), _)) => "retry",
@@ -237,7 +239,9 @@ async fn deliver(store: Store, settings: &Settings, http: reqwest::Client, rows:
                 }
             }
             Some(_) => Done::Released,
-            None if queue::TTL_MS <= now.saturating_sub(row.created_ms) => {
+            // Removed by the engine: past the queue's TTL as it swept, or
+            // rejected by the collector.
+            None if claimed.expired(now) => {
                 totals.given_up += 1;
                 tracing::warn!(row = row.id, "tracking given up: waited longer than 7 days");
                 Done::GivenUp { at: now }
