@@ -17,12 +17,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { control, startSandbox } from '../tests/e2e/helpers.mjs';
+import { control, readmeExample, startSandbox } from '../tests/e2e/helpers.mjs';
 import { relay, root, sleep, startPostgres, startRelay } from '../tests/relay/relay.mjs';
 
 const ROWS = Number(process.env.BENCH_RELAY_ROWS || 10_000);
 const LATENCY_ROWS = Number(process.env.BENCH_RELAY_LATENCY_ROWS || 200);
-const INSERT = 'INSERT INTO onramp_outbox (partner_key, service_name, customer_id, purchased_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING';
+// The application's INSERT as docs/server.md gives it.
+const INSERT = readmeExample('insert-postgres');
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 

@@ -15,7 +15,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { extname, join, normalize } from 'node:path';
-import { launchBrowser, startSandbox } from '../tests/e2e/helpers.mjs';
+import { launchBrowser, listen, startSandbox, types } from '../tests/e2e/helpers.mjs';
 import { root, stubLine } from './sizes.mjs';
 
 const LOADS = Number(process.env.PROFILE_LOADS || 10);
@@ -48,7 +48,6 @@ if (COMPARE) {
     pages['/theirs.html'] = pages['/theirs.html'].replace('<body>', `<body><script>setTimeout(() => (window.done = true), ${process.env.PROFILE_COMPARE_DONE_MS})</script>`);
   }
 }
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' };
 const server = http.createServer((req, res) => {
   const path = normalize(new URL(req.url, 'http://x').pathname);
   if (pages[path]) return res.writeHead(200, { 'content-type': 'text/html' }).end(pages[path]);
@@ -60,7 +59,7 @@ const server = http.createServer((req, res) => {
   }
   res.writeHead(404).end();
 });
-const origin = await new Promise((r) => server.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${server.address().port}`)));
+const { origin, close } = await listen(server);
 
 /** The phase a sampled function belongs to. */
 function phase(frame) {
@@ -147,7 +146,7 @@ for (let i = 0; i < LOADS; i++) {
   await context.close();
 }
 await browser.close();
-server.close();
+await close();
 sandbox.child.kill();
 
 const per = (ms) => (ms / LOADS).toFixed(2);

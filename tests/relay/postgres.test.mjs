@@ -6,8 +6,8 @@
 // repeats within the documented bound.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { control, startSandbox } from '../e2e/helpers.mjs';
-import { checkDelivered, examples, relay, startPostgres, startRelay, status, until } from './relay.mjs';
+import { control, readmeExample, startSandbox } from '../e2e/helpers.mjs';
+import { checkDelivered, relay, startPostgres, startRelay, status, until } from './relay.mjs';
 
 let sandbox;
 let postgres;
@@ -39,8 +39,7 @@ test('two migrations at once apply the table once; a relay without Postgres exit
 
 test('4 relays, 10,000 rows from concurrent transactions, faults, a SIGKILL and a Postgres restart: each committed row delivered, rolled-back ones never', async () => {
   assert.equal((await control(sandbox.origin, '/_sandbox/reset')).status, 204);
-  const insert = examples()['insert-postgres'];
-  assert.ok(insert, 'docs/server.md has an insert-postgres block');
+  const insert = readmeExample('insert-postgres');
   await sandbox.faults([
     { status: 503, times: 60 },
     { status: 429, retryAfter: 1, times: 20 },

@@ -4,33 +4,16 @@
 // docs/server.md as written there, and the sandbox as the OnRamp.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-export const root = new URL('../../', import.meta.url).pathname;
+import { freePort, root } from '../e2e/helpers.mjs';
+
+export { root };
 export const relayBin = join(root, 'target/release/onramp-relay');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** The code blocks of docs/server.md with `example=NAME` in their info string, by name. */
-export function examples() {
-  const text = readFileSync(join(root, 'docs/server.md'), 'utf8');
-  const found = {};
-  for (const m of text.matchAll(/^```\w+ example=([\w-]+)\n([\s\S]*?)^```$/gm)) found[m[1]] = m[2].trim();
-  return found;
-}
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-}
 
 function pgBin() {
   const base = '/usr/lib/postgresql';
@@ -50,10 +33,10 @@ export async function startPostgres({ ssl = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'onramp-pg-'));
   const asRoot = userInfo().uid === 0;
   const as = (cmd, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
-  if (asRoot) {
-    const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, id('-u'), id('-g'));
-  }
+  // As root, what the server reads belongs to the postgres user.
+  const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  const own = (path) => asRoot && chownSync(path, id('-u'), id('-g'));
+  own(dir);
   const data = join(dir, 'data');
   const run = (cmd, args) => {
     const [c, a] = as(join(bin, cmd), args);
@@ -70,10 +53,7 @@ export async function startPostgres({ ssl = false } = {}) {
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-keyout', at('server.key'), '-out', at('server.csr'));
     writeFileSync(at('san.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
     openssl('x509', '-req', '-in', at('server.csr'), '-CA', at('ca.crt'), '-CAkey', at('ca.key'), '-CAcreateserial', '-days', '1', '-extfile', at('san.ext'), '-out', at('server.crt'));
-    if (asRoot) {
-      const id = (flag) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
-      for (const f of ['server.key', 'server.crt']) chownSync(at(f), id('-u'), id('-g'));
-    }
+    for (const f of ['server.key', 'server.crt']) own(at(f));
     chmodSync(at('server.key'), 0o600);
     options += ` -c ssl=on -c ssl_cert_file=${at('server.crt')} -c ssl_key_file=${at('server.key')}`;
     ca = at('ca.crt');

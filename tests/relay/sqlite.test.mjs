@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { control, startSandbox } from '../e2e/helpers.mjs';
-import { checkDelivered, examples, relay, startRelay, status, until } from './relay.mjs';
+import { control, readmeExample, startSandbox } from '../e2e/helpers.mjs';
+import { checkDelivered, relay, startRelay, status, until } from './relay.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'onramp-relay-sqlite-'));
 let sandbox;
@@ -45,8 +45,7 @@ const quote = (s) => (s === null ? 'NULL' : `'${s.replaceAll("'", "''")}'`);
  * [customerIds, commit?].
  */
 function write(file, transactions) {
-  const insert = examples()['insert-sqlite'];
-  assert.ok(insert, 'docs/server.md has an insert-sqlite block');
+  const insert = readmeExample('insert-sqlite');
   let script = '';
   for (const [customers, commit] of transactions) {
     script += 'BEGIN;\n';
