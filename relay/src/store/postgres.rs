@@ -5,7 +5,7 @@
 //! nobody). A lost connection (Postgres restarted) is opened again on the
 //! next statement; the listener reconnects on its own and wakes the relay.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::str::FromStr;
 use std::time::Duration;
@@ -63,7 +63,7 @@ pub struct Postgres {
     tls: MakeRustlsConnect,
     client: RefCell<Option<Rc<Client>>>,
     notify: Rc<Notify>,
-    listening: RefCell<bool>,
+    listening: Cell<bool>,
 }
 
 /// The error in words, with its causes ("error connecting to server:
@@ -100,7 +100,7 @@ impl Postgres {
             tls,
             client: RefCell::new(None),
             notify: Rc::new(Notify::new()),
-            listening: RefCell::new(false),
+            listening: Cell::new(false),
         };
         db.client().await?;
         Ok(db)
@@ -154,11 +154,8 @@ impl Postgres {
                             ELSE (SELECT coalesce(max(version), 0) FROM onramp_relay_migrations) END",
                     &[],
                 )
-                .await;
-            match row {
-                Ok(row) => Ok(row.get::<_, i32>(0) as u32),
-                Err(e) => Err(e),
-            }
+                .await?;
+            Ok(row.get::<_, i32>(0) as u32)
         })
         .await
     }
