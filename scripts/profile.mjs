@@ -74,6 +74,12 @@ function phase(frame) {
 }
 
 const browser = await launchBrowser();
+/** Leaves nothing running: the browser, the page server, the sandbox. */
+async function stop() {
+  await browser.close();
+  await close();
+  sandbox.child.kill();
+}
 
 /** ScriptDuration (ms) of one fresh load of `path`, once window.done. */
 async function scriptMs(path, i) {
@@ -98,7 +104,10 @@ const step = (a, b) => (med(times[b]) - med(times[a])).toFixed(1);
 console.log(`  loader (stub and loader.js, no call): ${step('/blank.html', '/loader.html')} ms`);
 console.log(`  the module (pixel.js, the wasm compiled and instantiated, an empty flush): ${step('/loader.html', '/module.html')} ms`);
 console.log(`  the call (lock, IndexedDB, the engine, the POST, its answer): ${step('/module.html', '/ours.html')} ms`);
-if (process.env.PROFILE_SKIP_SAMPLES) process.exit(0);
+if (process.env.PROFILE_SKIP_SAMPLES) {
+  await stop();
+  process.exit(0);
+}
 const totals = new Map();
 const functions = new Map();
 /** Inclusive time by entry point: the outermost frame of a script of ours in each sampled stack. */
@@ -145,9 +154,7 @@ for (let i = 0; i < LOADS; i++) {
   });
   await context.close();
 }
-await browser.close();
-await close();
-sandbox.child.kill();
+await stop();
 
 const per = (ms) => (ms / LOADS).toFixed(2);
 const sorted = (map) => [...map.entries()].sort((a, b) => b[1] - a[1]);
