@@ -10,10 +10,14 @@
 // are the phases. PROFILE_COMPARE=DIR adds a page over another build's
 // dist/ (PROFILE_COMPARE_PAGE: which page, /ours.html by default;
 // PROFILE_COMPARE_DONE_MS: done after that long, for a build that never
-// answers); PROFILE_PAGE picks the sampled page; PROFILE_SKIP_SAMPLES=1
-// stops after the phases.
+// answers); PROFILE_COMPARE=worker compares the measurement of the engine
+// in a dedicated worker (bench/worker-prototype/, over a copy of dist/);
+// PROFILE_PAGE picks the sampled page; PROFILE_SKIP_SAMPLES=1 stops after
+// the phases.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { launchBrowser, listen, startSandbox, types } from '../tests/e2e/helpers.mjs';
 import { root, stubLine } from './sizes.mjs';
@@ -40,7 +44,22 @@ const pages = {
 </script></body></html>`,
   '/ours.html': `${head}${stub}${preload}${tag}</head><body>${call}</body></html>`,
 };
-const COMPARE = process.env.PROFILE_COMPARE;
+let COMPARE = process.env.PROFILE_COMPARE;
+if (COMPARE === 'worker') COMPARE = workerPrototype();
+
+/** dist/ with bench/worker-prototype/ in place of pixel.js, the loader's hash of it rewritten. */
+function workerPrototype() {
+  const dir = mkdtempSync(join(tmpdir(), 'onramp-worker-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(root, 'dist'), dir, { recursive: true });
+  cpSync(join(root, 'bench/worker-prototype'), dir, { recursive: true });
+  const hash = (file) => 'sha384-' + createHash('sha384').update(readFileSync(join(dir, file))).digest('base64');
+  const shipped = JSON.parse(readFileSync(join(dir, 'integrity.json'), 'utf8'))['pixel.js'];
+  const loader = readFileSync(join(dir, 'loader.js'), 'utf8');
+  if (!loader.includes(shipped)) throw new Error("profile: the loader does not carry pixel.js's hash");
+  writeFileSync(join(dir, 'loader.js'), loader.replace(shipped, hash('pixel.js')));
+  return dir;
+}
 if (COMPARE) {
   pages['/theirs.html'] = pages[process.env.PROFILE_COMPARE_PAGE || '/ours.html'].replaceAll('/pkg/', '/alt/');
   // A build that never answers: done after this long instead.
