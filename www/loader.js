@@ -21,9 +21,14 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
 
 ((w, d, l) => {
   const stub = w.onramp;
-  if (stub?.l || stub?.loaded) return; // included twice (or once more after the pixel came): the first one serves
-  const script = d.currentScript;
-  const base = script?.src || d.baseURI;
+  if (stub?.l) return; // included twice (or once more after the pixel came): the first one serves
+  // Its own tag: the snippet's, recognised by its data-base-url, whether it
+  // runs as document.currentScript or without it (a type="module" tag, a
+  // tag manager or bundler that evaluates it); else the tag running it. Its
+  // files are beside it: without a tag, it loads none.
+  const current = d.currentScript;
+  const script = current?.dataset.baseUrl ? current : d.querySelector('script[data-base-url]') || current;
+  const base = script?.src;
   const data = script?.dataset || {};
   const on = (name) => data[name] != null && data[name] != 'false';
   const queued = stub?.q || [];
@@ -36,7 +41,7 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
   const noop = () => {};
   // As pixel.js says a rejection without a callback.
   const warn = (error) =>
-    w.console?.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
+    console.warn('[onramp] ' + error.code + (error.field ? ' (' + error.field + ')' : '') + ': ' + error.message);
   let consent = data.consent;
   let gpc = on('respectGpc');
   const params = new URLSearchParams(l.search);
@@ -147,22 +152,23 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
     } catch (e) {}
   }
 
-  // The pixel, once there is work for it; if it cannot load, the calls
-  // stay queued for the stub's send as the page is left.
+  // The pixel, once there is work for it. If it cannot come, the calls
+  // waiting are answered with why and stay queued: for the stub's send as
+  // the page is left, or for the pixel if a later call loads it.
   function load() {
     if (loading || !(waits() || queued.some(([command]) => command != 'configure' && command != 'consent'))) return;
     loading = true;
     say('load');
-    add('pixel.js', PIXEL_INTEGRITY).onerror = () => {
-      const failure = onrampError('load_failed', 'the onramp-pixel module could not be loaded');
-      warn(failure);
-      for (const [args, settle] of waiting) {
-        settle[1](failure);
-        const callback = args[args.length - 1];
-        if (typeof callback == 'function') callback(failure);
-      }
-      waiting.clear();
-    };
+    base ? (add('pixel.js', PIXEL_INTEGRITY).onerror = fail) : fail();
+  }
+  function fail() {
+    const failure = onrampError('load_failed', base ? 'pixel.js could not be loaded' : "the loader's tag needs data-base-url");
+    warn(failure);
+    loading = false;
+    // Answered once: a pixel that a later call loads sends the call, and
+    // calls no callback again.
+    for (const [args, [, reject, callback]] of waiting) reject(failure), callback && args.pop()(failure);
+    waiting.clear();
   }
 
   // consent() and configure() on a page that loads no pixel: answered
@@ -185,7 +191,8 @@ import { days, decode, encode, readKept, replaces, seen, sight, touch, valid } f
     }
     queued.push(args);
     if (leave) w.addEventListener('beforeunload', leave);
-    const promise = new Promise((resolve, reject) => waiting.set(args, [resolve, reject]));
+    // (pixel.js settles it with the first two; the loader's failure calls the callback too)
+    const promise = new Promise((resolve, reject) => waiting.set(args, [resolve, reject, callback]));
     promise.catch(noop);
     load();
     return promise;

@@ -43,28 +43,32 @@ import { configure, consent, createSaasTracking, flush, init } from './index.js'
   function onramp(...args) {
     // The loader's own commands (a referral from the server) stay its own.
     if (loader.own(args)) return Promise.resolve();
-    if (ready || failure) return run(args);
+    if (ready) return run(args);
     queued.push(args);
     if (leave) w.addEventListener('beforeunload', leave);
+    if (failure) return run(args);
     const promise = new Promise((resolve, reject) => waiting.set(args, [resolve, reject]));
     promise.catch(noop);
     return promise;
   }
-  onramp.loaded = true;
+  onramp.l = onramp.loaded = true;
   onramp.q = queued;
   onramp.r = loader.r; // the visitor's kept referral, for the gate (index.js)
   w.onramp = onramp;
 
   // In order; a call the stub already sent as the page was left is gone
-  // from the queue.
+  // from the queue. When the module could not load, each call is answered
+  // with why, and stays queued (the calls made after it too) for the stub's
+  // send as the page is left: a failure to load drops none that could still
+  // be sent.
   function replay() {
-    for (const args of queued.splice(0)) {
+    for (const args of failure ? [...queued] : queued.splice(0)) {
       const promise = run(args);
       const settle = waiting.get(args);
       if (settle) promise.then(...settle);
     }
     waiting.clear();
-    if (leave) w.removeEventListener('beforeunload', leave);
+    if (leave && !failure) w.removeEventListener('beforeunload', leave);
   }
 
   // Consent before the module can start (index.js): data-consent and
@@ -75,7 +79,7 @@ import { configure, consent, createSaasTracking, flush, init } from './index.js'
   }
   configure(early).catch(warn);
 
-  // The build writes the wasm's SHA-384 here: a .wasm that does not match it
+  // The build writes the wasm's SHA-256 here: a .wasm that does not match it
   // is refused (Subresource Integrity), as the page's integrity attribute
   // does for the loader, and the loader for this file.
   init(fetch(new URL('onramp_pixel_bg.wasm', base).href, { integrity: WASM_INTEGRITY }))

@@ -128,8 +128,8 @@ export async function listen(server) {
 }
 
 /**
- * Serves tests/e2e/pages/ (with {{COLLECTOR}}, {{LOADER_INTEGRITY}} and
- * {{WASM_INTEGRITY}} replaced) and the built package under /pkg/ on its own loopback origin, as
+ * Serves tests/e2e/pages/ (with {{COLLECTOR}}, {{LOADER_INTEGRITY}},
+ * {{WASM_INTEGRITY}} and {{STUB}}, the stub line's script, replaced) and the built package under /pkg/ on its own loopback origin, as
  * a provider's site would; /tampered/ serves the package with one byte of the
  * wasm changed, /untyped/ serves it with the wasm as
  * application/octet-stream, /late-loader/ serves loader.js and /late-wasm/
@@ -159,7 +159,8 @@ export async function startPageServer(collector) {
           .replaceAll('{{LOADER_SRC}}', loaderSrc)
           .replaceAll('{{COLLECTOR}}', collector)
           .replaceAll('{{LOADER_INTEGRITY}}', integrity)
-          .replaceAll('{{WASM_INTEGRITY}}', integrities['onramp_pixel_bg.wasm']);
+          .replaceAll('{{WASM_INTEGRITY}}', integrities['onramp_pixel_bg.wasm'])
+          .replaceAll('{{STUB}}', () => readFileSync(join(root, 'dist/stub.js'), 'utf8'));
         if (wasmless) body = body.replace(" 'wasm-unsafe-eval'", '');
       }
       if (packaged?.[1] === 'tampered' && extname(file) === '.wasm') {

@@ -8,7 +8,7 @@
 // (https://YOUR-CDN/onramp-pixel/, https://cdn.example.com) a server of the
 // installed dist/ on another origin, the integrity values dist/integrity.json's,
 // `cust-42` a fresh customer id. The Rollup and esbuild recipes run in
-// bundlers.test.mjs.
+// bundlers.test.mjs, the tag manager's and Next.js's in install.test.mjs.
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -33,6 +33,7 @@ test('every code block is an example that a test runs, or marked as a fragment',
   const elsewhere = [
     ...['rollup', 'esbuild-esm'], // bundlers.test.mjs
     'referral-server', // attribution.test.mjs
+    ...['gtm-signup-tag', 'nextjs-layout', 'nextjs-welcome'], // install.test.mjs
     ...['insert-postgres', 'insert-sqlite'], // tests/relay/: the application's INSERT in its transactions
     ...['testing-playwright', 'testing-playwright-config', 'testing-puppeteer'], // recipes.test.mjs
     ...['testing-cypress', 'testing-cypress-config', 'testing-wdio', 'testing-wdio-config'], // recipes.test.mjs: syntax only

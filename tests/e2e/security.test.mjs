@@ -70,14 +70,22 @@ test('a CSP that forbids WebAssembly: every call fails loudly with wasm_blocked,
   assert.equal(first.code, 'wasm_blocked');
   assert.match(first.message, /wasm-unsafe-eval/);
   // Later calls get the same clear answer, and the Promise form rejects with it.
-  const later = await page.evaluate(() =>
-    onramp('createSaasTracking', { serviceName: 'svc', customerId: 'later' }).then(
-      () => 'resolved',
-      (e) => e.code,
-    ),
+  const later = await page.evaluate(
+    (id) =>
+      onramp('createSaasTracking', { serviceName: 'svc', customerId: id + '-later' }).then(
+        () => 'resolved',
+        (e) => e.code,
+      ),
+    id,
   );
   assert.equal(later, 'wasm_blocked');
   assert.deepEqual(await world.sandbox.find(id), []);
+  // Both calls stay queued: the stub sends them as the page is left, once.
+  await page.goto(world.pages.origin + '/next.html');
+  for (const customerId of [id, id + '-later']) {
+    const stored = await world.sandbox.waitFor(customerId);
+    assert.deepEqual([stored.length, stored[0].deliveries], [1, 1], customerId);
+  }
   // Chromium reports the refused compile itself; the page has no uncaught error.
   assert.deepEqual(
     problems.filter((p) => !/Content Security Policy|unsafe-eval/.test(p)),
@@ -92,9 +100,11 @@ test('Subresource Integrity: the loader pins the pixel, the pixel the wasm, and 
   const loader = await readFile(join(root, 'dist/loader.js'), 'utf8');
   const pixel = await readFile(join(root, 'dist/pixel.js'), 'utf8');
   assert.match(integrity['loader.js'], /^sha384-[A-Za-z0-9+/]{64}$/);
-  assert.ok(loader.includes(integrity['pixel.js']), 'loader.js pins the pixel it loads');
-  assert.ok(loader.includes(integrity['debug.js']), 'and debug mode\'s words');
-  assert.ok(pixel.includes(integrity['onramp_pixel_bg.wasm']), 'pixel.js pins the wasm it loads');
+  // What they load, each pinned by its SHA-256.
+  const pin = async (file) => 'sha256-' + createHash('sha256').update(await readFile(join(root, 'dist', file))).digest('base64');
+  assert.ok(loader.includes(await pin('pixel.js')), 'loader.js pins the pixel it loads');
+  assert.ok(loader.includes(await pin('debug.js')), 'and debug mode\'s words');
+  assert.ok(pixel.includes(await pin('onramp_pixel_bg.wasm')), 'pixel.js pins the wasm it loads');
 
   // The same loader.js (its integrity attribute matches) next to a changed wasm.
   const { context, page, problems } = await openPage(world.browser);
@@ -104,6 +114,10 @@ test('Subresource Integrity: the loader pins the pixel, the pixel the wasm, and 
   assert.deepEqual(await world.sandbox.find(id), []);
   assert.ok(!problems.some((p) => p.startsWith('pageerror')), problems.join('\n'));
   assert.ok(problems.some((p) => /integrity/i.test(p)), 'Chromium reports the integrity failure');
+  // The call stays queued: the stub sends it as the page is left, once.
+  await page.goto(world.pages.origin + '/next.html');
+  const stored = await world.sandbox.waitFor(id);
+  assert.deepEqual([stored.length, stored[0].deliveries], [1, 1]);
   await context.close();
 });
 
