@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::{watch, Notify};
 
+use crate::demand;
 use crate::faults::{self, Faults};
 use crate::store::Store;
 use crate::validate::{json_body, tracking_from_json, Problem};
@@ -346,6 +347,15 @@ struct Overview {
     rejected: Vec<Rejected>,
     attempts: Vec<Attempt>,
     faults: Value,
+}
+
+/// `GET /_sandbox/summary`: the marketplace's view of demand, trackings per
+/// day and service over the last 30 days (see `demand`).
+pub async fn summary(State(app): State<Shared>) -> Result<Response, ApiError> {
+    let today = now();
+    let from = demand::first_day(today);
+    let (counts, stored) = with_store(&app, move |store| Ok((store.per_day(&from)?, store.count()?))).await?;
+    Ok(Json(demand::summarise(counts, stored, today)).into_response())
 }
 
 /// `GET /_sandbox/state`: stored trackings, rejected submissions and

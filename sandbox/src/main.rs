@@ -3,6 +3,7 @@
 
 mod api;
 mod cors;
+mod demand;
 mod faults;
 mod files;
 mod guard;
@@ -143,6 +144,7 @@ async fn main() -> ExitCode {
         .route("/_sandbox/page.js", get(page::script))
         .route("/_sandbox/page.css", get(page::style))
         .route("/_sandbox/state", get(api::state))
+        .route("/_sandbox/summary", get(api::summary))
         .route("/_sandbox/faults", get(api::list_faults).post(api::add_faults))
         .route("/_sandbox/reset", post(api::reset))
         .route("/_sandbox/rejected", get(api::rejected))

@@ -8,6 +8,8 @@
 use std::path::Path;
 
 use onramp_core::Tracking;
+
+use crate::demand::DayCount;
 use rusqlite::{params, Connection, OptionalExtension, Params};
 use serde::Serialize;
 
@@ -110,6 +112,30 @@ impl Store {
     /// Every stored tracking, oldest first.
     pub fn list(&self) -> rusqlite::Result<Vec<Stored>> {
         self.rows(&format!("SELECT {COLUMNS} FROM trackings ORDER BY id"), [])
+    }
+
+    /// Trackings per partner key, service and day of `purchasedAt` (UTC),
+    /// from the day `from` (`YYYY-MM-DD`) on.
+    pub fn per_day(&self, from: &str) -> rusqlite::Result<Vec<DayCount>> {
+        let mut stmt = self.db.prepare_cached(
+            "SELECT partner_key, service_name, substr(purchased_at, 1, 10) AS day, COUNT(*) FROM trackings
+             WHERE purchased_at >= ?1 GROUP BY partner_key, service_name, day",
+        )?;
+        let rows = stmt.query_map([from], |row| {
+            Ok(DayCount {
+                partner_key: row.get(0)?,
+                service_name: row.get(1)?,
+                day: row.get(2)?,
+                count: row.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// How many trackings are stored.
+    pub fn count(&self) -> rusqlite::Result<i64> {
+        self.db
+            .query_row("SELECT COUNT(*) FROM trackings", [], |row| row.get(0))
     }
 
     /// Forgets every tracking.

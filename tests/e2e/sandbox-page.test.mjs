@@ -1,10 +1,12 @@
 // The sandbox's test-events page (/_sandbox) in Chromium: trackings sent
 // from another page appear without a reload, with their origin; rejected
 // submissions with their reason; its own buttons reset and inject faults;
-// another site's page can do neither.
+// another site's page can do neither; the demand chart and its JSON
+// (/_sandbox/summary) count what was posted.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { uniqueId, worldForTests } from './helpers.mjs';
+import { inflateSync } from 'node:zlib';
+import { control, uniqueId, worldForTests } from './helpers.mjs';
 
 const world = worldForTests();
 
@@ -145,4 +147,108 @@ test('the page cannot be framed by another site', async () => {
   const response = await fetch(world.sandbox.origin + '/_sandbox');
   assert.equal(response.headers.get('x-frame-options'), 'DENY');
   assert.match(response.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+});
+
+/** The RGBA pixels of a PNG (8-bit RGB or RGBA, not interlaced: what Chromium's screenshots are). */
+function decodePng(png) {
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  const [depth, type, , , interlace] = png.subarray(24, 29);
+  assert.ok(depth === 8 && (type === 2 || type === 6) && interlace === 0, 'an 8-bit RGB(A) PNG');
+  const channels = type === 6 ? 4 : 3;
+  const chunks = [];
+  for (let at = 8; at < png.length; ) {
+    const length = png.readUInt32BE(at);
+    if (png.toString('latin1', at + 4, at + 8) === 'IDAT') chunks.push(png.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const raw = inflateSync(Buffer.concat(chunks));
+  const stride = width * channels;
+  const out = Buffer.alloc(height * stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const value = raw[y * (stride + 1) + 1 + x];
+      const a = x >= channels ? out[y * stride + x - channels] : 0;
+      const b = y > 0 ? out[(y - 1) * stride + x] : 0;
+      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
+      const p = a + b - c;
+      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+      out[y * stride + x] = (value + [0, a, b, (a + b) >> 1, paeth][filter]) & 255;
+    }
+  }
+  return { width, height, channels, pixels: out };
+}
+
+/** How many pixels of an element's screenshot are the chart's bar colour (#2f5fb3, page.css). */
+async function barPixels(page) {
+  const { pixels, channels } = decodePng(await page.locator('#demand').screenshot());
+  let count = 0;
+  for (let i = 0; i < pixels.length; i += channels) {
+    if (Math.abs(pixels[i] - 0x2f) < 8 && Math.abs(pixels[i + 1] - 0x5f) < 8 && Math.abs(pixels[i + 2] - 0xb3) < 8) count++;
+  }
+  return count;
+}
+
+test('demand: trackings per day and service over 30 days, as JSON (GET /_sandbox/summary) and as a chart on the page, updated live', async () => {
+  await control(world.sandbox.origin, '/_sandbox/reset');
+  const events = await openEventsPage();
+  try {
+    await events.page.waitForFunction(() => document.getElementById('demand').textContent.includes('No tracking'));
+    assert.equal(await barPixels(events.page), 0, 'no bar without data');
+    const DAY = 86_400_000;
+    const day = (back) => new Date(Date.now() - back * DAY).toISOString().slice(0, 10);
+    const at = (back) => new Date(Date.now() - back * DAY).toISOString();
+    const posted = [
+      ...[0, 0, 0, 10, 10, 29].map((back) => ['pk_a', 'Acme CRM', back]),
+      ...[1, 1, 1, 1].map((back) => ['pk_b', 'Beta', back]),
+      // Outside the 30 days: earlier, and ahead of today (a visitor's fast clock).
+      ['pk_a', 'Acme CRM', 40],
+      ['pk_b', 'Beta', -5],
+    ];
+    for (const [partnerKey, serviceName, back] of posted) {
+      const response = await postTracking({ partnerKey, serviceName, customerId: uniqueId('demand'), purchasedAt: at(back) });
+      assert.equal(response.status, 201);
+    }
+    // A second delivery of one of them counts once.
+    const again = uniqueId('demand-again');
+    for (let i = 0; i < 2; i++) await postTracking({ partnerKey: 'pk_b', serviceName: 'Beta', customerId: again, purchasedAt: at(1) });
+
+    const summary = await (await fetch(world.sandbox.origin + '/_sandbox/summary')).json();
+    assert.equal(summary.days.length, 30);
+    assert.deepEqual([summary.days[0], summary.days[29]], [day(29), day(0)]);
+    const perDay = (counts) => Object.fromEntries(counts.map((n, i) => [summary.days[i], n]).filter(([, n]) => n));
+    assert.deepEqual(
+      summary.services.map((s) => [s.partnerKey, s.serviceName, s.total, perDay(s.perDay)]),
+      [
+        ['pk_a', 'Acme CRM', 6, { [day(29)]: 1, [day(10)]: 2, [day(0)]: 3 }],
+        ['pk_b', 'Beta', 5, { [day(1)]: 5 }],
+      ],
+    );
+    assert.deepEqual(perDay(summary.perDay), { [day(29)]: 1, [day(10)]: 2, [day(1)]: 5, [day(0)]: 3 });
+    assert.deepEqual([summary.total, summary.outside], [11, 2]);
+
+    // The chart: a row per service and one for all, each bar its date and count.
+    await events.page.waitForFunction(() => document.querySelectorAll('#demand .demand-row').length === 3);
+    const labels = await events.page.$$eval('#demand svg', (charts) => charts.map((c) => c.getAttribute('aria-label')));
+    assert.deepEqual(labels, ['all services: 11 in the last 30 days', 'Acme CRM · pk_a: 6 in the last 30 days', 'Beta · pk_b: 5 in the last 30 days']);
+    const titles = await events.page.$$eval('#demand .demand-row:nth-child(2) .demand-bar title', (t) => t.map((e) => e.textContent));
+    assert.equal(titles.length, 30);
+    assert.equal(titles[29], `${day(0)}: 3`);
+    assert.equal(titles[19], `${day(10)}: 2`);
+    const drawn = await barPixels(events.page);
+    assert.ok(drawn > 100, `the chart draws its bars (${drawn} pixels of the bar colour)`);
+
+    // Live: a new tracking for Beta today, without a reload.
+    await postTracking({ partnerKey: 'pk_b', serviceName: 'Beta', customerId: uniqueId('demand-live'), purchasedAt: at(0) });
+    await events.page.waitForFunction(
+      (today) => [...document.querySelectorAll('#demand .demand-row:nth-child(3) .demand-bar title')].at(-1)?.textContent === today + ': 1',
+      day(0),
+    );
+    assert.ok((await barPixels(events.page)) > drawn, 'one more bar drawn');
+    assert.equal(await events.page.evaluate(() => window.sameDocument), true, 'no reload');
+    assert.deepEqual(events.problems, []);
+  } finally {
+    await events.context.close();
+  }
 });

@@ -58,9 +58,64 @@ async function refresh() {
   first = false;
 }
 
+// The demand chart: a row per service (and one for all of them when there
+// are several), each a labelled bar per day. Each bar carries its date and
+// count (its title, read by screen readers and shown on hover), and each
+// row its total in words, so that nothing rests on colour.
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(name, attributes) {
+  const element = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, String(value));
+  return element;
+}
+
+function demandRow(label, counts, days, max) {
+  const row = document.createElement('div');
+  row.className = 'demand-row';
+  row.setAttribute('role', 'listitem');
+  const total = counts.reduce((a, b) => a + b, 0);
+  const name = document.createElement('span');
+  name.className = 'demand-name';
+  name.textContent = label;
+  const width = 6;
+  const height = 40;
+  const chart = svg('svg', { viewBox: `0 0 ${counts.length * width} ${height}`, width: counts.length * width, height, role: 'img' });
+  chart.setAttribute('aria-label', `${label}: ${total} in the last ${days.length} days`);
+  counts.forEach((count, i) => {
+    const tall = count ? Math.max(2, Math.round((count / max) * height)) : 0;
+    const bar = svg('rect', { x: i * width, y: height - tall, width: width - 1, height: tall, class: 'demand-bar' });
+    const title = svg('title', {});
+    title.textContent = `${days[i]}: ${count}`;
+    bar.append(title);
+    chart.append(svg('rect', { x: i * width, y: height - 1, width: width - 1, height: 1, class: 'demand-base' }), bar);
+  });
+  const sum = document.createElement('span');
+  sum.className = 'demand-sum';
+  sum.textContent = `${total} (today ${counts[counts.length - 1]})`;
+  row.append(name, chart, sum);
+  return row;
+}
+
+function drawDemand(summary) {
+  const rows = summary.services.map((s) => [s.serviceName + ' · ' + s.partnerKey, s.perDay]);
+  if (rows.length > 1) rows.unshift(['all services', summary.perDay]);
+  const max = Math.max(1, ...rows.flatMap(([, counts]) => counts));
+  const place = $('demand');
+  place.replaceChildren(...rows.map(([label, counts]) => demandRow(label, counts, summary.days, max)));
+  if (!rows.length) place.textContent = 'No tracking in the last 30 days.';
+  $('demand-total').textContent = `(${summary.total} from ${summary.days[0]} to ${summary.days[summary.days.length - 1]}` +
+    (summary.outside ? `; ${summary.outside} dated outside them` : '') + ')';
+}
+
+async function refreshDemand() {
+  const response = await fetch('/_sandbox/summary', { headers: { accept: 'application/json' } });
+  if (!response.ok) throw new Error('HTTP ' + response.status);
+  drawDemand(await response.json());
+}
+
 let pending = null;
 function update() {
-  pending ||= refresh()
+  pending ||= Promise.all([refresh(), refreshDemand()])
     .catch((error) => status('down', 'cannot read the sandbox: ' + error.message))
     .finally(() => (pending = null));
 }
