@@ -296,13 +296,24 @@ const SCENARIOS = {
     await sandbox.deliveredOnce(id);
   },
 
-  'a tampered wasm is refused (Subresource Integrity): load_failed, nothing sent': async ({ engine, sandbox, pages, profile }) => {
+  'a tampered wasm is refused (Subresource Integrity): load_failed; the call kept, and sent once by the stub as the page is left': async ({ engine, sandbox, pages, profile }) => {
     const tab = await profile.tab();
     const id = uniqueId(`${engine}-tampered`);
     await tab.goto(`${pages.origin}/tampered.html?id=${id}`);
     assert.deepEqual(await tab.run(() => window.outcome), { code: 'load_failed' });
     await sleep(300);
     assert.deepEqual(await sandbox.find(id), []);
+    await tab.goto(pages.origin + '/next.html');
+    await sandbox.deliveredOnce(id);
+  },
+
+  'a type="module" loader tag (no document.currentScript), the base URL elsewhere: found by its data-base-url, sent once': async ({ engine, sandbox, pages, profile }) => {
+    const tab = await profile.tab();
+    const id = uniqueId(`${engine}-module`);
+    await tab.goto(`${pages.origin}/module.html?id=${id}`);
+    await tab.waitFor(() => window.outcome);
+    assert.deepEqual(await tab.run(() => window.outcome), { status: 201, partnerKey: 'pk_module' });
+    await sandbox.deliveredOnce(id);
   },
 };
 
