@@ -16,15 +16,21 @@ import { run, workspace } from './package.mjs';
 
 const world = worldForTests();
 
-/** Loads `path` with a new id, waits for the call's outcome; the page stays open for more checks. */
-async function install(path, query = '') {
+/** A new page whose console messages are kept too (`messages`, beside openPage's `problems`). */
+async function watchedPage() {
   const opened = await openPage(world.browser);
   const messages = [];
   opened.page.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
+  return { ...opened, messages };
+}
+
+/** Loads `path` with a new id, waits for the call's outcome; the page stays open for more checks. */
+async function install(path, query = '') {
+  const opened = await watchedPage();
   const id = uniqueId(path.replace(/\W/g, ''));
   await opened.page.goto(`${world.pages.origin}/${path}?id=${id}${query}`);
   await opened.page.waitForFunction(() => window.outcome, null, { timeout: 15_000 });
-  return { ...opened, id, messages, outcome: await opened.page.evaluate(() => window.outcome) };
+  return { ...opened, id, outcome: await opened.page.evaluate(() => window.outcome) };
 }
 
 /** The tracking arrived once, with the partner key of `partnerKey`; no second delivery after a wait. */
@@ -40,14 +46,18 @@ async function deliveredOnce(id, partnerKey) {
   assert.equal(stored.length, 1);
 }
 
-/** The README's snippet as a provider pastes it into a tag, the CDN and the collector being the sandbox. */
-async function snippetTag(partnerKey) {
+/**
+ * A docs block as a provider fills it in: the CDN and the collector are the
+ * sandbox, the integrity dist's, `cust-42` the customer id `id`.
+ */
+async function filled(code, partnerKey, id = 'cust-42') {
   const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'))['loader.js'];
-  return readmeExample('snippet')
+  return code
     .replaceAll('https://YOUR-CDN/onramp-pixel/', world.sandbox.origin + '/')
     .replace('sha384-…', integrity)
     .replaceAll('https://onramp.example.com', world.sandbox.origin)
-    .replaceAll('YOUR-PARTNER-KEY', partnerKey);
+    .replaceAll('YOUR-PARTNER-KEY', partnerKey)
+    .replaceAll('cust-42', id);
 }
 
 /** The docs' call tag, its Data Layer Variable written in as Tag Manager writes a string. */
@@ -62,11 +72,9 @@ for (const [tags, what] of [
   ['spa', "the snippet's tag fired again on a history change, then the call"],
 ]) {
   test(`Google Tag Manager (docs/integration.md): ${what}: delivered once, data-* read, console clean`, async () => {
-    const { context, page, problems } = await openPage(world.browser);
-    const messages = [];
-    page.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
+    const { context, page, problems, messages } = await watchedPage();
     const id = uniqueId('gtm-' + tags);
-    const snippet = await snippetTag('pk_gtm');
+    const snippet = await filled(readmeExample('snippet'), 'pk_gtm');
     // The visitor arrives from the marketplace (the snippet asks for a referral).
     await page.goto(`${world.pages.origin}/gtm.html?onramp_ref=mkt-gtm`);
     if (tags === 'one') await fire(page, snippet + signupTag(id));
@@ -99,18 +107,10 @@ test('Next.js (docs/integration.md): the App Router recipe, built by the real ne
   for (const [name, version] of Object.entries(app.dependencies)) assert.equal(version, ours[name], name);
   const dir = await apps.install('nextjs');
   const id = uniqueId('nextjs');
-  const integrity = JSON.parse(await readFile(join(root, 'dist/integrity.json'), 'utf8'))['loader.js'];
-  const filled = (code) =>
-    code
-      .replaceAll('https://YOUR-CDN/onramp-pixel/', world.sandbox.origin + '/')
-      .replace('sha384-…', integrity)
-      .replaceAll('https://onramp.example.com', world.sandbox.origin)
-      .replaceAll('YOUR-PARTNER-KEY', 'pk_nextjs')
-      .replaceAll('cust-42', id);
   // (The fixture holds the app's icon: a page without one has the browser ask for /favicon.ico.)
   await mkdir(join(dir, 'app/welcome'), { recursive: true });
-  await writeFile(join(dir, 'app/layout.jsx'), filled(readmeExample('nextjs-layout')));
-  await writeFile(join(dir, 'app/welcome/page.jsx'), filled(readmeExample('nextjs-welcome')));
+  await writeFile(join(dir, 'app/layout.jsx'), await filled(readmeExample('nextjs-layout'), 'pk_nextjs'));
+  await writeFile(join(dir, 'app/welcome/page.jsx'), await filled(readmeExample('nextjs-welcome'), 'pk_nextjs', id));
   const next = join(dir, 'node_modules/next/dist/bin/next');
   const env = { NEXT_TELEMETRY_DISABLED: '1', NODE_TEST_CONTEXT: undefined };
   await run(process.execPath, [next, 'build'], dir, { timeout: 300_000, env });
@@ -122,9 +122,7 @@ test('Next.js (docs/integration.md): the App Router recipe, built by the real ne
     assert.ok(i < 300, 'next start answers');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const { context, page, problems } = await openPage(world.browser);
-  const messages = [];
-  page.on('console', (message) => messages.push(`${message.type()}: ${message.text()}`));
+  const { context, page, problems, messages } = await watchedPage();
   await page.goto(origin + '/welcome');
   await deliveredOnce(id, 'pk_nextjs');
   assert.equal(await page.evaluate(() => document.querySelectorAll('script[src$="loader.js"][data-base-url]').length), 1);

@@ -252,3 +252,17 @@ test('demand: trackings per day and service over 30 days, as JSON (GET /_sandbox
     await events.context.close();
   }
 });
+
+test('changes that come while the page reads are never dropped: 30 trackings posted back to back all show, and the demand counts them', async () => {
+  const events = await openEventsPage();
+  try {
+    const ids = Array.from({ length: 30 }, () => uniqueId('burst'));
+    const before = (await (await fetch(world.sandbox.origin + '/_sandbox/summary')).json()).total;
+    for (const id of ids) await postTracking({ customerId: id, purchasedAt: new Date().toISOString() });
+    await shown(events.page, 'trackings', ids.at(-1));
+    await events.page.waitForFunction((total) => document.getElementById('demand-total').textContent.startsWith(`(${total} `), before + 30);
+    assert.deepEqual(events.problems, []);
+  } finally {
+    await events.context.close();
+  }
+});

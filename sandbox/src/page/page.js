@@ -113,11 +113,18 @@ async function refreshDemand() {
   drawDemand(await response.json());
 }
 
+// One read at a time; a change that comes during one is read once it ends
+// (dropping it would leave the page behind until the next change).
 let pending = null;
+let again = false;
 function update() {
-  pending ||= Promise.all([refresh(), refreshDemand()])
+  if (pending) return void (again = true);
+  pending = Promise.all([refresh(), refreshDemand()])
     .catch((error) => status('down', 'cannot read the sandbox: ' + error.message))
-    .finally(() => (pending = null));
+    .finally(() => {
+      pending = null;
+      if (again) (again = false), update();
+    });
 }
 
 function status(kind, text) {
