@@ -96,7 +96,7 @@ for (const [tags, what] of [
   });
 }
 
-test('Next.js (docs/integration.md): the App Router recipe, built by the real next build and served by next start: delivered once, console clean', async (t) => {
+test('Next.js (docs/integration.md): the App Router recipe and its npm alternative, built by the real next build and served by next start: each delivered once, console clean', async (t) => {
   const apps = await workspace();
   t.after(() => apps.remove());
   // The app installs next, react and react-dom itself (the versions this
@@ -111,6 +111,9 @@ test('Next.js (docs/integration.md): the App Router recipe, built by the real ne
   await mkdir(join(dir, 'app/welcome'), { recursive: true });
   await writeFile(join(dir, 'app/layout.jsx'), await filled(readmeExample('nextjs-layout'), 'pk_nextjs'));
   await writeFile(join(dir, 'app/welcome/page.jsx'), await filled(readmeExample('nextjs-welcome'), 'pk_nextjs', id));
+  // The npm import instead of the snippet's call, on a page of its own.
+  await mkdir(join(dir, 'app/welcome-npm'));
+  await writeFile(join(dir, 'app/welcome-npm/page.jsx'), await filled(readmeExample('nextjs-npm'), 'pk_nextjs_npm', id + '-npm'));
   const next = join(dir, 'node_modules/next/dist/bin/next');
   const env = { NEXT_TELEMETRY_DISABLED: '1', NODE_TEST_CONTEXT: undefined };
   await run(process.execPath, [next, 'build'], dir, { timeout: 300_000, env });
@@ -122,12 +125,14 @@ test('Next.js (docs/integration.md): the App Router recipe, built by the real ne
     assert.ok(i < 300, 'next start answers');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  const { context, page, problems, messages } = await watchedPage();
-  await page.goto(origin + '/welcome');
-  await deliveredOnce(id, 'pk_nextjs');
-  assert.equal(await page.evaluate(() => document.querySelectorAll('script[src$="loader.js"][data-base-url]').length), 1);
-  assert.deepEqual([...problems, ...messages], []);
-  await context.close();
+  for (const [path, customerId, partnerKey] of [['/welcome', id, 'pk_nextjs'], ['/welcome-npm', id + '-npm', 'pk_nextjs_npm']]) {
+    const { context, page, problems, messages } = await watchedPage();
+    await page.goto(origin + path);
+    await deliveredOnce(customerId, partnerKey);
+    assert.equal(await page.evaluate(() => document.querySelectorAll('script[src$="loader.js"][data-base-url]').length), 1, path);
+    assert.deepEqual([...problems, ...messages], [], path);
+    await context.close();
+  }
 });
 
 test('Next.js-style injection (next/script afterInteractive: createElement, props as attributes), the call later: delivered once', async () => {

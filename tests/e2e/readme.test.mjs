@@ -33,7 +33,7 @@ test('every code block is an example that a test runs, or marked as a fragment',
   const elsewhere = [
     ...['rollup', 'esbuild-esm'], // bundlers.test.mjs
     'referral-server', // attribution.test.mjs
-    ...['gtm-signup-tag', 'nextjs-layout', 'nextjs-welcome'], // install.test.mjs
+    ...['gtm-signup-tag', 'nextjs-layout', 'nextjs-welcome', 'nextjs-npm'], // install.test.mjs
     ...['insert-postgres', 'insert-sqlite'], // tests/relay/: the application's INSERT in its transactions
     ...['testing-playwright', 'testing-playwright-config', 'testing-puppeteer'], // recipes.test.mjs
     ...['testing-cypress', 'testing-cypress-config', 'testing-wdio', 'testing-wdio-config'], // recipes.test.mjs: syntax only
