@@ -96,7 +96,9 @@ test('4 relays, 10,000 rows from concurrent transactions, faults, a SIGKILL and 
   // (the replacement, below, is stopped with the others at the end)
   assert.equal(killed.signal, 'SIGKILL');
   relays.push(startRelay(postgres.url, sandbox.origin, args));
-  await sandbox.faults([{ status: 503, times: 30 }]);
+  // The hangs past the timeout again, now that no relay is killed before
+  // its timeout can fire (the first ones may have gone to the one killed).
+  await sandbox.faults([{ status: 503, times: 30 }, { delayMs: 3000, status: 503, times: 2 }]);
 
   assert.ok(await until(async () => (await stored()) >= 5000, 90_000), 'delivering after the SIGKILL');
   postgres.restart();
