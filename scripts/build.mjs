@@ -18,15 +18,11 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { shortenNames } from './short-names.mjs';
-import { measureLanding, measureNpm, measureShipped, table } from './sizes.mjs';
+import { measureLanding, measureNpm, measureShipped, pin, table } from './sizes.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
 const integrity = (file) => 'sha384-' + createHash('sha384').update(readFileSync(file)).digest('base64');
-// What the loader and the pixel carry of the files they load: SHA-256 (a pin
-// as strong as Subresource Integrity takes, and 21 characters shorter than
-// SHA-384 in the loader every page downloads).
-const pin = (file) => 'sha256-' + createHash('sha256').update(readFileSync(file)).digest('base64');
 const run = (cmd, args, env = {}) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
 
 // The dated nightly scripts/setup.sh installs.

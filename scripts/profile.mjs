@@ -14,13 +14,12 @@
 // in a dedicated worker (bench/worker-prototype/, over a copy of dist/);
 // PROFILE_PAGE picks the sampled page; PROFILE_SKIP_SAMPLES=1 stops after
 // the phases.
-import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { launchBrowser, listen, startSandbox, types } from '../tests/e2e/helpers.mjs';
-import { root, stubLine } from './sizes.mjs';
+import { pin, root, stubLine } from './sizes.mjs';
 
 const LOADS = Number(process.env.PROFILE_LOADS || 10);
 const stub = stubLine();
@@ -53,11 +52,10 @@ function workerPrototype() {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   cpSync(join(root, 'dist'), dir, { recursive: true });
   cpSync(join(root, 'bench/worker-prototype'), dir, { recursive: true });
-  const hash = (file) => 'sha384-' + createHash('sha384').update(readFileSync(join(dir, file))).digest('base64');
-  const shipped = JSON.parse(readFileSync(join(dir, 'integrity.json'), 'utf8'))['pixel.js'];
+  const shipped = pin(join(root, 'dist/pixel.js'));
   const loader = readFileSync(join(dir, 'loader.js'), 'utf8');
-  if (!loader.includes(shipped)) throw new Error("profile: the loader does not carry pixel.js's hash");
-  writeFileSync(join(dir, 'loader.js'), loader.replace(shipped, hash('pixel.js')));
+  if (!loader.includes(shipped)) throw new Error("profile: the loader does not carry pixel.js's pin");
+  writeFileSync(join(dir, 'loader.js'), loader.replace(shipped, pin(join(dir, 'pixel.js'))));
   return dir;
 }
 if (COMPARE) {

@@ -4,11 +4,20 @@
 // budget and the benchmark. A bundler that imports the npm entry ships
 // index.js (the entry and the glue) instead of loader.js: less than loader.js,
 // printed too.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const root = new URL('..', import.meta.url).pathname;
+
+/**
+ * The Subresource Integrity pin that the loader and the pixel carry of the
+ * files they load: SHA-256 (a pin as strong as SRI takes, and 21 characters
+ * shorter than SHA-384 in the loader every page downloads). The build writes
+ * it; the tests and the profile read it back.
+ */
+export const pin = (file) => 'sha256-' + createHash('sha256').update(readFileSync(file)).digest('base64');
 export const SHIPPED = ['loader.js', 'pixel.js', 'onramp_pixel_bg.wasm'];
 /** What a page with the snippet and no call downloads, besides the stub. */
 export const LANDING = ['loader.js'];

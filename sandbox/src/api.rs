@@ -352,10 +352,10 @@ struct Overview {
 /// `GET /_sandbox/summary`: the marketplace's view of demand, trackings per
 /// day and service over the last 30 days (see `demand`).
 pub async fn summary(State(app): State<Shared>) -> Result<Response, ApiError> {
-    let today = now();
-    let from = demand::first_day(today);
+    let days = demand::days(now());
+    let from = days[0].clone();
     let (counts, stored) = with_store(&app, move |store| Ok((store.per_day(&from)?, store.count()?))).await?;
-    Ok(Json(demand::summarise(counts, stored, today)).into_response())
+    Ok(Json(demand::summarise(counts, stored, days)).into_response())
 }
 
 /// `GET /_sandbox/state`: stored trackings, rejected submissions and

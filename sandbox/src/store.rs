@@ -8,10 +8,10 @@
 use std::path::Path;
 
 use onramp_core::Tracking;
-
-use crate::demand::DayCount;
 use rusqlite::{params, Connection, OptionalExtension, Params};
 use serde::Serialize;
+
+use crate::demand::DayCount;
 
 /// A tracking as stored, with when it first arrived, how often it was sent
 /// and the origin of the page that first sent it; it serialises as the

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pin } from '../../scripts/sizes.mjs';
 import { docText, openPage, root, uniqueId, worldForTests } from './helpers.mjs';
 
 const world = worldForTests();
@@ -101,10 +102,10 @@ test('Subresource Integrity: the loader pins the pixel, the pixel the wasm, and 
   const pixel = await readFile(join(root, 'dist/pixel.js'), 'utf8');
   assert.match(integrity['loader.js'], /^sha384-[A-Za-z0-9+/]{64}$/);
   // What they load, each pinned by its SHA-256.
-  const pin = async (file) => 'sha256-' + createHash('sha256').update(await readFile(join(root, 'dist', file))).digest('base64');
-  assert.ok(loader.includes(await pin('pixel.js')), 'loader.js pins the pixel it loads');
-  assert.ok(loader.includes(await pin('debug.js')), 'and debug mode\'s words');
-  assert.ok(pixel.includes(await pin('onramp_pixel_bg.wasm')), 'pixel.js pins the wasm it loads');
+  const pinOf = (file) => pin(join(root, 'dist', file));
+  assert.ok(loader.includes(pinOf('pixel.js')), 'loader.js pins the pixel it loads');
+  assert.ok(loader.includes(pinOf('debug.js')), 'and debug mode\'s words');
+  assert.ok(pixel.includes(pinOf('onramp_pixel_bg.wasm')), 'pixel.js pins the wasm it loads');
 
   // The same loader.js (its integrity attribute matches) next to a changed wasm.
   const { context, page, problems } = await openPage(world.browser);
